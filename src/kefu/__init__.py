@@ -1,0 +1,3 @@
+"""Kefu (客服): the customer-service platform for brokerages and trading platforms."""
+
+__version__ = "0.1.0"
