@@ -1,0 +1,212 @@
+"""`kefu …`: serve, demo, migrate, users, audit — and the sub-commands of each context."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kefu.core.config import get_settings
+from kefu.core.db import Database
+
+app = typer.Typer(help="Kefu (客服): customer service for brokerages.", no_args_is_help=True)
+user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+console = Console()
+err = Console(stderr=True)
+
+DEMO_LOGINS = (
+    "admin",
+    "supervisor",
+    "compliance",
+    "trainer",
+    "agent1",
+    "agent2",
+    "trainee1",
+    "customer1 … customer20",
+)
+
+
+def _database() -> Database:
+    import kefu.models  # noqa: F401  (every table registered)
+
+    return Database(get_settings().database_url)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from kefu.core.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(url)
+    console.print(f"[green]database is up to date[/green] ({url.split('@')[-1]})")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo data (idempotent: run it as often as you like)."""
+    from kefu.demo import DEMO_PASSWORD, load_demo
+
+    database = _database()
+    with database.session() as db:
+        counts = load_demo(db, get_settings().content_dir / "demo")
+    console.print(
+        f"[green]demo data ready[/green]: {counts['users']} staff, "
+        f"{counts['customers']} new customers, {counts['cases']} new cases"
+    )
+    console.print(f"logins (password [bold]{DEMO_PASSWORD}[/bold]): " + ", ".join(DEMO_LOGINS))
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="interface to listen on"),
+    port: int = typer.Option(8000, min=1, max=65535),
+    demo_data: bool = typer.Option(False, "--demo", help="migrate and load the demo data first"),
+    workers: int = typer.Option(1, min=1, max=64),
+) -> None:
+    """Serve the API and the consoles."""
+    import uvicorn
+
+    if demo_data:
+        migrate()
+        demo()
+    console.print(f"Kefu on [bold]http://{host}:{port}/[/bold]  (desk: /desk, admin: /admin)")
+    uvicorn.run(
+        "kefu.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: str = typer.Option(
+        ..., help="customer | agent | supervisor | compliance | trainer | admin"
+    ),
+    name: str = typer.Option("", help="display name"),
+    password: str | None = typer.Option(None, help="omit to be prompted (or read from stdin)"),
+) -> None:
+    """Add a user with an Argon2-hashed password."""
+    from sqlalchemy import select
+
+    from kefu.core import audit
+    from kefu.core.security import Role, User, hash_password
+
+    if role not in Role.__members__:
+        err.print(f"[red]unknown role {role!r}[/red]; choose one of {', '.join(Role.__members__)}")
+        raise typer.Exit(2)
+    if password is None:
+        password = (
+            getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+        )
+    if len(password) < 8:
+        err.print("[red]password must be at least 8 characters[/red]")
+        raise typer.Exit(2)
+    database = _database()
+    with database.session() as db:
+        if db.scalar(select(User).where(User.username == username)):
+            err.print(f"[red]user {username!r} already exists[/red]")
+            raise typer.Exit(1)
+        u = User(
+            username=username,
+            role=role,
+            display_name=name or username,
+            password_hash=hash_password(password),
+        )
+        db.add(u)
+        db.flush()
+        audit.record(
+            db,
+            actor_id=None,
+            action="user.create",
+            entity="user",
+            entity_id=u.id,
+            data={"username": username, "role": role, "via": "cli"},
+        )
+    console.print(f"[green]added {role} {username}[/green]")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users and their roles."""
+    from sqlalchemy import select
+
+    from kefu.core.security import User
+
+    table = Table("id", "username", "role", "name", "active")
+    with _database().session() as db:
+        for u in db.scalars(select(User).order_by(User.id)):
+            table.add_row(
+                str(u.id), u.username, u.role, u.display_name, "yes" if u.is_active else "no"
+            )
+    console.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(json_out: bool = typer.Option(False, "--json")) -> None:
+    """Check the hash chain; name the first entry that was altered or removed."""
+    from kefu.core.audit import verify
+
+    with _database().session() as db:
+        result = verify(db)
+    if json_out:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": result.ok,
+                    "checked": result.checked,
+                    "broken_seq": result.broken_seq,
+                    "broken_id": result.broken_id,
+                    "reason": result.reason,
+                }
+            )
+        )
+    elif result.ok:
+        console.print(f"[green]audit log intact[/green]: {result.checked} entries verified")
+    else:
+        console.print(
+            f"[red]audit log BROKEN[/red] after {result.checked} good entries: {result.reason}"
+        )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _register_optional() -> None:
+    """Context CLIs (guard, knowledge) join the main app when their modules are present."""
+    import importlib
+
+    for module, attr, name, kind in (
+        ("kefu.compliance.cli", "screen_command", "screen", "command"),
+        ("kefu.knowledge.cli", "kb_app", "kb", "group"),
+        ("kefu.knowledge.cli", "calc_app", "calc", "group"),
+        ("kefu.knowledge.cli", "intent_app", "intent", "group"),
+    ):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        obj = getattr(mod, attr)
+        if kind == "command":
+            app.command(name)(obj)
+        else:
+            app.add_typer(obj, name=name)
+
+
+_register_optional()
+
+
+if __name__ == "__main__":
+    app()

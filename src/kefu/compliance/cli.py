@@ -1,0 +1,119 @@
+"""`kefu screen`: screen one text, or a JSON-lines stream, with the compliance guard."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, BinaryIO
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kefu.compliance.guard import GuardInputError, default_guard
+
+app = typer.Typer(help="The compliance guard.")
+_err = Console(stderr=True)
+
+
+def _line_result(raw: bytes, lineno: int) -> tuple[dict[str, Any], bool]:
+    """One JSON-lines input → (output object, ok)."""
+    try:
+        text_line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return {"line": lineno, "error": f"invalid UTF-8 at byte {exc.start}"}, False
+    try:
+        obj = json.loads(text_line)
+    except json.JSONDecodeError as exc:
+        return {"line": lineno, "error": f"malformed JSON: {exc.msg}"}, False
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        return {"line": lineno, "error": "expected an object with a string 'text'"}, False
+    role = obj.get("role", "agent")
+    if role not in ("agent", "customer"):
+        return {"line": lineno, "error": f"role must be agent or customer, not {role!r}"}, False
+    try:
+        result = default_guard().screen(obj["text"], role)
+    except GuardInputError as exc:
+        return {"line": lineno, "error": str(exc)}, False
+    out = result.to_dict()
+    out["findings"] = [
+        {k: f[k] for k in ("category", "rule", "start", "end", "match", "explanation")}
+        for f in out["findings"]
+    ]
+    return out, True
+
+
+def _stream(source: BinaryIO) -> int:
+    rejected = 0
+    for lineno, raw in enumerate(source, start=1):
+        raw = raw.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        out, ok = _line_result(raw, lineno)
+        if not ok:
+            rejected += 1
+            _err.print(f"line {lineno}: {out['error']}")
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return rejected
+
+
+def screen_command(
+    text: str | None = typer.Argument(None, help="the message to screen"),
+    role: str = typer.Option("agent", "--role", help="agent | customer"),
+    json_out: bool = typer.Option(False, "--json", help="print one JSON object"),
+    jsonl: str | None = typer.Option(
+        None, "--jsonl", help='FILE or "-" for stdin: {"text","role"} per line'
+    ),
+) -> None:
+    """Screen a message before it is sent: verdict, findings, redacted text."""
+    if jsonl is not None:
+        if text is not None:
+            _err.print("give either TEXT or --jsonl, not both")
+            raise typer.Exit(2)
+        if jsonl == "-":
+            rejected = _stream(sys.stdin.buffer)
+        else:
+            try:
+                with open(jsonl, "rb") as fh:
+                    rejected = _stream(fh)
+            except OSError as exc:
+                _err.print(f"cannot read {jsonl}: {exc.strerror}")
+                raise typer.Exit(2) from exc
+        if rejected:
+            _err.print(f"{rejected} line(s) rejected")
+            raise typer.Exit(1)
+        return
+    if text is None:
+        _err.print("nothing to screen: give TEXT or --jsonl FILE")
+        raise typer.Exit(2)
+    if role not in ("agent", "customer"):
+        _err.print(f"--role must be agent or customer, not {role!r}")
+        raise typer.Exit(2)
+    try:
+        result = default_guard().screen(text, role)  # type: ignore[arg-type]
+    except GuardInputError as exc:
+        _err.print(f"cannot screen: {exc}")
+        raise typer.Exit(2) from exc
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        colour = {"block": "red", "warn": "yellow", "allow": "green"}[result.verdict]
+        console = Console()
+        console.print(f"[bold {colour}]{result.verdict.upper()}[/]")
+        if result.findings:
+            table = Table("category", "rule", "span", "match", "why")
+            for f in result.findings:
+                table.add_row(f.category, f.rule, f"{f.start}-{f.end}", f.match, f.explanation_en)
+            console.print(table)
+        if result.redacted != text:
+            console.print(f"redacted: {result.redacted}")
+        if result.report:
+            console.print(
+                "[bold]compliance report raised[/]: the customer reports staff misconduct"
+            )
+    if result.verdict == "block":
+        raise typer.Exit(3)
+
+
+app.command("screen")(screen_command)

@@ -1,0 +1,398 @@
+"""The compliance guard: normalise → match (Aho-Corasick) → validate → context → decide.
+
+Pure: reads only its policy file. ``screen(text, role)`` returns a verdict (block / warn /
+allow), findings whose offsets point into the ORIGINAL text, and the text with personal data
+masked. Evasion (spaces or symbols between characters, full-width forms, traditional characters,
+mixed case) is undone by normalisation, which keeps a map back to the original offsets.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import ahocorasick
+import opencc
+import yaml
+
+Role = Literal["agent", "customer"]
+Verdict = Literal["block", "warn", "allow"]
+BLOCKING = frozenset({"promise", "inducement", "advice", "credential", "offplatform", "pii"})
+DEFAULT_POLICY = Path(__file__).resolve().parents[3] / "content" / "policies" / "guard.yaml"
+MAX_CHARS = 10_000
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[a-z]")
+_BOUNDARY = frozenset("，。！？；;!?\n…")
+_FILLER = re.compile(r"[\s\u200b-\u200f\u2060\ufeff.\-_*·•|/\\~+=,'\"`^#@$&()\[\]{}<>:：、，。]")
+_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][\s.\-_*·•|/~+]+){2,}[a-z](?![a-z0-9])")
+
+
+class GuardInputError(ValueError):
+    """Text the guard refuses to screen (empty, too long, control characters)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    category: str
+    rule: str
+    start: int
+    end: int
+    match: str
+    explanation_zh: str
+    explanation_en: str
+    hint_zh: str | None = None
+    hint_en: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "rule": self.rule,
+            "start": self.start,
+            "end": self.end,
+            "match": self.match,
+            "explanation": {"zh": self.explanation_zh, "en": self.explanation_en},
+            "hint": {"zh": self.hint_zh, "en": self.hint_en} if self.hint_zh else None,
+        }
+
+
+@dataclass(frozen=True)
+class Screening:
+    verdict: Verdict
+    findings: tuple[Finding, ...]
+    redacted: str
+    report: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "findings": [f.to_dict() for f in self.findings],
+            "redacted": self.redacted,
+            "report": self.report,
+        }
+
+
+# --- normalisation ------------------------------------------------------------------------
+
+_T2S = opencc.OpenCC("t2s")
+
+
+def _fold(text: str) -> str:
+    """Full-width → half-width, case-folded, traditional → simplified; length-preserving."""
+    out = []
+    for ch in text:
+        f = unicodedata.normalize("NFKC", ch).casefold()
+        out.append(f if len(f) == 1 else ch.lower() if len(ch.lower()) == 1 else ch)
+    folded = "".join(out)
+    simple = _T2S.convert(folded)
+    return simple if len(simple) == len(folded) else folded
+
+
+def normalise(text: str) -> tuple[str, list[int]]:
+    """Returns (normalised text, original offset of each normalised character)."""
+    folded = _fold(text)
+    drop = bytearray(len(folded))
+    for m in _SPACED.finditer(folded):  # "g u a r a n t e e d" → "guaranteed"
+        for i in range(m.start(), m.end()):
+            if not _LATIN.match(folded[i]):
+                drop[i] = 1
+    chars: list[str] = []
+    offsets: list[int] = []
+    n = len(folded)
+    for i, ch in enumerate(folded):
+        if drop[i]:
+            continue
+        if _FILLER.match(ch) and ch not in _BOUNDARY:
+            # fillers between two CJK characters are evasion ("稳 赚", "保.证"): drop them
+            prev = chars[-1] if chars else ""
+            j = i + 1
+            while j < n and (drop[j] or (_FILLER.match(folded[j]) and folded[j] not in _BOUNDARY)):
+                j += 1
+            nxt = folded[j] if j < n else ""
+            if _CJK.match(prev or " ") and _CJK.match(nxt or " "):
+                continue
+            if ch.isspace() or ch in "\u200b\u200c\u200d\u2060\ufeff":
+                if chars and chars[-1] == " ":
+                    continue
+                chars.append(" ")
+                offsets.append(i)
+                continue
+        chars.append(ch)
+        offsets.append(i)
+    return "".join(chars), offsets
+
+
+# --- validators ----------------------------------------------------------------------------
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def valid_resident_id(value: str) -> bool:
+    """GB 11643-1999: 17 digits + check character, with a real birth date."""
+    v = value.upper()
+    if not re.fullmatch(r"\d{17}[\dX]", v):
+        return False
+    try:
+        born = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))
+    except ValueError:
+        return False
+    if not date(1900, 1, 1) <= born <= date(2100, 1, 1):
+        return False
+    total = sum(int(d) * w for d, w in zip(v[:17], _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11] == v[17]
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+_PII_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("email", re.compile(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}")),
+    ("id", re.compile(r"(?<![0-9])\d{6}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dx](?![0-9a-z])")),
+    ("card", re.compile(r"(?<![0-9])\d(?:[ \-]?\d){12,18}(?![0-9])")),
+    ("phone", re.compile(r"(?<![0-9])(?:\+?86[ \-]?)?1[3-9]\d(?:[ \-]?\d){8}(?![0-9])")),
+    ("passport", re.compile(r"(?<![a-z0-9])[eg]\d{8}(?![a-z0-9])")),
+)
+_PII_TEXT = {
+    "email": ("电子邮箱", "email address"),
+    "id": ("居民身份证号", "resident ID number"),
+    "card": ("银行卡号", "bank card number"),
+    "phone": ("手机号码", "mobile number"),
+    "passport": ("护照号码", "passport number"),
+}
+
+
+def _mask(kind: str, raw: str) -> str:
+    digits = re.sub(r"\D", "", raw)
+    if kind == "card":
+        return f"{digits[:4]} **** **** {digits[-4:]}"
+    if kind == "phone":
+        d = digits[-11:]
+        return f"{d[:3]}****{d[-4:]}"
+    if kind == "id":
+        v = re.sub(r"[^0-9xX]", "", raw)
+        return v[:3] + "*" * (len(v) - 7) + v[-4:]
+    if kind == "email":
+        local, _, domain = raw.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return raw[:2] + "*" * (len(raw) - 4) + raw[-2:]
+
+
+# --- the guard ---------------------------------------------------------------------------
+
+
+@dataclass
+class Rule:
+    id: str
+    category: str
+    explanation_zh: str
+    explanation_en: str
+    hint_zh: str | None
+    hint_en: str | None
+    examples_match: list[str] = field(default_factory=list)
+    examples_pass: list[str] = field(default_factory=list)
+
+
+def _terms(spec: Mapping[str, Sequence[str]] | Sequence[str] | None) -> list[str]:
+    if spec is None:
+        return []
+    if isinstance(spec, Mapping):
+        return [str(t) for lang in spec.values() for t in (lang or [])]
+    return [str(t) for t in spec]
+
+
+class Guard:
+    """Compiled policy: build once (it compiles the automaton), screen many times."""
+
+    def __init__(self, policy: Mapping[str, Any], max_chars: int = MAX_CHARS) -> None:
+        self.max_chars = max_chars
+        self.rules: dict[str, Rule] = {}
+        self.window = int(policy.get("negation_window", 12))
+        self.window_latin = int(policy.get("negation_window_latin", 32))
+        self._auto = ahocorasick.Automaton()
+        patterns: dict[str, list[tuple[str, bool]]] = {}
+        for spec in policy.get("rules", []):
+            rule = Rule(
+                id=spec["id"],
+                category=spec["category"],
+                explanation_zh=spec["explanation"]["zh"],
+                explanation_en=spec["explanation"]["en"],
+                hint_zh=(spec.get("hint") or {}).get("zh"),
+                hint_en=(spec.get("hint") or {}).get("en"),
+                examples_match=list(spec.get("examples_match", [])),
+                examples_pass=list(spec.get("examples_pass", [])),
+            )
+            if rule.id in self.rules:
+                raise ValueError(f"guard policy: duplicate rule id {rule.id!r}")
+            self.rules[rule.id] = rule
+            for term in _terms(spec.get("terms")):
+                key, _ = normalise(term)
+                key = key.strip()
+                if not key:
+                    continue
+                latin = bool(_LATIN.match(key[0])) or bool(_LATIN.match(key[-1]))
+                patterns.setdefault(key, []).append((rule.id, latin))
+        for key, owners in patterns.items():
+            self._auto.add_word(key, (len(key), owners))
+        self._auto.make_automaton()
+        self.negations = sorted(
+            {normalise(t)[0].strip() or t for t in _terms(policy.get("negations"))},
+            key=len,
+            reverse=True,
+        )
+        self.risk = [normalise(t)[0].strip() for t in _terms(policy.get("risk_statements"))]
+        imp = policy.get("impersonation") or {}
+        self.actors = [normalise(t)[0].strip() for t in _terms(imp.get("actors"))]
+        self.asks = [normalise(t)[0].strip() for t in _terms(imp.get("asks"))]
+
+    # -- context ---------------------------------------------------------------------
+
+    def _negated(self, norm: str, start: int, end: int, latin: bool = False) -> bool:
+        window = self.window_latin if latin else self.window
+        lo = start
+        while lo > 0 and start - lo < window and norm[lo - 1] not in _BOUNDARY:
+            lo -= 1
+        scope = norm[lo:end]
+        for neg in self.negations:
+            pos = scope.find(neg)
+            while pos != -1:
+                if lo + pos < start:
+                    return True
+                pos = scope.find(neg, pos + 1)
+        return False
+
+    def _finding(self, text: str, offsets: list[int], rule: Rule, s: int, e: int) -> Finding:
+        o_start, o_end = offsets[s], offsets[e - 1] + 1
+        return Finding(
+            rule.category,
+            rule.id,
+            o_start,
+            o_end,
+            text[o_start:o_end],
+            rule.explanation_zh,
+            rule.explanation_en,
+            rule.hint_zh,
+            rule.hint_en,
+        )
+
+    # -- screening -------------------------------------------------------------------
+
+    def check_input(self, text: str) -> None:
+        if not isinstance(text, str) or not text.strip():
+            raise GuardInputError("text is empty")
+        if len(text) > self.max_chars:
+            raise GuardInputError(f"text is {len(text)} characters; the limit is {self.max_chars}")
+        for i, ch in enumerate(text):
+            if (ord(ch) < 32 and ch not in "\n\r\t") or 0x7F <= ord(ch) < 0xA0:
+                raise GuardInputError(f"control character U+{ord(ch):04X} at offset {i}")
+
+    def screen(self, text: str, role: Role = "agent") -> Screening:
+        self.check_input(text)
+        if role not in ("agent", "customer"):
+            raise GuardInputError(f"role must be agent or customer, not {role!r}")
+        norm, offsets = normalise(text)
+        findings: list[Finding] = []
+        disclosure: list[Finding] = []
+        taken: list[tuple[int, int]] = []
+        hits = sorted(self._auto.iter(norm), key=lambda h: (h[0] - h[1][0] + 1, -h[1][0]))
+        for end_idx, (length, owners) in hits:
+            s, e = end_idx - length + 1, end_idx + 1
+            for rule_id, latin in owners:
+                if latin and (
+                    (s > 0 and _LATIN.match(norm[s - 1]))
+                    or (e < len(norm) and _LATIN.match(norm[e]))
+                ):
+                    continue
+                if any(a <= s and e <= b for a, b in taken):
+                    continue  # inside a longer hit already reported
+                rule = self.rules[rule_id]
+                if self._negated(norm, s, e, latin):
+                    continue
+                f = self._finding(text, offsets, rule, s, e)
+                (disclosure if rule.category == "disclosure" else findings).append(f)
+                taken.append((s, e))
+        # personal data: validated numbers only, masked in the redacted text
+        folded = _fold(text)
+        pii_spans: list[tuple[int, int, str]] = []
+        for kind, pattern in _PII_PATTERNS:
+            for m in pattern.finditer(folded):
+                a, b = m.span()
+                if any(x < b and a < y for x, y, _ in pii_spans):
+                    continue
+                raw = m.group()
+                digits = re.sub(r"\D", "", raw)
+                if kind == "id" and not valid_resident_id(re.sub(r"[^0-9x]", "", raw).upper()):
+                    continue
+                if kind == "card" and not (
+                    13 <= len(digits) <= 19 and luhn_ok(digits) and digits[0] in "3456"
+                ):
+                    continue
+                pii_spans.append((a, b, kind))
+                zh, en = _PII_TEXT[kind]
+                findings.append(
+                    Finding(
+                        "pii",
+                        f"pii.{kind}",
+                        a,
+                        b,
+                        text[a:b],
+                        f"消息中含有完整的{zh}，个人信息须脱敏（《个人信息保护法》第51条）。",
+                        f"The message contains a full {en}; personal data must be masked "
+                        "(PIPL art. 51).",
+                        "只引用后四位，例如「尾号0128」。"
+                        if kind != "email"
+                        else "请勿在消息中发送完整邮箱。",
+                        "Quote the last four digits only, e.g. 'ending 0128'."
+                        if kind != "email"
+                        else "Do not send the full email address.",
+                    )
+                )
+        redacted = text
+        for a, b, kind in sorted(pii_spans, reverse=True):
+            redacted = redacted[:a] + _mask(kind, text[a:b]) + redacted[b:]
+        if disclosure and not any(r and r in norm for r in self.risk):
+            findings.extend(disclosure)
+        findings.sort(key=lambda f: (f.start, f.end))
+        report = False
+        if role == "customer":
+            report = any(a in norm for a in self.actors) and any(k in norm for k in self.asks)
+            verdict: Verdict = "allow"
+        elif any(f.category in BLOCKING for f in findings):
+            verdict = "block"
+        elif findings:
+            verdict = "warn"
+        else:
+            verdict = "allow"
+        return Screening(verdict, tuple(findings), redacted, report)
+
+
+def load_policy(path: Path | str | None = None) -> dict[str, Any]:
+    data = yaml.safe_load(Path(path or DEFAULT_POLICY).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or "rules" not in data:
+        raise ValueError(f"{path or DEFAULT_POLICY}: not a guard policy (no 'rules')")
+    return data
+
+
+@lru_cache(maxsize=1)
+def default_guard() -> Guard:
+    return Guard(load_policy())
+
+
+def screen(text: str, role: Role = "agent") -> Screening:
+    """Screens one message with the policy in content/policies/guard.yaml."""
+    return default_guard().screen(text, role)

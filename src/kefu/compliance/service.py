@@ -1,0 +1,131 @@
+"""Wiring of the compliance guard into message delivery: screen, decide, audit, report.
+
+Agents: ``block`` is never delivered; ``warn`` needs an explicit confirmation (recorded as an
+override); the guard fails closed — if it cannot screen, nothing is sent. Customers are never
+blocked: their personal data is masked for staff views, and a message saying that "staff" asked
+for a password or moved them off-platform raises a compliance report.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from kefu.core import audit
+from kefu.core.errors import Blocked, KefuError, ValidationFailed
+from kefu.core.events import emit
+from kefu.core.security import Role, User
+
+log = logging.getLogger("kefu.guard")
+
+
+class GuardUnavailable(KefuError):
+    status = 503
+    slug = "guard-unavailable"
+    title = "Compliance guard unavailable"
+
+
+class NeedsConfirmation(KefuError):
+    status = 409
+    slug = "guard-warning"
+    title = "Confirm or edit: the compliance guard has a warning"
+
+
+def screen_text(text: str, role: str) -> dict[str, Any]:
+    """The guard's verdict as plain data (also behind POST /api/v1/screen)."""
+    from kefu.compliance.guard import GuardInputError, screen
+
+    try:
+        who: Literal["agent", "customer"] = "customer" if role == "customer" else "agent"
+        result: dict[str, Any] = screen(text, who).to_dict()
+        return result
+    except GuardInputError as exc:
+        raise ValidationFailed(str(exc), fields=[{"field": "text", "message": str(exc)}]) from exc
+
+
+def screen_message(
+    db: Session,
+    *,
+    actor: User,
+    case_id: int,
+    body: str,
+    internal: bool,
+    confirm_warning: bool = False,
+) -> tuple[str, dict[str, Any] | None]:
+    """Returns (redacted body, guard record) or raises Blocked / NeedsConfirmation."""
+    role = "customer" if actor.role == Role.customer else "agent"
+    if internal:
+        return body, None  # internal notes never reach a customer
+    try:
+        result = screen_text(body, role)
+    except ValidationFailed:
+        raise
+    except Exception as exc:  # fail closed
+        log.exception("guard failed")
+        audit.record(
+            db,
+            actor_id=actor.id,
+            action="guard.error",
+            entity="case",
+            entity_id=case_id,
+            data={"error": exc.__class__.__name__},
+        )
+        db.commit()
+        raise GuardUnavailable(
+            "the compliance guard could not screen this message; it was not sent"
+        ) from exc
+    findings = result["findings"]
+    record = {"verdict": result["verdict"], "findings": findings}
+    if role == "agent" and result["verdict"] == "block":
+        audit.record(
+            db,
+            actor_id=actor.id,
+            action="guard.block",
+            entity="case",
+            entity_id=case_id,
+            data={"text": body, "findings": findings},
+        )
+        db.commit()  # the refusal is recorded even though nothing is delivered
+        first = findings[0] if findings else {}
+        raise Blocked(
+            f"not sent: {first.get('explanation', {}).get('en', 'compliance rule')}",
+            findings=findings,
+            verdict="block",
+        )
+    if role == "agent" and result["verdict"] == "warn":
+        if not confirm_warning:
+            audit.record(
+                db,
+                actor_id=actor.id,
+                action="guard.warn",
+                entity="case",
+                entity_id=case_id,
+                data={"text": body, "findings": findings},
+            )
+            db.commit()
+            raise NeedsConfirmation(
+                "confirm to send, or edit the message", findings=findings, verdict="warn"
+            )
+        audit.record(
+            db,
+            actor_id=actor.id,
+            action="guard.override",
+            entity="case",
+            entity_id=case_id,
+            data={"text": body, "findings": findings},
+        )
+        record["confirmed"] = True
+    if role == "customer" and result.get("report"):
+        audit.record(
+            db,
+            actor_id=actor.id,
+            action="guard.report",
+            entity="case",
+            entity_id=case_id,
+            data={"text": result["redacted"], "findings": findings},
+        )
+        emit(db, "compliance", {"type": "guard.report", "case_id": case_id})
+        record["report"] = True
+    return result["redacted"], record if findings else None

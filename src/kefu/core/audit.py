@@ -1,0 +1,203 @@
+"""The append-only, hash-chained audit log.
+
+Each entry stores ``seq`` (1, 2, 3 …), the previous entry's hash and its own hash over a canonical
+JSON of its content. A single ``audit_head`` row holds the last seq and hash and is locked while an
+entry is appended, so concurrent writers cannot fork the chain. Altering any row breaks its hash;
+deleting one leaves a gap in ``seq`` (or a head that no longer matches the last row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from kefu.core.db import Base, UTCDateTime, utcnow
+
+GENESIS = "0" * 64
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def entry_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: str,
+    data: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    canonical = json.dumps(
+        {
+            "seq": seq,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": actor_id,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "data": data,
+            "prev": prev_hash,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record(
+    db: Session,
+    *,
+    actor_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: object,
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Appends one entry in the caller's transaction (commits with the change it records)."""
+    head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        db.add(head)
+        db.flush()
+    payload = _jsonable(data or {})
+    at = utcnow()
+    seq = head.seq + 1
+    digest = entry_hash(
+        seq=seq,
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        data=payload,
+        prev_hash=head.hash,
+    )
+    entry = AuditEntry(
+        seq=seq,
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        data=payload,
+        prev_hash=head.hash,
+        hash=digest,
+    )
+    db.add(entry)
+    head.seq = seq
+    head.hash = digest
+    db.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    broken_id: int | None = None
+    reason: str = ""
+
+
+def verify(db: Session, *, batch: int = 5000) -> VerifyResult:
+    """Walks the chain in order; names the first entry that was altered, removed or inserted."""
+    prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    last_id = 0
+    while True:
+        rows = db.scalars(
+            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for e in rows:
+            if e.seq != expected_seq:
+                return VerifyResult(
+                    False,
+                    checked,
+                    expected_seq,
+                    e.id,
+                    f"entry seq {expected_seq} is missing (next row id {e.id} has seq {e.seq})",
+                )
+            if e.prev_hash != prev:
+                return VerifyResult(
+                    False,
+                    checked,
+                    e.seq,
+                    e.id,
+                    f"entry seq {e.seq} does not follow its predecessor",
+                )
+            digest = entry_hash(
+                seq=e.seq,
+                at=e.at,
+                actor_id=e.actor_id,
+                action=e.action,
+                entity=e.entity,
+                entity_id=e.entity_id,
+                data=e.data,
+                prev_hash=e.prev_hash,
+            )
+            if digest != e.hash:
+                return VerifyResult(
+                    False, checked, e.seq, e.id, f"entry seq {e.seq} was altered (hash mismatch)"
+                )
+            prev = e.hash
+            expected_seq += 1
+            checked += 1
+            last_id = e.id
+        db.expunge_all()
+    head = db.get(AuditHead, 1)
+    if head is not None and (head.seq != checked or head.hash != prev):
+        return VerifyResult(
+            False,
+            checked,
+            checked + 1,
+            None,
+            f"the log ends at seq {checked} but the head records seq {head.seq}: "
+            "entries after it were deleted",
+        )
+    return VerifyResult(True, checked)

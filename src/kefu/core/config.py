@@ -1,0 +1,52 @@
+"""Settings read from the environment (prefix ``KEFU_``), with safe embedded defaults."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository (editable install) holds ``content/``; a deployment may point elsewhere.
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KEFU_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///kefu.db"
+    secret_key: str = Field(default="")
+    timezone: str = "Asia/Shanghai"
+    content_dir: Path = REPO_ROOT / "content"
+    default_language: str = "zh-CN"
+    max_message_chars: int = 10_000
+    max_body_bytes: int = 256 * 1024
+    session_hours: int = 12
+    login_attempts_per_15min: int = 10
+    broker_url: str = "memory://"
+    cookie_secure: bool = False
+
+    def effective_secret(self) -> str:
+        """The configured secret, or a per-database development secret kept beside SQLite."""
+        if self.secret_key:
+            return self.secret_key
+        if self.database_url.startswith("sqlite:///"):
+            db_path = Path(self.database_url.removeprefix("sqlite:///"))
+            key_file = db_path.with_name(db_path.name + ".secret")
+            if key_file.exists():
+                return key_file.read_text().strip()
+            key = secrets.token_urlsafe(48)
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(key)
+            key_file.chmod(0o600)
+            return key
+        raise RuntimeError(
+            "KEFU_SECRET_KEY must be set when the database is not the embedded SQLite"
+        )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

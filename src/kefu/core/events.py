@@ -1,0 +1,216 @@
+"""The event broker: actions publish after their transaction commits; sockets subscribe.
+
+Backends: in-process (default, one worker). PostgreSQL LISTEN/NOTIFY and Redis pub/sub plug in
+behind the same two methods for several workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+Event = dict[str, Any]
+
+
+class Broker(Protocol):
+    def publish(self, topic: str, event: Event) -> None:
+        """Thread-safe; called after the change the event describes has been committed."""
+
+    def subscribe(self, topics: list[str]) -> AsyncIterator[Event]:
+        """Yields events of the topics, in publish order per topic, until cancelled."""
+
+
+class MemoryBroker:
+    """Fan-out to subscribers of this process (their asyncio queues, on their own loops)."""
+
+    def __init__(self, max_queue: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._subs: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]]] = (
+            defaultdict(set)
+        )
+        self._max_queue = max_queue
+
+    def publish(self, topic: str, event: Event) -> None:
+        with self._lock:
+            targets = list(self._subs.get(topic, ()))
+        for loop, queue in targets:
+            try:
+                loop.call_soon_threadsafe(_put, queue, event)
+            except RuntimeError:  # the subscriber's loop has closed
+                continue
+
+    async def subscribe(self, topics: list[str]) -> AsyncIterator[Event]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Event] = asyncio.Queue(self._max_queue)
+        key = (loop, queue)
+        with self._lock:
+            for t in topics:
+                self._subs[t].add(key)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            with self._lock:
+                for t in topics:
+                    self._subs[t].discard(key)
+
+
+def _put(queue: asyncio.Queue[Event], event: Event) -> None:
+    if queue.full():  # a stalled subscriber drops its oldest event, never blocks publishers
+        queue.get_nowait()
+    queue.put_nowait(event)
+
+
+_broker: Broker = MemoryBroker()
+
+
+def get_broker() -> Broker:
+    return _broker
+
+
+def set_broker(broker: Broker) -> None:
+    global _broker
+    _broker = broker
+
+
+def emit(db: Session, topic: str, event: Event) -> None:
+    """Queues an event on the session; it is published only if the transaction commits."""
+    db.info.setdefault("kefu_events", []).append((topic, event))
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _publish_after_commit(session: Session) -> None:
+    pending = session.info.pop("kefu_events", None)
+    if not pending:
+        return
+    broker = get_broker()
+    for topic, ev in pending:
+        broker.publish(topic, ev)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop("kefu_events", None)
+
+
+# --- several workers ------------------------------------------------------------------------
+
+
+class RelayBroker:
+    """Publishes through a shared transport (Redis or PostgreSQL); a background task feeds what
+    arrives into this process's MemoryBroker, which the sockets subscribe to."""
+
+    def __init__(self) -> None:
+        self.local = MemoryBroker()
+        self.published = 0
+
+    def subscribe(self, topics: list[str]) -> AsyncIterator[Event]:
+        return self.local.subscribe(topics)
+
+    def deliver(self, raw: str | bytes) -> None:
+        import json
+
+        try:
+            data = json.loads(raw)
+            topic, ev = data["t"], data["e"]
+        except (ValueError, KeyError, TypeError):
+            return
+        self.local.publish(topic, ev)
+
+    @staticmethod
+    def encode(topic: str, event: Event) -> str:
+        import json
+
+        return json.dumps({"t": topic, "e": event}, ensure_ascii=False, default=str)
+
+
+class RedisBroker(RelayBroker):
+    """Redis pub/sub on one channel; start() runs the listener in the app's event loop."""
+
+    CHANNEL = "kefu:events"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        import redis
+
+        self.url = url
+        self._pub = redis.Redis.from_url(url)
+
+    def publish(self, topic: str, event: Event) -> None:
+        self._pub.publish(self.CHANNEL, self.encode(topic, event))
+        self.published += 1
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(self.url)
+        pubsub = client.pubsub()
+        await pubsub.subscribe(self.CHANNEL)
+        if ready is not None:
+            ready.set()
+        try:
+            async for msg in pubsub.listen():
+                if msg.get("type") == "message":
+                    self.deliver(msg["data"])
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await client.aclose()
+
+
+class PostgresBroker(RelayBroker):
+    """PostgreSQL LISTEN/NOTIFY. Payloads over the 8000-byte NOTIFY limit are sent without the
+    message body (``"slim": true``); receivers load such messages from the database."""
+
+    CHANNEL = "kefu_events"
+    LIMIT = 7500
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        import psycopg
+
+        self.dsn = url.replace("postgresql+psycopg://", "postgresql://")
+        self._conn = psycopg.connect(self.dsn, autocommit=True)
+        self._lock = threading.Lock()
+
+    def publish(self, topic: str, event: Event) -> None:
+        payload = self.encode(topic, event)
+        if len(payload.encode()) > self.LIMIT:
+            slim = {k: v for k, v in event.items() if k != "message"} | {"slim": True}
+            payload = self.encode(topic, slim)
+        with self._lock:
+            if self._conn.closed:
+                import psycopg
+
+                self._conn = psycopg.connect(self.dsn, autocommit=True)
+            self._conn.execute("SELECT pg_notify(%s, %s)", (self.CHANNEL, payload))
+        self.published += 1
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        import psycopg
+
+        conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+        try:
+            await conn.execute(f"LISTEN {self.CHANNEL}")
+            if ready is not None:
+                ready.set()
+            async for note in conn.notifies():
+                self.deliver(note.payload)
+        finally:
+            await conn.close()
+
+
+def broker_from_url(url: str) -> Broker:
+    """memory:// (one worker), redis://host:port/db, or postgresql+psycopg://… (LISTEN/NOTIFY)."""
+    if url.startswith("memory"):
+        return MemoryBroker()
+    if url.startswith(("redis://", "rediss://")):
+        return RedisBroker(url)
+    if url.startswith("postgresql"):
+        return PostgresBroker(url)
+    raise ValueError(f"unknown KEFU_BROKER_URL scheme: {url!r}")

@@ -1,0 +1,70 @@
+"""zh-CN / en message catalogs and language negotiation (user setting, then Accept-Language)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LANGUAGES = ("zh-CN", "en")
+DEFAULT = "zh-CN"
+_DIR = Path(__file__).with_name("locales")
+
+
+@lru_cache
+def catalog(lang: str) -> dict[str, str]:
+    data = yaml.safe_load((_DIR / f"{lang}.yaml").read_text(encoding="utf-8")) or {}
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        else:
+            flat[prefix] = str(node)
+
+    walk("", data)
+    return flat
+
+
+def normalise(lang: str | None) -> str:
+    if not lang:
+        return DEFAULT
+    low = lang.strip().lower()
+    if low.startswith("en"):
+        return "en"
+    if low.startswith("zh"):
+        return "zh-CN"
+    return DEFAULT
+
+
+def negotiate(accept_language: str | None, preferred: str | None = None) -> str:
+    """A user's explicit choice wins; else the best Accept-Language match; else zh-CN."""
+    if preferred:
+        return normalise(preferred)
+    if not accept_language:
+        return DEFAULT
+    choices: list[tuple[float, int, str]] = []
+    for i, part in enumerate(accept_language.split(",")):
+        bits = part.strip().split(";")
+        tag = bits[0].strip().lower()
+        q = 1.0
+        for b in bits[1:]:
+            if b.strip().startswith("q="):
+                try:
+                    q = float(b.strip()[2:])
+                except ValueError:
+                    q = 0.0
+        if tag.startswith(("zh", "en")):
+            choices.append((-q, i, tag))
+    if not choices:
+        return DEFAULT
+    return normalise(sorted(choices)[0][2])
+
+
+def t(key: str, lang: str = DEFAULT, **kwargs: Any) -> str:
+    """Translates ``key``; falls back to zh-CN, then to the key itself (visible, never blank)."""
+    text = catalog(normalise(lang)).get(key) or catalog(DEFAULT).get(key) or key
+    return text.format(**kwargs) if kwargs else text

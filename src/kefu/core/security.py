@@ -1,0 +1,241 @@
+"""Users, roles, permissions, password hashing, sessions and PII encryption.
+
+Every permission check in Kefu goes through :func:`require` (or :func:`can`); the map below is
+the single source of truth and is tested as a matrix.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from kefu.core.config import get_settings
+from kefu.core.db import Base, UTCDateTime, utcnow
+from kefu.core.errors import Forbidden, TooManyRequests, Unauthorized
+
+
+class Role(StrEnum):
+    customer = "customer"
+    agent = "agent"
+    supervisor = "supervisor"
+    compliance = "compliance"
+    trainer = "trainer"
+    admin = "admin"
+
+
+STAFF = frozenset({Role.agent, Role.supervisor, Role.compliance, Role.trainer, Role.admin})
+DESK = frozenset({Role.agent, Role.supervisor, Role.compliance, Role.admin})
+
+#: permission -> roles that hold it. Customers reach their own data through ownership checks.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "case.create": frozenset({Role.customer}) | DESK,
+    "case.read_own": frozenset({Role.customer}),
+    "case.read_all": DESK,
+    "case.update": frozenset({Role.agent, Role.supervisor, Role.admin}),
+    "case.assign": frozenset({Role.supervisor, Role.admin}),
+    "case.take": frozenset({Role.agent, Role.supervisor}),
+    "message.reply": frozenset({Role.customer, Role.agent, Role.supervisor, Role.admin}),
+    "message.note": DESK,
+    "customer.read": DESK,
+    "pii.reveal": frozenset({Role.agent, Role.supervisor, Role.compliance, Role.admin}),
+    "csat.submit": frozenset({Role.customer}),
+    "canned.use": DESK,
+    "canned.manage": frozenset({Role.supervisor, Role.admin}),
+    "sla.manage": frozenset({Role.supervisor, Role.admin}),
+    "users.manage": frozenset({Role.admin}),
+    "audit.read": frozenset({Role.compliance, Role.admin}),
+    "presence.set": frozenset({Role.agent, Role.supervisor}),
+    "screen.use": STAFF | frozenset({Role.customer}),
+    "kb.read": STAFF | frozenset({Role.customer}),
+    "kb.manage": frozenset({Role.supervisor, Role.trainer, Role.admin}),
+}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    display_name_en: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_trainee: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    prefs: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    def name_for(self, lang: str) -> str:
+        if lang.startswith("en") and self.display_name_en:
+            return self.display_name_en
+        return self.display_name or self.username
+
+
+class AuthSession(Base):
+    """A login: the cookie/bearer token is random; only its SHA-256 is stored."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginAttempt(Base):
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+# --- permissions -----------------------------------------------------------------------------
+
+
+def can(user: User | None, permission: str) -> bool:
+    if user is None or not user.is_active:
+        return False
+    roles = PERMISSIONS.get(permission)
+    if roles is None:
+        raise KeyError(f"unknown permission {permission!r}")
+    if permission == "pii.reveal" and user.is_trainee:
+        return False
+    return user.role_enum in roles
+
+
+def require(user: User | None, permission: str) -> User:
+    """The one permission check: 401 without a user, 403 without the permission."""
+    if user is None:
+        raise Unauthorized("login required")
+    if not can(user, permission):
+        raise Forbidden(f"your role ({user.role}) may not {permission}")
+    return user
+
+
+# --- passwords -------------------------------------------------------------------------------
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate(db: Session, username: str, password: str, *, ip: str = "") -> User:
+    """Checks the password with a per-username rate limit; records every attempt."""
+    settings = get_settings()
+    since = utcnow() - timedelta(minutes=15)
+    failures = db.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.username == username, LoginAttempt.at >= since, ~LoginAttempt.ok)
+    )
+    if (failures or 0) >= settings.login_attempts_per_15min:
+        raise TooManyRequests("too many failed logins for this user; try again in 15 minutes")
+    user = db.scalar(select(User).where(User.username == username))
+    ok = user is not None and user.is_active and verify_password(user.password_hash, password)
+    db.add(LoginAttempt(username=username[:64], ok=ok, ip=ip[:64]))
+    if not ok or user is None:
+        db.commit()  # keep the failed attempt even though we raise
+        raise Unauthorized("wrong username or password")
+    return user
+
+
+def open_session(db: Session, user: User) -> tuple[str, AuthSession]:
+    token = secrets.token_urlsafe(32)
+    row = AuthSession(
+        token_hash=_sha256(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(24),
+        expires_at=utcnow() + timedelta(hours=get_settings().session_hours),
+    )
+    db.add(row)
+    db.flush()
+    return token, row
+
+
+def session_for_token(db: Session, token: str | None) -> tuple[User, AuthSession] | None:
+    if not token:
+        return None
+    row = db.scalar(select(AuthSession).where(AuthSession.token_hash == _sha256(token)))
+    if row is None or row.revoked or row.expires_at <= utcnow():
+        return None
+    user = db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return user, row
+
+
+def close_session(db: Session, token: str) -> None:
+    row = db.scalar(select(AuthSession).where(AuthSession.token_hash == _sha256(token)))
+    if row is not None:
+        row.revoked = True
+
+
+# --- PII encryption --------------------------------------------------------------------------
+
+
+class Crypto:
+    """Fernet encryption for PII at rest plus an HMAC blind index for exact lookups."""
+
+    def __init__(self, secret: str) -> None:
+        material = hashlib.sha256(("kefu-pii-v1:" + secret).encode()).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(material))
+        self._mac_key = hashlib.sha256(("kefu-blind-v1:" + secret).encode()).digest()
+
+    def encrypt(self, value: str) -> str:
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:  # wrong key or altered ciphertext
+            raise ValueError(
+                "PII ciphertext cannot be decrypted with this KEFU_SECRET_KEY"
+            ) from exc
+
+    def blind_index(self, value: str) -> str:
+        normalised = "".join(ch for ch in value if ch.isalnum()).upper()
+        return hmac.new(self._mac_key, normalised.encode(), hashlib.sha256).hexdigest()
+
+
+@lru_cache
+def get_crypto() -> Crypto:
+    return Crypto(get_settings().effective_secret())

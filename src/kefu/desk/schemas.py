@@ -1,0 +1,119 @@
+"""Desk API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["chat", "web", "phone", "email"]
+Category = Literal["account", "funds", "trading", "technical", "complaint", "compliance"]
+Priority = Literal["urgent", "high", "normal", "low"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaseCreate(Strict):
+    subject: str = Field(min_length=1, max_length=200)
+    category: Category
+    priority: Priority = "normal"
+    channel: Channel = "web"
+    language: Literal["zh", "en"] = "zh"
+    customer_id: int | None = Field(default=None, ge=1, le=2**62)
+    body: str = Field(default="", description="the first message (customer's words or call notes)")
+    transcript: str = Field(default="", max_length=100_000)
+    call_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+
+
+class CasePatch(Strict):
+    status: str | None = Field(default=None, min_length=1, max_length=32)
+    priority: Priority | None = None
+    category: Category | None = None
+    subject: str | None = Field(default=None, min_length=1, max_length=200)
+    assignee_id: int | None = Field(default=None, ge=1, le=2**62)
+    unassign: bool = False
+
+
+class MessageIn(Strict):
+    body: str = Field(min_length=1)
+    internal: bool = False
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=64)
+    confirm_warning: bool = False
+
+
+class MessageOut(BaseModel):
+    id: int
+    case_id: int
+    kind: str
+    author_id: int | None
+    author: str | None
+    body: str
+    created_at: datetime
+    guard: dict[str, Any] | None = None
+
+
+class SlaClockOut(BaseModel):
+    due: str | None
+    state: str
+    remaining_minutes: int | None
+
+
+class CaseOut(BaseModel):
+    id: int
+    subject: str
+    channel: str
+    category: str
+    priority: str
+    status: str
+    status_name: str
+    status_category: str
+    language: str
+    customer_id: int
+    customer_name: str
+    assignee_id: int | None
+    assignee: str | None
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    customer_read_id: int = 0
+    agent_read_id: int = 0
+    sla: dict[str, SlaClockOut]
+    call_minutes: int | None = None
+    transcript: str = ""
+    csat: dict[str, Any] | None = None
+
+
+class CaseDetail(CaseOut):
+    messages: list[MessageOut]
+
+
+class CaseList(BaseModel):
+    items: list[CaseOut]
+    limit: int
+    offset: int
+
+
+class CsatIn(Strict):
+    score: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=2000)
+
+
+class PresenceIn(Strict):
+    presence: Literal["online", "away", "offline"]
+
+
+class CannedRenderIn(Strict):
+    case_id: int | None = Field(default=None, ge=1, le=2**62)
+    variables: dict[str, str] = Field(default_factory=dict)
+    lang: Literal["zh", "en"] | None = None
+
+
+class StatusIn(Strict):
+    key: str = Field(min_length=2, max_length=32)
+    category: Literal["open", "pending", "resolved", "closed"]
+    name_zh: str = Field(min_length=1, max_length=64)
+    name_en: str = Field(min_length=1, max_length=64)

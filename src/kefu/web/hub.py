@@ -1,0 +1,345 @@
+"""The chat socket: one WebSocket per browser tab, JSON frames, committed-before-pushed messages.
+
+Client frames: ``hello`` {case_id, last_seen} subscribes to a case and replays what was missed;
+``send`` {case_id, body, key} commits a message (the key makes retries harmless); ``typing``,
+``read`` {case_id, message_id}, ``ping``. Server frames: ``message``, ``ack``, ``typing``,
+``read``, ``queue``, ``case``, ``chat.ended``, ``error``, ``pong``.
+
+Refusals close the socket with a code and a reason the client shows: 4401 no valid session,
+4400 malformed frame, 4413 message over the limit, 4429 too many frames (rate limit), 4404 no
+such case for this user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from kefu.core.config import get_settings
+from kefu.core.db import Database
+from kefu.core.errors import KefuError, NotFound, PayloadTooLarge
+from kefu.core.events import get_broker
+from kefu.core.security import Role, User, session_for_token
+from kefu.desk import chat, service
+from kefu.web.deps import COOKIE
+
+router = APIRouter()
+log = logging.getLogger("kefu.hub")
+
+MAX_FRAME_BYTES = 64 * 1024
+RATE_PER_SEC = 10.0
+BURST = 30.0
+
+
+class Refuse(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+class Bucket:
+    """Token bucket per connection: BURST frames at once, RATE_PER_SEC sustained."""
+
+    def __init__(self) -> None:
+        self.tokens, self.at = BURST, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(BURST, self.tokens + (now - self.at) * RATE_PER_SEC)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def view_message(m: dict[str, Any], user: User) -> dict[str, Any]:
+    """Customers see their own words; staff see what customers wrote with PII masked."""
+    out = dict(m)
+    if user.role == Role.customer:
+        out.pop("guard", None)
+        body = m["body"] if m["kind"] == "customer" else m.get("redacted") or m["body"]
+        if m["kind"] == "agent":
+            body = m["body"]
+    else:
+        body = m["body"] if m.get("author_id") == user.id else (m.get("redacted") or m["body"])
+    out["body"] = body
+    out.pop("redacted", None)
+    if user.language.startswith("en") and out.get("author_en"):
+        out["author"] = out["author_en"]
+    out.pop("author_en", None)
+    return out
+
+
+class Connection:
+    def __init__(self, ws: WebSocket, database: Database, user: User) -> None:
+        self.ws, self.database, self.user = ws, database, user
+        self.bucket = Bucket()
+        self.cases: dict[int, asyncio.Task[None]] = {}
+        self.sent_max: dict[int, int] = {}
+        self.send_lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self.send_lock:
+            await self.ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
+
+    def _db(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        with self.database.session() as s:
+            user = s.get(User, self.user.id)
+            return fn(s, user, *args, **kw)
+
+    async def db(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        return await run_in_threadpool(self._db, fn, *args, **kw)
+
+    # --- frames --------------------------------------------------------------------------
+
+    async def hello(self, case_id: int, last_seen: int) -> None:
+        def load(s: Any, user: User) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+            case = service.visible_case(s, viewer=user, case_id=case_id)
+            msgs = service.visible_messages(s, viewer=user, case=case, after_id=last_seen)
+            authors = {
+                u.id: u
+                for u in s.query(User).filter(
+                    User.id.in_({m.author_id for m in msgs if m.author_id})
+                )
+            }
+            payloads = [service.message_payload(m, authors.get(m.author_id or 0)) for m in msgs]
+            state = {
+                "id": case.id,
+                "status": case.status.key,
+                "status_category": case.status_category,
+                "assignee_id": case.assignee_id,
+                "customer_read_id": case.customer_read_id,
+                "agent_read_id": case.agent_read_id,
+            }
+            return payloads, state, chat.queue_info(s, case)
+
+        if case_id not in self.cases:
+            # subscribe before replaying, so nothing committed in between is missed
+            self.sent_max.setdefault(case_id, last_seen)
+            ready = asyncio.Event()
+            self.cases[case_id] = asyncio.create_task(self.follow(case_id, ready))
+            await ready.wait()
+        try:
+            payloads, state, queue = await self.db(load)
+        except NotFound as exc:
+            self.cases.pop(case_id).cancel()
+            raise Refuse(4404, exc.detail) from exc
+        for p in payloads:
+            await self.push_message(p)
+        await self.send({"type": "case", "case": state})
+        if self.user.role == Role.customer:
+            await self.send({"type": "queue", "case_id": case_id, **queue})
+
+    async def push_message(self, payload: dict[str, Any]) -> None:
+        cid = payload["case_id"]
+        if payload["id"] <= self.sent_max.get(cid, 0):
+            return  # already delivered (replay and live overlap): never twice
+        if payload["kind"] == "note" and self.user.role == Role.customer:
+            return
+        self.sent_max[cid] = payload["id"]
+        await self.send({"type": "message", "message": view_message(payload, self.user)})
+
+    async def follow(self, case_id: int, ready: asyncio.Event) -> None:
+        stream = get_broker().subscribe([f"case:{case_id}"])
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.sleep(0)  # let the subscription register
+        ready.set()
+        try:
+            pending = first
+            while True:
+                ev = await pending
+                pending = asyncio.ensure_future(stream.__anext__())
+                await self.on_event(case_id, ev)
+        except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                pending.cancel()
+            with contextlib.suppress(Exception):
+                await stream.aclose()  # type: ignore[attr-defined]
+
+    async def on_event(self, case_id: int, ev: dict[str, Any]) -> None:
+        kind = ev.get("type")
+        if kind == "message":
+            payload = ev.get("message")
+            if payload is None or ev.get("slim"):
+                payloads = await self.db(_load_message, ev["message_id"])
+                if not payloads:
+                    return
+                payload = payloads[0]
+            await self.push_message(payload)
+        elif kind == "typing":
+            if ev.get("user_id") != self.user.id:
+                await self.send(ev)
+        elif kind in ("read", "chat.ended"):
+            await self.send(ev)
+        elif kind == "case.updated":
+            state = await self.db(_case_state, case_id)
+            await self.send({"type": "case", "case": state["case"]})
+            if self.user.role == Role.customer:
+                await self.send({"type": "queue", "case_id": case_id, **state["queue"]})
+
+    async def handle(self, raw: str) -> None:
+        if len(raw.encode()) > MAX_FRAME_BYTES:
+            raise Refuse(4413, f"frame over {MAX_FRAME_BYTES} bytes")
+        if not self.bucket.take():
+            raise Refuse(4429, "rate limit: too many frames, slow down")
+        try:
+            frame = json.loads(raw)
+        except ValueError as exc:
+            raise Refuse(4400, "malformed frame: not JSON") from exc
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            raise Refuse(4400, "malformed frame: expected an object with a 'type'")
+        kind = frame["type"]
+        if kind == "ping":
+            await self.send({"type": "pong"})
+            return
+        case_id = frame.get("case_id")
+        if not isinstance(case_id, int) or isinstance(case_id, bool) or not 0 < case_id < 2**62:
+            raise Refuse(4400, f"malformed frame: '{kind}' needs an integer case_id")
+        if kind == "hello":
+            last = frame.get("last_seen", 0)
+            if not isinstance(last, int) or last < 0:
+                raise Refuse(4400, "malformed frame: last_seen must be a non-negative integer")
+            await self.hello(case_id, last)
+        elif kind == "send":
+            await self.on_send(case_id, frame)
+        elif kind == "typing":
+            if case_id in self.cases:
+                get_broker().publish(
+                    f"case:{case_id}",
+                    {
+                        "type": "typing",
+                        "case_id": case_id,
+                        "user_id": self.user.id,
+                        "role": self.user.role,
+                    },
+                )
+        elif kind == "read":
+            mid = frame.get("message_id")
+            if not isinstance(mid, int) or mid < 0:
+                raise Refuse(4400, "malformed frame: read needs an integer message_id")
+            await self.db(lambda s, u: chat.mark_read(s, actor=u, case_id=case_id, message_id=mid))
+        else:
+            raise Refuse(4400, f"malformed frame: unknown type {kind!r}")
+
+    async def on_send(self, case_id: int, frame: dict[str, Any]) -> None:
+        body, key = frame.get("body"), frame.get("key")
+        if not isinstance(body, str) or not body.strip():
+            raise Refuse(4400, "malformed frame: send needs a non-empty 'body' string")
+        if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 64):
+            raise Refuse(4400, "malformed frame: 'key' must be a 1–64 character string")
+        limit = get_settings().max_message_chars
+        if len(body) > limit:
+            raise Refuse(4413, f"message over {limit} characters")
+        internal = bool(frame.get("internal")) and self.user.role != Role.customer
+        confirm = bool(frame.get("confirm"))
+
+        def write(s: Any, user: User) -> dict[str, Any]:
+            msg, created = service.post_message(
+                s,
+                actor=user,
+                case_id=case_id,
+                body=body,
+                internal=internal,
+                idempotency_key=key,
+                confirm_warning=confirm,
+            )
+            return {"id": msg.id, "created": created, "payload": service.message_payload(msg, user)}
+
+        try:
+            result = await self.db(write)
+        except PayloadTooLarge as exc:
+            raise Refuse(4413, exc.detail) from exc
+        except KefuError as exc:
+            # e.g. the guard blocked it: the socket stays open, the sender sees why
+            await self.send(
+                {
+                    "type": "error",
+                    "key": key,
+                    "status": exc.status,
+                    "code": exc.slug,
+                    "detail": exc.detail,
+                    **exc.extra,
+                }
+            )
+            return
+        await self.send(
+            {"type": "ack", "key": key, "id": result["id"], "duplicate": not result["created"]}
+        )
+        await self.push_message(result["payload"])
+
+    async def close_all(self) -> None:
+        for task in self.cases.values():
+            task.cancel()
+
+
+def _load_message(s: Any, user: User, message_id: int) -> list[dict[str, Any]]:
+    from kefu.desk.models import Message
+
+    m = s.get(Message, message_id)
+    if m is None:
+        return []
+    author = s.get(User, m.author_id) if m.author_id else None
+    return [service.message_payload(m, author)]
+
+
+def _case_state(s: Any, user: User, case_id: int) -> dict[str, Any]:
+    case = service.visible_case(s, viewer=user, case_id=case_id)
+    return {
+        "case": {
+            "id": case.id,
+            "status": case.status.key,
+            "status_category": case.status_category,
+            "assignee_id": case.assignee_id,
+            "customer_read_id": case.customer_read_id,
+            "agent_read_id": case.agent_read_id,
+        },
+        "queue": chat.queue_info(s, case),
+    }
+
+
+def _authenticate(database: Database, token: str | None) -> User | None:
+    with database.session() as s:
+        found = session_for_token(s, token)
+        if found is None:
+            return None
+        user = found[0]
+        s.expunge(user)
+        return user
+
+
+@router.websocket("/ws")
+async def socket(ws: WebSocket) -> None:
+    database: Database = ws.app.state.db
+    token = ws.cookies.get(COOKIE) or ws.query_params.get("token")
+    user = await run_in_threadpool(_authenticate, database, token)
+    await ws.accept()
+    if user is None:
+        await ws.close(4401, "login required: no valid session")
+        return
+    conn = Connection(ws, database, user)
+    try:
+        while True:
+            raw = await ws.receive_text()
+            try:
+                await conn.handle(raw)
+            except Refuse as r:
+                await ws.close(r.code, r.reason)
+                return
+    except WebSocketDisconnect:
+        pass
+    except Exception:  # one bad connection never takes the others down
+        log.exception("socket error for user %s", user.id)
+        with contextlib.suppress(Exception):
+            await ws.close(1011, "server error")
+    finally:
+        await conn.close_all()

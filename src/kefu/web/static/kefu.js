@@ -1,0 +1,305 @@
+/* Kefu consoles: the chat socket client, the guard check while typing, keyboard shortcuts.
+   Everything a person wrote is inserted with textContent: HTML in a message never runs. */
+(function () {
+  "use strict";
+  const cfg = JSON.parse(document.getElementById("kefu-config")?.textContent || "{}");
+  const T = cfg.text || {};
+  const csrf = cfg.csrf || "";
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function fmtTime(iso) {
+    try { return new Date(iso).toLocaleString(cfg.lang === "en" ? "en-GB" : "zh-CN",
+      { hour: "2-digit", minute: "2-digit", month: "2-digit", day: "2-digit",
+        timeZone: cfg.tz || "Asia/Shanghai" }); } catch (e) { return iso; }
+  }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "k" + Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+  async function api(method, url, body) {
+    const r = await fetch(url, { method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    let data = null;
+    try { data = await r.json(); } catch (e) { data = null; }
+    return { ok: r.ok, status: r.status, data };
+  }
+  window.kefuApi = api;
+
+  /* ---------------------------------------------------------------- chat socket */
+  class Chat {
+    constructor(root) {
+      this.root = root;
+      this.caseId = parseInt(root.dataset.caseId, 10);
+      this.me = cfg.userId;
+      this.role = cfg.role;
+      this.list = root.querySelector("[data-role=messages]");
+      this.status = root.querySelector("[data-role=status]");
+      this.typingEl = root.querySelector("[data-role=typing]");
+      this.queueEl = root.querySelector("[data-role=queue]");
+      this.input = root.querySelector("[data-role=input]");
+      this.form = root.querySelector("[data-role=composer]");
+      this.guardBox = root.querySelector("[data-role=guard]");
+      this.noteToggle = root.querySelector("[data-role=note-toggle]");
+      this.seen = new Set();
+      this.lastSeen = 0;
+      this.pending = new Map(); // key -> {body, internal, confirm}
+      this.otherRead = 0;
+      this.backoff = 500;
+      this.closedByServer = null;
+      this.typingTimer = null;
+      this.lastTypingSent = 0;
+      root.querySelectorAll("[data-message-id]").forEach((m) => {
+        const id = parseInt(m.dataset.messageId, 10);
+        this.seen.add(id); this.lastSeen = Math.max(this.lastSeen, id);
+      });
+      this.scroll();
+      if (this.form) this.bindComposer();
+      this.connect();
+    }
+    setStatus(text, bad) {
+      if (!this.status) return;
+      this.status.textContent = text;
+      this.status.className = "small " + (bad ? "flash error" : "muted");
+    }
+    connect() {
+      const proto = location.protocol === "https:" ? "wss:" : "ws:";
+      const ws = new WebSocket(proto + "//" + location.host + "/ws");
+      this.ws = ws;
+      ws.onopen = () => {
+        this.backoff = 500;
+        this.setStatus(T.connected || "connected");
+        ws.send(JSON.stringify({ type: "hello", case_id: this.caseId, last_seen: this.lastSeen }));
+        // anything not acknowledged before a drop is sent again with the same key: the server
+        // returns the first message for a repeated key, so nothing is duplicated
+        for (const [key, p] of this.pending) this.sendFrame(key, p);
+      };
+      ws.onmessage = (ev) => this.onFrame(JSON.parse(ev.data));
+      ws.onclose = (ev) => {
+        if (ev.code >= 4000) {
+          this.closedByServer = ev.code;
+          this.setStatus((T.refused || "Connection refused") + ": " + ev.reason + " (" + ev.code + ")", true);
+          if (ev.code === 4401 || ev.code === 4404) return; // reconnecting would not help
+        } else {
+          this.setStatus(T.reconnecting || "reconnecting…", true);
+        }
+        setTimeout(() => this.connect(), this.backoff);
+        this.backoff = Math.min(this.backoff * 2, 8000);
+      };
+    }
+    onFrame(f) {
+      if (f.type === "message") this.addMessage(f.message);
+      else if (f.type === "ack") {
+        this.pending.delete(f.key);
+        const pendingEl = this.list.querySelector('[data-key="' + CSS.escape(f.key || "") + '"]');
+        if (pendingEl) pendingEl.remove();
+      } else if (f.type === "error") {
+        const p = this.pending.get(f.key);
+        this.pending.delete(f.key);
+        const pendingEl = this.list.querySelector('[data-key="' + CSS.escape(f.key || "") + '"]');
+        if (pendingEl) pendingEl.remove();
+        if (p && this.input && !this.input.value) this.input.value = p.body;
+        this.showGuard(f.findings || [], f.verdict || "block", f.detail, p);
+      } else if (f.type === "typing") {
+        if (!this.typingEl) return;
+        this.typingEl.textContent = f.role === "customer" ? (T.customerTyping || "typing…")
+          : (T.agentTyping || "typing…");
+        clearTimeout(this.typingTimer);
+        this.typingTimer = setTimeout(() => { this.typingEl.textContent = ""; }, 3000);
+      } else if (f.type === "read") {
+        const mine = (this.role === "customer") ? f.by === "agent" : f.by === "customer";
+        if (mine) { this.otherRead = Math.max(this.otherRead, f.message_id); this.paintReceipts(); }
+      } else if (f.type === "case") {
+        const c = f.case;
+        this.otherRead = Math.max(this.otherRead,
+          this.role === "customer" ? c.agent_read_id : c.customer_read_id);
+        this.paintReceipts();
+        const badge = document.querySelector("[data-role=case-status]");
+        if (badge && c.status) { badge.textContent = (T.status || {})[c.status] || c.status;
+          badge.className = "pill " + c.status_category; }
+        if (this.queueEl && c.assignee_id) { this.queueEl.hidden = true; }
+        const rate = document.querySelector("[data-role=rate]");
+        if (rate && (c.status_category === "resolved" || c.status_category === "closed")) rate.hidden = false;
+      } else if (f.type === "queue") {
+        if (!this.queueEl) return;
+        if (f.assigned || !f.position) { this.queueEl.hidden = true; return; }
+        this.queueEl.hidden = false;
+        this.queueEl.textContent = (T.queue || "Position {p}, about {m} min")
+          .replace("{p}", f.position).replace("{m}", f.wait_minutes);
+      } else if (f.type === "chat.ended") {
+        this.setStatus(T.chatEnded || "chat ended");
+      }
+    }
+    addMessage(m) {
+      if (this.seen.has(m.id)) return;
+      this.seen.add(m.id);
+      this.lastSeen = Math.max(this.lastSeen, m.id);
+      const mine = m.author_id === this.me;
+      const box = el("div", "msg " + m.kind + (mine ? " mine" : ""));
+      box.dataset.messageId = m.id;
+      if (m.kind !== "system") {
+        const meta = el("div", "meta");
+        const who = m.kind === "customer" ? (mine ? (T.you || "you") : (m.author || T.customer))
+          : (m.author || T.agent || "agent");
+        meta.textContent = (m.kind === "note" ? "🔒 " + (T.note || "note") + " · " : "") + who + " · " + fmtTime(m.created_at);
+        box.appendChild(meta);
+      }
+      box.appendChild(el("div", "body", m.body));
+      if (mine && m.kind !== "note") box.appendChild(el("div", "receipt"));
+      this.list.appendChild(box);
+      this.paintReceipts();
+      this.scroll();
+      if (!mine) this.markRead(m.id);
+    }
+    markRead(id) {
+      if (document.visibilityState === "hidden" || !this.ws || this.ws.readyState !== 1) return;
+      this.ws.send(JSON.stringify({ type: "read", case_id: this.caseId, message_id: id }));
+    }
+    paintReceipts() {
+      this.list.querySelectorAll(".msg.mine").forEach((b) => {
+        const r = b.querySelector(".receipt");
+        if (r) r.textContent = parseInt(b.dataset.messageId, 10) <= this.otherRead ? (T.read || "read") : (T.sent || "sent");
+      });
+    }
+    scroll() { if (this.list) this.list.scrollTop = this.list.scrollHeight; }
+    sendFrame(key, p) {
+      if (!this.ws || this.ws.readyState !== 1) return false;
+      this.ws.send(JSON.stringify({ type: "send", case_id: this.caseId, body: p.body, key,
+        internal: !!p.internal, confirm: !!p.confirm }));
+      return true;
+    }
+    send(body, opts) {
+      body = (body || "").trim();
+      if (!body) return;
+      const key = uuid();
+      const p = { body, internal: !!(opts && opts.internal), confirm: !!(opts && opts.confirm) };
+      this.pending.set(key, p);
+      const ghost = el("div", "msg mine", body);
+      ghost.dataset.key = key; ghost.style.opacity = ".6";
+      this.list.appendChild(ghost); this.scroll();
+      this.sendFrame(key, p);
+      return key;
+    }
+    bindComposer() {
+      this.form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        const internal = this.noteToggle && this.noteToggle.checked;
+        this.clearGuard();
+        this.send(this.input.value, { internal });
+        this.input.value = "";
+      });
+      this.input.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); this.form.requestSubmit(); }
+      });
+      this.input.addEventListener("input", () => {
+        const now = Date.now();
+        if (now - this.lastTypingSent > 2000 && this.ws && this.ws.readyState === 1) {
+          this.lastTypingSent = now;
+          this.ws.send(JSON.stringify({ type: "typing", case_id: this.caseId }));
+        }
+        if (this.role !== "customer") this.screenDraft();
+      });
+      if (this.noteToggle) this.noteToggle.addEventListener("change", () => {
+        this.form.classList.toggle("note-mode", this.noteToggle.checked);
+        this.screenDraft();
+      });
+    }
+    screenDraft() {
+      clearTimeout(this.screenTimer);
+      this.screenTimer = setTimeout(async () => {
+        const text = this.input.value;
+        if (!text.trim() || (this.noteToggle && this.noteToggle.checked)) { this.clearGuard(); return; }
+        const r = await api("POST", "/api/v1/screen", { text, role: "agent" });
+        if (!r.ok || this.input.value !== text) return;
+        if (r.data.verdict === "allow") this.clearGuard();
+        else this.showGuard(r.data.findings, r.data.verdict, null, null, text);
+      }, 400);
+    }
+    clearGuard() { if (this.guardBox) this.guardBox.replaceChildren(); }
+    showGuard(findings, verdict, detail, pendingMsg, draft) {
+      if (!this.guardBox) { this.setStatus(detail || "blocked", true); return; }
+      this.guardBox.replaceChildren();
+      const text = draft !== undefined && draft !== null ? draft : (pendingMsg ? pendingMsg.body : this.input.value);
+      const head = el("div", "small", verdict === "block" ? (T.blocked || "Blocked") : (T.warned || "Warning"));
+      head.style.fontWeight = "600";
+      head.style.color = verdict === "block" ? "var(--bad)" : "var(--warn)";
+      this.guardBox.appendChild(head);
+      // the draft with each finding highlighted (built from text nodes: nothing is parsed as HTML)
+      const preview = el("div", "small");
+      let pos = 0;
+      [...findings].sort((a, b) => a.start - b.start).forEach((f) => {
+        if (f.start < pos) return;
+        preview.appendChild(document.createTextNode(text.slice(pos, f.start)));
+        preview.appendChild(el("mark", "hit", text.slice(f.start, f.end)));
+        pos = f.end;
+      });
+      preview.appendChild(document.createTextNode(text.slice(pos)));
+      this.guardBox.appendChild(preview);
+      findings.forEach((f) => {
+        const box = el("div", "finding" + (f.category === "disclosure" ? " warn" : ""));
+        const ex = f.explanation || {};
+        box.appendChild(el("div", "", "[" + f.category + "] " + (cfg.lang === "en" ? ex.en : ex.zh)));
+        const hint = f.hint ? (cfg.lang === "en" ? f.hint.en : f.hint.zh) : null;
+        if (hint) box.appendChild(el("div", "small muted", (T.hint || "Try") + ": " + hint));
+        this.guardBox.appendChild(box);
+      });
+      if (verdict === "warn" && pendingMsg) {
+        const b = el("button", "primary", T.confirmSend || "Send anyway");
+        b.type = "button";
+        b.dataset.role = "confirm-send";
+        b.onclick = () => { this.clearGuard(); this.input.value = "";
+          this.send(pendingMsg.body, { internal: pendingMsg.internal, confirm: true }); };
+        this.guardBox.appendChild(b);
+      }
+    }
+  }
+
+  document.querySelectorAll("[data-chat]").forEach((root) => { window.kefuChat = new Chat(root); });
+
+  /* ---------------------------------------------------------------- SLA countdowns */
+  function paintSla() {
+    document.querySelectorAll("[data-due]").forEach((e) => {
+      const due = Date.parse(e.dataset.due);
+      if (!due) return;
+      const mins = Math.round((due - Date.now()) / 60000);
+      const state = e.dataset.state;
+      if (state === "paused" || state === "met") return;
+      const abs = Math.abs(mins);
+      const txt = abs >= 1440 ? Math.floor(abs / 1440) + "d" + Math.floor((abs % 1440) / 60) + "h"
+        : abs >= 60 ? Math.floor(abs / 60) + "h" + (abs % 60) + "m" : abs + "m";
+      e.textContent = (mins < 0 ? (T.overdue || "overdue ") : "") + txt;
+    });
+  }
+  paintSla(); setInterval(paintSla, 30000);
+
+  /* ---------------------------------------------------------------- keyboard shortcuts */
+  document.addEventListener("keydown", (e) => {
+    const tag = (e.target.tagName || "").toLowerCase();
+    const typing = tag === "input" || tag === "textarea" || tag === "select";
+    if (e.altKey && !e.ctrlKey) {
+      const target = { r: "[data-shortcut=resolve]", n: "[data-role=note-toggle]", p: "[data-shortcut=pending]",
+        t: "[data-shortcut=take]" }[e.key.toLowerCase()];
+      const b = target && document.querySelector(target);
+      if (b) { e.preventDefault(); b.click(); }
+      return;
+    }
+    if (typing) return;
+    if (e.key === "/") { const s = document.querySelector("[data-shortcut=search]"); if (s) { e.preventDefault(); s.focus(); } }
+    if (e.key === "j" || e.key === "k") {
+      const items = [...document.querySelectorAll(".queue-item")];
+      if (!items.length) return;
+      let i = items.findIndex((x) => x.classList.contains("on"));
+      i = e.key === "j" ? Math.min(items.length - 1, i + 1) : Math.max(0, i - 1);
+      items[i].click();
+    }
+    if (e.key === "r") { const i = document.querySelector("[data-role=input]"); if (i) { e.preventDefault(); i.focus(); } }
+  });
+
+  /* htmx: send the CSRF token with every request */
+  document.body.addEventListener("htmx:configRequest", (e) => { e.detail.headers["X-CSRF-Token"] = csrf; });
+})();

@@ -1,0 +1,156 @@
+"""The chat socket: committed before pushed, replay on reconnect, no duplicates, refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
+from tests.conftest import login
+
+
+def _token(client, username):
+    return login(client, username)["Authorization"][7:]
+
+
+def _start(client, h, body="你好，我的入金还没到账"):
+    r = client.post("/api/v1/chats", headers=h, json={"body": body, "category": "funds"})
+    assert r.status_code == 201, r.text
+    return r.json()["case_id"]
+
+
+def _until(ws, kind, limit=20):
+    for _ in range(limit):
+        f = ws.receive_json()
+        if f["type"] == kind:
+            return f
+    raise AssertionError(f"no {kind} frame")
+
+
+def test_customer_and_agent_see_each_other(client, seed):
+    ch, _ah = login(client, "alice"), login(client, "agent1")
+    client.cookies.clear()
+    cid = _start(client, ch)
+    with (
+        client.websocket_connect(f"/ws?token={_token(client, 'alice')}") as cws,
+        client.websocket_connect(f"/ws?token={_token(client, 'agent1')}") as aws,
+    ):
+        client.cookies.clear()
+        cws.send_json({"type": "hello", "case_id": cid, "last_seen": 0})
+        first = _until(cws, "message")
+        assert first["message"]["body"] == "你好，我的入金还没到账"
+        queue = _until(cws, "queue")
+        assert queue["position"] == 1
+        aws.send_json({"type": "hello", "case_id": cid, "last_seen": 0})
+        assert _until(aws, "message")["message"]["kind"] == "customer"
+        aws.send_json({"type": "send", "case_id": cid, "body": "您好，正在为您查询", "key": "a1"})
+        ack = _until(aws, "ack")
+        assert ack["key"] == "a1" and not ack["duplicate"]
+        got = _until(cws, "message")["message"]
+        assert got["body"] == "您好，正在为您查询" and got["kind"] == "agent"
+        # typing reaches the other side, not the sender
+        cws.send_json({"type": "typing", "case_id": cid})
+        assert _until(aws, "typing")["role"] == "customer"
+        # read receipt
+        cws.send_json({"type": "read", "case_id": cid, "message_id": got["id"]})
+        read = _until(aws, "read")
+        assert read["by"] == "customer" and read["message_id"] == got["id"]
+    # the message was committed: it is in the case history
+    hist = client.get(f"/api/v1/cases/{cid}", headers=ch).json()["messages"]
+    assert [m["body"] for m in hist].count("您好，正在为您查询") == 1
+
+
+def test_resend_with_same_key_is_not_duplicated_and_reconnect_replays(client, seed):
+    ch = login(client, "alice")
+    client.cookies.clear()
+    cid = _start(client, ch)
+    tok = _token(client, "alice")
+    client.cookies.clear()
+    with client.websocket_connect(f"/ws?token={tok}") as ws:
+        ws.send_json({"type": "hello", "case_id": cid, "last_seen": 0})
+        seen = _until(ws, "message")["message"]["id"]
+        ws.send_json({"type": "send", "case_id": cid, "body": "补充一下卡号尾号0128", "key": "k9"})
+        a1 = _until(ws, "ack")
+        ws.send_json({"type": "send", "case_id": cid, "body": "补充一下卡号尾号0128", "key": "k9"})
+        a2 = _until(ws, "ack")
+        assert a1["id"] == a2["id"] and a2["duplicate"]
+    # an agent answers while the customer is away
+    ah = login(client, "agent1")
+    client.cookies.clear()
+    client.post(f"/api/v1/cases/{cid}/messages", headers=ah, json={"body": "收到，已转财务核查"})
+    with client.websocket_connect(f"/ws?token={tok}") as ws:
+        ws.send_json({"type": "hello", "case_id": cid, "last_seen": seen})
+        bodies = []
+        for _ in range(4):
+            f = ws.receive_json()
+            if f["type"] == "message":
+                bodies.append(f["message"]["body"])
+            if f["type"] == "queue":
+                break
+        assert bodies == ["补充一下卡号尾号0128", "收到，已转财务核查"]
+
+
+def _closed(ws):
+    with pytest.raises(WebSocketDisconnect) as exc:
+        for _ in range(50):
+            ws.receive_json()
+    return exc.value
+
+
+def test_socket_without_session_is_refused(client, seed):
+    with client.websocket_connect("/ws?token=nope") as ws:
+        closed = _closed(ws)
+    assert closed.code == 4401 and "login" in closed.reason
+
+
+def test_malformed_frame_closes_with_reason(client, seed):
+    tok = _token(client, "alice")
+    client.cookies.clear()
+    with client.websocket_connect(f"/ws?token={tok}") as ws:
+        ws.send_text("{not json")
+        closed = _closed(ws)
+    assert closed.code == 4400 and "JSON" in closed.reason
+    with client.websocket_connect(f"/ws?token={tok}") as ws:
+        ws.send_text(json.dumps({"type": "send", "case_id": "1", "body": "x"}))
+        assert _closed(ws).code == 4400
+
+
+def test_over_long_message_is_refused(client, seed):
+    ch = login(client, "alice")
+    client.cookies.clear()
+    cid = _start(client, ch)
+    tok = _token(client, "alice")
+    client.cookies.clear()
+    with client.websocket_connect(f"/ws?token={tok}") as ws:
+        ws.send_json({"type": "send", "case_id": cid, "body": "长" * 10_001, "key": "x"})
+        closed = _closed(ws)
+    assert closed.code == 4413 and "10000" in closed.reason
+
+
+def test_flood_is_rate_limited_and_others_carry_on(client, seed):
+    ch = login(client, "alice")
+    client.cookies.clear()
+    _start(client, ch)
+    tok, other = _token(client, "alice"), _token(client, "agent1")
+    client.cookies.clear()
+    with client.websocket_connect(f"/ws?token={other}") as calm:
+        with client.websocket_connect(f"/ws?token={tok}") as ws:
+            for _ in range(200):
+                ws.send_json({"type": "ping"})
+            closed = _closed(ws)
+        assert closed.code == 4429
+        calm.send_json({"type": "ping"})
+        assert calm.receive_json()["type"] == "pong"
+
+
+def test_someone_elses_case_is_refused(client, seed):
+    ch = login(client, "alice")
+    client.cookies.clear()
+    cid = _start(client, ch)
+    tok = _token(client, "bob")
+    client.cookies.clear()
+    with client.websocket_connect(f"/ws?token={tok}") as ws:
+        ws.send_json({"type": "hello", "case_id": cid, "last_seen": 0})
+        closed = _closed(ws)
+    assert closed.code == 4404
