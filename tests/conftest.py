@@ -82,7 +82,7 @@ CN_CALENDAR = {
         "sat": [],
         "sun": [],
     },
-    # 2026 National Day break and its make-up Saturday (国办发明电〔2025〕7号)
+    # 2026 National Day break and its make-up days (State Council holiday notice for 2026)
     "holidays": [f"2026-10-0{d}" for d in range(1, 8)],
     "workdays": ["2026-09-20", "2026-10-10"],
 }

@@ -12,6 +12,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kefu.compliance.guard import screen
 from kefu.core.db import utcnow
 from kefu.core.security import Role, User, hash_password
 from kefu.customers import service as customers
@@ -317,8 +318,10 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
             kind = m.get("kind") or (
                 "customer" if by == "customer" else "system" if by == "system" else "agent"
             )
+            body = str(m["body"]).strip()
+            redacted = screen(body, "customer").redacted if kind == "customer" else body
             desk._add_message(
-                db, case=case, actor=author, kind=kind, body=str(m["body"]).strip(), at=at
+                db, case=case, actor=author, kind=kind, body=body, at=at, redacted=redacted
             )
             if kind == "agent" and case.first_response_at is None:
                 case.first_response_at = at

@@ -542,6 +542,7 @@ def desk_reveal(
     c = _desk_user(request, caller)
     if isinstance(c, Response):
         return HTMLResponse("", status_code=401)
+    _check_form_csrf(c, request.headers.get("x-csrf-token", ""))
     if field not in ("phone", "email", "id_number", "card"):
         raise NotFound(f"unknown field {field!r}")
     value = customers.reveal(

@@ -1,0 +1,131 @@
+"""Browser tests: a real uvicorn server on 127.0.0.1 with the demo data, driven by Playwright
+through Debian's Chromium. Without Chromium they skip with a reason, unless KEFU_REQUIRE_BROWSER=1
+(CI), where they fail instead."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = os.environ.get("KEFU_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _require_browser() -> None:
+    missing = None
+    if not Path(CHROMIUM).exists():
+        missing = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium fonts-noto-cjk)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "the playwright package is not installed (pip install -e '.[dev]')"
+    if missing:
+        if os.environ.get("KEFU_REQUIRE_BROWSER") == "1":
+            pytest.fail(missing + " — KEFU_REQUIRE_BROWSER=1 makes this a failure")
+        pytest.skip(missing)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "kefu.web.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrates a fresh SQLite database, loads the demo data with the CLI, serves it."""
+    _require_browser()
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = {
+        **os.environ,
+        "KEFU_DATABASE_URL": f"sqlite:///{tmp / 'kefu.db'}",
+        "KEFU_SECRET_KEY": "e2e-secret",
+        "KEFU_BROKER_URL": "memory://",
+    }
+    kefu = [sys.executable, "-m", "kefu.cli"]
+    for cmd in (["migrate"], ["demo"]):
+        subprocess.run([*kefu, *cmd], env=env, check=True, capture_output=True)
+    port = free_port()
+    proc = start_server(env, port, tmp / "server.log")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def login(page: object, base: str, username: str) -> None:
+    page.goto(f"{base}/login")  # type: ignore[attr-defined]
+    page.fill("#username", username)  # type: ignore[attr-defined]
+    page.fill("#password", "kefu-demo")  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+
+
+def shot(page: object, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=False)  # type: ignore[attr-defined]
+
+
+_ = shutil

@@ -1,0 +1,159 @@
+"""What people do every day, in a real browser: chat, answer, resolve, rate; XSS; language."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import login, shot
+
+pytestmark = pytest.mark.e2e
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def _contexts(browser, **kw):
+    return browser.new_context(viewport=DESKTOP, locale="zh-CN", **kw)
+
+
+def test_customer_chats_agent_answers_resolves_and_customer_rates(browser, demo_server):
+    cust_ctx, agent_ctx = _contexts(browser), _contexts(browser)
+    customer, agent = cust_ctx.new_page(), agent_ctx.new_page()
+    dialogs = []
+    customer.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        login(customer, demo_server, "customer3")
+        customer.fill(
+            "[data-testid=chat-first-message]", "你好，我昨天的出金还没到账，能帮我查一下吗？"
+        )
+        customer.click("[data-testid=start-chat]")
+        customer.wait_for_url(re.compile(r"/cases/\d+$"))
+        case_id = int(customer.url.rsplit("/", 1)[1])
+        customer.wait_for_selector("text=已连接")
+        # nobody online yet: the customer sees a queue position and an expected wait
+        customer.wait_for_selector("[data-testid=queue]:not([hidden])")
+        assert "排队" in customer.inner_text("[data-testid=queue]")
+
+        login(agent, demo_server, "agent1")
+        with agent.expect_navigation():
+            agent.select_option("[data-testid=presence]", "online")
+        agent.goto(f"{demo_server}/desk/cases/{case_id}")
+        agent.wait_for_selector("text=出金还没到账")
+        if agent.query_selector("[data-testid=take]"):
+            with agent.expect_navigation():
+                agent.click("[data-testid=take]")
+        agent.wait_for_selector("text=已连接")
+        agent.fill(
+            "[data-testid=reply]", "您好，已为您查询到出金申请，银行处理中，预计今天 17 点前到账。"
+        )
+        agent.click("[data-testid=send]")
+        # the customer sees the answer live, without reloading
+        customer.wait_for_selector("text=银行处理中", timeout=10_000)
+        customer.wait_for_selector("[data-testid=queue]", state="hidden")
+
+        with agent.expect_navigation():
+            agent.click("[data-testid=resolve]")
+        assert "已解决" in agent.inner_text("[data-testid=case-status]")
+        # the customer is asked to rate, live
+        customer.wait_for_selector("[data-testid=rate]:not([hidden])", timeout=10_000)
+        customer.check("[data-testid=star-5]")
+        customer.click("[data-testid=rate-submit]")
+        customer.wait_for_selector("text=已评分")
+        assert not dialogs
+    finally:
+        cust_ctx.close()
+        agent_ctx.close()
+
+
+def test_html_in_messages_never_runs(browser, demo_server):
+    ctx, agent_ctx = _contexts(browser), _contexts(browser)
+    page, agent = ctx.new_page(), agent_ctx.new_page()
+    dialogs: list[str] = []
+    for p in (page, agent):
+        p.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        login(page, demo_server, "customer4")
+        page.fill("[data-testid=chat-first-message]", "<img src=x onerror=alert(1)>")
+        page.click("[data-testid=start-chat]")
+        page.wait_for_url(re.compile(r"/cases/\d+$"))
+        case_id = int(page.url.rsplit("/", 1)[1])
+        page.wait_for_selector("text=已连接")
+        page.fill("[data-testid=reply]", "<script>alert(2)</script><b>bold?</b>")
+        page.click("[data-testid=send]")
+        page.wait_for_selector("text=<script>alert(2)</script><b>bold?</b>")
+        login(agent, demo_server, "agent1")
+        agent.goto(f"{demo_server}/desk/cases/{case_id}")
+        agent.wait_for_selector("text=<img src=x onerror=alert(1)>")
+        agent.wait_for_selector("text=<script>alert(2)</script><b>bold?</b>")
+        page.wait_for_timeout(500)
+        # shown as text on both sides: no element was created from the message
+        assert page.locator("[data-testid=messages] img").count() == 0
+        assert agent.locator("[data-testid=messages] img").count() == 0
+        assert page.locator("[data-testid=messages] b").count() == 0
+        assert dialogs == []
+    finally:
+        ctx.close()
+        agent_ctx.close()
+
+
+def test_language_switch(browser, demo_server):
+    ctx = _contexts(browser)
+    page = ctx.new_page()
+    try:
+        login(page, demo_server, "customer1")
+        assert "在线咨询" in page.content()
+        page.click("[data-testid=lang-switch]")
+        page.wait_for_selector("text=Chat with us")
+        assert "Log out" in page.inner_text("header")
+        page.click("[data-testid=lang-switch]")
+        page.wait_for_selector("text=在线咨询")
+    finally:
+        ctx.close()
+
+
+def test_agent_send_blocked_by_the_guard(browser, demo_server):
+    ctx = _contexts(browser)
+    agent = ctx.new_page()
+    try:
+        login(agent, demo_server, "agent2")
+        agent.click("[data-testid=queue-item] >> nth=0")
+        agent.wait_for_selector("text=已连接")
+        before = agent.locator("[data-testid=messages] .msg").count()
+        agent.fill("[data-testid=reply]", "这只股票稳赚不赔，保证收益，赶紧满仓买入！")
+        agent.click("[data-testid=send]")
+        agent.wait_for_selector("[data-testid=guard] mark.hit", timeout=10_000)
+        guard_text = agent.inner_text("[data-testid=guard]")
+        assert "拦截" in guard_text
+        agent.wait_for_timeout(500)
+        # nothing was delivered; the draft is back in the box for editing
+        assert agent.locator("[data-testid=messages] .msg:not([data-key])").count() == before
+        assert "稳赚不赔" in agent.input_value("[data-testid=reply]")
+    finally:
+        ctx.close()
+
+
+def test_screenshots_of_each_console(browser, demo_server):
+    ctx = _contexts(browser)
+    page = ctx.new_page()
+    try:
+        login(page, demo_server, "customer1")
+        shot(page, "portal.png")
+        login_page = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True)
+        phone = login_page.new_page()
+        login(phone, demo_server, "customer2")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+        shot(phone, "portal-phone.png")
+        login_page.close()
+        page.context.clear_cookies()
+        login(page, demo_server, "agent1")
+        page.click("[data-testid=queue-item] >> nth=0")
+        page.wait_for_selector("[data-testid=customer360]")
+        shot(page, "desk.png")
+        page.context.clear_cookies()
+        login(page, demo_server, "admin")
+        page.goto(f"{demo_server}/admin")
+        page.wait_for_selector("[data-testid=admin-sla]")
+        shot(page, "admin.png")
+    finally:
+        ctx.close()
