@@ -1,0 +1,339 @@
+"""Live chat under load: N concurrent WebSocket clients, R messages/s, one uvicorn worker.
+
+Each case has a customer socket (the sender) and an agent socket (the receiver). The bench
+measures end-to-end delivery latency (send → the other side receives it), and counts lost
+messages (acknowledged but never delivered) and duplicates (delivered twice). Phase 2 kills the
+server with SIGKILL mid-run and restarts it: clients reconnect with the last id they saw and
+resend anything unacknowledged with the same idempotency key.
+
+    python bench/chat.py                          # 1,000 clients, 200 msg/s, 60 s per phase
+    python bench/chat.py --clients 200 --rate 50 --seconds 10
+Targets 127.0.0.1 only; bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import websockets
+
+from kefu.core.db import Database
+from kefu.core.migrate import upgrade
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def setup(url: str, pairs: int) -> list[tuple[int, str, str]]:
+    """Creates `pairs` customers, cases and sessions directly (setup is not measured)."""
+    import kefu.models  # noqa: F401
+    from kefu.core.security import AuthSession, User, hash_password
+    from kefu.customers.models import Customer
+    from kefu.desk import service
+    from kefu.desk.models import Case
+
+    upgrade(url)
+    db = Database(url)
+    out = []
+    now = datetime.now(UTC)
+    pw = hash_password("bench-password")
+    with db.session() as s:
+        service.ensure_builtin_statuses(s)
+        st = service.status_by_key(s, "open")
+        agent = User(username="bench-agent", role="agent", display_name="坐席", password_hash=pw)
+        s.add(agent)
+        s.flush()
+        for i in range(pairs):
+            u = User(
+                username=f"bench-c{i}", role="customer", display_name=f"客户{i}", password_hash=pw
+            )
+            s.add(u)
+            s.flush()
+            c = Customer(user_id=u.id, code=f"BC{i}", name_zh=f"客户{i}")
+            s.add(c)
+            s.flush()
+            case = Case(
+                customer_id=c.id,
+                channel="chat",
+                subject=f"压测会话 {i}",
+                category="technical",
+                priority="normal",
+                status_id=st.id,
+                status=st,
+                status_category="open",
+                language="zh",
+                assignee_id=agent.id,
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(case)
+            s.flush()
+            tokens = []
+            for uid in (u.id, agent.id):
+                tok = secrets.token_urlsafe(24)
+                s.add(
+                    AuthSession(
+                        token_hash=hashlib.sha256(tok.encode()).hexdigest(),
+                        user_id=uid,
+                        csrf_token="x",
+                        expires_at=now + timedelta(hours=6),
+                    )
+                )
+                tokens.append(tok)
+            out.append((case.id, tokens[0], tokens[1]))
+    db.engine.dispose()
+    return out
+
+
+class Server:
+    def __init__(self, url: str, port: int, log: Path) -> None:
+        self.url, self.port, self.log = url, port, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "KEFU_DATABASE_URL": self.url,
+            "KEFU_SECRET_KEY": "bench",
+            "KEFU_BROKER_URL": "memory://",
+        }
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "kefu.web.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--ws-max-queue",
+                "64",
+            ],
+            env=env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        if self.proc:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+@dataclass
+class Stats:
+    sent_at: dict[str, float] = field(default_factory=dict)  # key -> first send time
+    acked: dict[str, int] = field(default_factory=dict)  # key -> message id
+    received: dict[int, int] = field(default_factory=dict)  # message id -> times received
+    latency_ms: list[float] = field(default_factory=list)
+    body_key: dict[str, str] = field(default_factory=dict)
+
+
+class Side:
+    """One socket with reconnect: hello(last_seen) on every (re)connect; resend unacked."""
+
+    def __init__(self, base: str, case_id: int, token: str, stats: Stats, receiver: bool) -> None:
+        self.url = f"{base}/ws?token={token}"
+        self.case_id, self.stats, self.receiver = case_id, stats, receiver
+        self.last_seen = 0
+        self.pending: dict[str, str] = {}
+        self.ws: websockets.ClientConnection | None = None
+        self.stop = False
+
+    async def run(self) -> None:
+        while not self.stop:
+            try:
+                async with websockets.connect(self.url, open_timeout=10, max_queue=256) as ws:
+                    self.ws = ws
+                    await ws.send(
+                        json.dumps(
+                            {"type": "hello", "case_id": self.case_id, "last_seen": self.last_seen}
+                        )
+                    )
+                    for key, body in list(self.pending.items()):
+                        await ws.send(
+                            json.dumps(
+                                {"type": "send", "case_id": self.case_id, "body": body, "key": key}
+                            )
+                        )
+                    async for raw in ws:
+                        self.on_frame(json.loads(raw))
+            except (TimeoutError, OSError, websockets.WebSocketException):
+                self.ws = None
+                if not self.stop:
+                    await asyncio.sleep(0.2 + random.random() * 0.3)
+
+    def on_frame(self, f: dict) -> None:
+        if f["type"] == "ack":
+            self.pending.pop(f["key"], None)
+            self.stats.acked.setdefault(f["key"], f["id"])
+        elif f["type"] == "message":
+            m = f["message"]
+            self.last_seen = max(self.last_seen, m["id"])
+            if self.receiver and m["kind"] == "customer":
+                n = self.stats.received.get(m["id"], 0)
+                self.stats.received[m["id"]] = n + 1
+                key = self.stats.body_key.get(m["body"])
+                if n == 0 and key and key in self.stats.sent_at:
+                    self.stats.latency_ms.append(
+                        (time.perf_counter() - self.stats.sent_at[key]) * 1000
+                    )
+
+    async def send(self, key: str, body: str) -> None:
+        self.pending[key] = body
+        self.stats.sent_at.setdefault(key, time.perf_counter())
+        self.stats.body_key[body] = key
+        if self.ws is not None:
+            try:
+                await self.ws.send(
+                    json.dumps({"type": "send", "case_id": self.case_id, "body": body, "key": key})
+                )
+            except websockets.WebSocketException:
+                pass  # resent on reconnect
+
+
+async def phase(
+    base: str,
+    sessions: list[tuple[int, str, str]],
+    rate: int,
+    seconds: int,
+    server: Server | None,
+    kill_at: float | None,
+) -> tuple[Stats, float]:
+    stats = Stats()
+    senders = [Side(base, c, ct, stats, False) for c, ct, _ in sessions]
+    receivers = [Side(base, c, at, stats, True) for c, _, at in sessions]
+    sides = senders + receivers
+    tasks = [asyncio.create_task(s.run()) for s in sides]
+    t_conn = time.perf_counter()
+    while (
+        sum(1 for s in sides if s.ws is not None) < len(sides) and time.perf_counter() - t_conn < 60
+    ):
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1)
+    connect_s = time.perf_counter() - t_conn
+    total = rate * seconds
+    start = time.perf_counter()
+    killed = False
+    for i in range(total):
+        target = start + i / rate
+        delay = target - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if kill_at is not None and not killed and time.perf_counter() - start >= kill_at and server:
+            server.kill()
+            killed = True
+            await asyncio.sleep(0.5)
+            await asyncio.get_running_loop().run_in_executor(None, server.start)
+        s = random.choice(senders)
+        await s.send(f"k{i}", f"压测消息 #{i} load message")
+    deadline = time.perf_counter() + 30  # drain: retries and replays settle
+    while time.perf_counter() < deadline:
+        if not any(s.pending for s in senders) and len(stats.received) >= len(stats.acked):
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1)
+    for s in sides:
+        s.stop = True
+        if s.ws is not None:
+            await s.ws.close()
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return stats, connect_s
+
+
+def report(name: str, stats: Stats, total: int) -> dict[str, float]:
+    lat = sorted(stats.latency_ms)
+    q = (
+        statistics.quantiles(lat, n=100, method="inclusive")
+        if len(lat) > 2
+        else [float("nan")] * 99
+    )
+    acked_ids = set(stats.acked.values())
+    lost = len([i for i in acked_ids if i not in stats.received]) + (total - len(stats.acked))
+    dup = sum(n - 1 for n in stats.received.values() if n > 1)
+    dup_ids = len(stats.acked) - len(acked_ids)  # two keys → one id would mean a merged message
+    print(
+        f"{name:<24} sent {total:>6}  acked {len(stats.acked):>6}  delivered {len(stats.received):>6}  "
+        f"p50 {q[49]:7.1f} ms  p95 {q[94]:7.1f} ms  p99 {q[98]:7.1f} ms  lost {lost}  duplicated {dup + dup_ids}"
+    )
+    return {"p50": q[49], "p95": q[94], "p99": q[98], "lost": lost, "duplicated": dup + dup_ids}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--clients", type=int, default=1000, help="sockets in all (half senders, half receivers)"
+    )
+    ap.add_argument("--rate", type=int, default=200, help="messages per second")
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--url", default=None, help="database URL (default: a fresh SQLite file)")
+    a = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="kefu-chat-bench-"))
+    url = a.url or f"sqlite:///{tmp / 'bench.db'}"
+    pairs = a.clients // 2
+    print(f"setting up {pairs} chats ({a.clients} sockets) on {url.split('@')[-1]} …", flush=True)
+    sessions = setup(url, pairs)
+    port = free_port()
+    server = Server(url, port, tmp / "server.log")
+    server.start()
+    base = f"ws://127.0.0.1:{port}"
+    try:
+        print(f"phase 1: {a.clients} sockets, {a.rate} msg/s for {a.seconds} s", flush=True)
+        s1, c1 = asyncio.run(phase(base, sessions, a.rate, a.seconds, None, None))
+        print(f"  all sockets connected in {c1:.1f} s")
+        r1 = report("steady", s1, a.rate * a.seconds)
+        print(f"phase 2: the same, with SIGKILL + restart at {a.seconds // 3} s", flush=True)
+        s2, _ = asyncio.run(phase(base, sessions, a.rate, a.seconds, server, a.seconds / 3))
+        r2 = report("kill + restart", s2, a.rate * a.seconds)
+        print(
+            f"\ngoal: p99 < 100 ms, 0 lost, 0 duplicated — steady p99 {r1['p99']:.1f} ms "
+            f"({r1['p99'] / 100:.2f}x of the goal); after restart lost {r2['lost']:.0f}, "
+            f"duplicated {r2['duplicated']:.0f}"
+        )
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
