@@ -236,6 +236,7 @@ async def phase(
     seconds: int,
     server: Server | None,
     kill_at: float | None,
+    tag: str,
 ) -> tuple[Stats, float]:
     stats = Stats()
     senders = [Side(base, c, ct, stats, False) for c, ct, _ in sessions]
@@ -263,7 +264,7 @@ async def phase(
             await asyncio.sleep(0.5)
             await asyncio.get_running_loop().run_in_executor(None, server.start)
         s = random.choice(senders)
-        await s.send(f"k{i}", f"压测消息 #{i} load message")
+        await s.send(f"{tag}-{i}", f"压测消息 {tag} #{i} load message")
     deadline = time.perf_counter() + 30  # drain: retries and replays settle
     while time.perf_counter() < deadline:
         if not any(s.pending for s in senders) and len(stats.received) >= len(stats.acked):
@@ -289,10 +290,11 @@ def report(name: str, stats: Stats, total: int) -> dict[str, float]:
     )
     acked_ids = set(stats.acked.values())
     lost = len([i for i in acked_ids if i not in stats.received]) + (total - len(stats.acked))
-    dup = sum(n - 1 for n in stats.received.values() if n > 1)
+    dup = sum(stats.received[i] - 1 for i in acked_ids if stats.received.get(i, 0) > 1)
     dup_ids = len(stats.acked) - len(acked_ids)  # two keys → one id would mean a merged message
+    delivered = len([i for i in acked_ids if i in stats.received])
     print(
-        f"{name:<24} sent {total:>6}  acked {len(stats.acked):>6}  delivered {len(stats.received):>6}  "
+        f"{name:<24} sent {total:>6}  acked {len(stats.acked):>6}  delivered {delivered:>6}  "
         f"p50 {q[49]:7.1f} ms  p95 {q[94]:7.1f} ms  p99 {q[98]:7.1f} ms  lost {lost}  duplicated {dup + dup_ids}"
     )
     return {"p50": q[49], "p95": q[94], "p99": q[98], "lost": lost, "duplicated": dup + dup_ids}
@@ -320,11 +322,11 @@ def main() -> None:
     base = f"ws://127.0.0.1:{port}"
     try:
         print(f"phase 1: {a.clients} sockets, {a.rate} msg/s for {a.seconds} s", flush=True)
-        s1, c1 = asyncio.run(phase(base, sessions, a.rate, a.seconds, None, None))
+        s1, c1 = asyncio.run(phase(base, sessions, a.rate, a.seconds, None, None, "p1"))
         print(f"  all sockets connected in {c1:.1f} s")
         r1 = report("steady", s1, a.rate * a.seconds)
         print(f"phase 2: the same, with SIGKILL + restart at {a.seconds // 3} s", flush=True)
-        s2, _ = asyncio.run(phase(base, sessions, a.rate, a.seconds, server, a.seconds / 3))
+        s2, _ = asyncio.run(phase(base, sessions, a.rate, a.seconds, server, a.seconds / 3, "p2"))
         r2 = report("kill + restart", s2, a.rate * a.seconds)
         print(
             f"\ngoal: p99 < 100 ms, 0 lost, 0 duplicated — steady p99 {r1['p99']:.1f} ms "
