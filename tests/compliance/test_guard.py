@@ -122,3 +122,16 @@ def test_cli_single_text_json():
     result = CliRunner().invoke(app, ["我们无法保证收益", "--json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["verdict"] == "allow"
+
+
+def test_evaluation_set_floors():
+    """The measured figures in docs/guard.md, as floors: a regression fails here."""
+    from tests.compliance.evalset import evaluate
+
+    res = evaluate()
+    assert res["cases"] >= 300 and res["traps"] >= 100
+    for cat, m in res["per_category"].items():
+        assert m["precision"] >= 0.99, (cat, m)
+        assert m["recall"] >= 0.95, (cat, m)
+    assert not [m for m in res["misses"] if m[0] == "trap"]
+    assert res["false_blocks_per_1000"] < 2

@@ -81,6 +81,8 @@ class Case(Base):
     transcript: Mapped[str] = mapped_column(Text, default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: per-case message counter: messages carry seq 1, 2, 3 … so sockets deliver them in order
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: read receipts: the last message id each side has seen
     customer_read_id: Mapped[int] = mapped_column(Integer, default=0)
     agent_read_id: Mapped[int] = mapped_column(Integer, default=0)
@@ -100,6 +102,7 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     kind: Mapped[str] = mapped_column(String(8))
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -343,7 +343,7 @@ def visible_messages(db: Session, *, viewer: User, case: Case, after_id: int = 0
     stmt = select(Message).where(Message.case_id == case.id, Message.id > after_id)
     if viewer.role == Role.customer:
         stmt = stmt.where(Message.kind != "note")
-    return list(db.scalars(stmt.order_by(Message.id)))
+    return list(db.scalars(stmt.order_by(Message.seq, Message.id)))
 
 
 def _add_message(
@@ -359,8 +359,18 @@ def _add_message(
     guard: dict[str, Any] | None = None,
 ) -> Message:
     at = at or utcnow()
+    # the case row is the per-conversation lock: concurrent writers to one case take turns, so
+    # seq order, id order and commit order agree and sockets can deliver strictly in order
+    seq = db.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(last_seq=Case.last_seq + 1)
+        .returning(Case.last_seq)
+    ).scalar_one()
+    case.last_seq = seq
     msg = Message(
         case_id=case.id,
+        seq=seq,
         kind=kind,
         author_id=actor.id if actor else None,
         body=body,
@@ -400,6 +410,7 @@ def message_payload(msg: Message, author: User | None) -> dict[str, Any]:
     """What sockets push: both the body and its redacted form (each viewer gets the right one)."""
     return {
         "id": msg.id,
+        "seq": msg.seq,
         "case_id": msg.case_id,
         "kind": msg.kind,
         "author_id": msg.author_id,

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from kefu.core.config import get_settings
@@ -28,6 +29,7 @@ from kefu.core.errors import KefuError, NotFound, PayloadTooLarge
 from kefu.core.events import get_broker
 from kefu.core.security import Role, User, session_for_token
 from kefu.desk import chat, service
+from kefu.desk.models import Message
 from kefu.web.deps import COOKIE
 
 router = APIRouter()
@@ -83,7 +85,9 @@ class Connection:
         self.ws, self.database, self.user = ws, database, user
         self.bucket = Bucket()
         self.cases: dict[int, asyncio.Task[None]] = {}
-        self.sent_max: dict[int, int] = {}
+        #: per case: the seq up to which every message has been delivered (in order, gap-free)
+        self.delivered: dict[int, int] = {}
+        self.case_locks: dict[int, asyncio.Lock] = {}
         self.send_lock = asyncio.Lock()
 
     async def send(self, frame: dict[str, Any]) -> None:
@@ -101,51 +105,62 @@ class Connection:
     # --- frames --------------------------------------------------------------------------
 
     async def hello(self, case_id: int, last_seen: int) -> None:
-        def load(s: Any, user: User) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+        def load(
+            s: Any, user: User
+        ) -> tuple[list[dict[str, Any]], int, dict[str, Any], dict[str, Any]]:
             case = service.visible_case(s, viewer=user, case_id=case_id)
             msgs = service.visible_messages(s, viewer=user, case=case, after_id=last_seen)
-            authors = {
-                u.id: u
-                for u in s.query(User).filter(
-                    User.id.in_({m.author_id for m in msgs if m.author_id})
+            payloads = _payloads(s, msgs)
+            # everything up to the last seq at or below last_seen counts as delivered
+            floor = s.execute(
+                select(func.coalesce(func.max(Message.seq), 0)).where(
+                    Message.case_id == case.id, Message.id <= last_seen
                 )
-            }
-            payloads = [service.message_payload(m, authors.get(m.author_id or 0)) for m in msgs]
-            state = {
-                "id": case.id,
-                "status": case.status.key,
-                "status_category": case.status_category,
-                "assignee_id": case.assignee_id,
-                "customer_read_id": case.customer_read_id,
-                "agent_read_id": case.agent_read_id,
-            }
-            return payloads, state, chat.queue_info(s, case)
+            ).scalar_one()
+            state = _state(case)
+            return payloads, int(floor), state, chat.queue_info(s, case)
 
+        lock = self.case_locks.setdefault(case_id, asyncio.Lock())
         if case_id not in self.cases:
             # subscribe before replaying, so nothing committed in between is missed
-            self.sent_max.setdefault(case_id, last_seen)
             ready = asyncio.Event()
             self.cases[case_id] = asyncio.create_task(self.follow(case_id, ready))
             await ready.wait()
-        try:
-            payloads, state, queue = await self.db(load)
-        except NotFound as exc:
-            self.cases.pop(case_id).cancel()
-            raise Refuse(4404, exc.detail) from exc
-        for p in payloads:
-            await self.push_message(p)
+        async with lock:
+            try:
+                payloads, floor, state, queue = await self.db(load)
+            except NotFound as exc:
+                self.cases.pop(case_id).cancel()
+                raise Refuse(4404, exc.detail) from exc
+            self.delivered[case_id] = max(self.delivered.get(case_id, 0), floor)
+            for p in payloads:
+                await self._deliver_in_order(p)
         await self.send({"type": "case", "case": state})
         if self.user.role == Role.customer:
             await self.send({"type": "queue", "case_id": case_id, **queue})
 
     async def push_message(self, payload: dict[str, Any]) -> None:
-        cid = payload["case_id"]
-        if payload["id"] <= self.sent_max.get(cid, 0):
-            return  # already delivered (replay and live overlap): never twice
-        if payload["kind"] == "note" and self.user.role == Role.customer:
-            return
-        self.sent_max[cid] = payload["id"]
-        await self.send({"type": "message", "message": view_message(payload, self.user)})
+        lock = self.case_locks.setdefault(payload["case_id"], asyncio.Lock())
+        async with lock:
+            await self._deliver_in_order(payload)
+
+    async def _deliver_in_order(self, payload: dict[str, Any]) -> None:
+        """Delivers each seq once and in order; a gap (an event overtaken by a later one) is
+        filled from the database, where the missing messages are already committed."""
+        cid, seq = payload["case_id"], payload["seq"]
+        done = self.delivered.get(cid, 0)
+        if seq <= done:
+            return  # already delivered: never twice
+        batch = [payload]
+        if seq > done + 1:
+            batch = await self.db(_load_range, cid, done, seq)
+        for p in batch:
+            if p["seq"] <= self.delivered.get(cid, 0):
+                continue
+            self.delivered[cid] = p["seq"]
+            if p["kind"] == "note" and self.user.role == Role.customer:
+                continue
+            await self.send({"type": "message", "message": view_message(p, self.user)})
 
     async def follow(self, case_id: int, ready: asyncio.Event) -> None:
         stream = get_broker().subscribe([f"case:{case_id}"])
@@ -282,14 +297,39 @@ class Connection:
             task.cancel()
 
 
-def _load_message(s: Any, user: User, message_id: int) -> list[dict[str, Any]]:
-    from kefu.desk.models import Message
+def _payloads(s: Any, msgs: list[Message]) -> list[dict[str, Any]]:
+    ids = {m.author_id for m in msgs if m.author_id}
+    authors = {u.id: u for u in s.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    return [service.message_payload(m, authors.get(m.author_id or 0)) for m in msgs]
 
+
+def _load_message(s: Any, user: User, message_id: int) -> list[dict[str, Any]]:
     m = s.get(Message, message_id)
-    if m is None:
-        return []
-    author = s.get(User, m.author_id) if m.author_id else None
-    return [service.message_payload(m, author)]
+    return _payloads(s, [m]) if m is not None else []
+
+
+def _load_range(
+    s: Any, user: User, case_id: int, after_seq: int, upto_seq: int
+) -> list[dict[str, Any]]:
+    msgs = list(
+        s.scalars(
+            select(Message)
+            .where(Message.case_id == case_id, Message.seq > after_seq, Message.seq <= upto_seq)
+            .order_by(Message.seq)
+        )
+    )
+    return _payloads(s, msgs)
+
+
+def _state(case: Any) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "status": case.status.key,
+        "status_category": case.status_category,
+        "assignee_id": case.assignee_id,
+        "customer_read_id": case.customer_read_id,
+        "agent_read_id": case.agent_read_id,
+    }
 
 
 def _case_state(s: Any, user: User, case_id: int) -> dict[str, Any]:
