@@ -183,6 +183,7 @@ def fill(url: str, n_cases: int, n_messages: int, seed: int = 7) -> float:
                     else "\\N"
                 )
                 assignee = rnd.choice(agent_ids) if rnd.random() < 0.9 else "\\N"
+                n = per_case + (1 if extra > 0 and rnd.random() < extra / n_cases else 0)
                 cbuf.write(
                     "\t".join(
                         map(
@@ -213,12 +214,16 @@ def fill(url: str, n_cases: int, n_messages: int, seed: int = 7) -> float:
                                 due,
                                 index_text(subject),
                                 created.isoformat(),
+                                "",
+                                "",
+                                0,
+                                0,
+                                n,
                             ),
                         )
                     )
                     + "\n"
                 )
-                n = per_case + (1 if extra > 0 and rnd.random() < extra / n_cases else 0)
                 for k in range(n):
                     msg_id += 1
                     if k % 2 == 0:
@@ -231,17 +236,29 @@ def fill(url: str, n_cases: int, n_messages: int, seed: int = 7) -> float:
                         kind = "agent"
                     at = (created + timedelta(minutes=5 * k)).isoformat()
                     mbuf.write(
-                        "\t".join((str(msg_id), str(cid), kind, body, body, at, index_text(body)))
+                        "\t".join(
+                            (
+                                str(msg_id),
+                                str(cid),
+                                kind,
+                                body,
+                                body,
+                                at,
+                                index_text(body),
+                                str(k + 1),
+                            )
+                        )
                         + "\n"
                     )
             with conn.cursor() as cur:
                 with cur.copy(
                     "COPY cases (id, customer_id, channel, subject, category, priority, status_id, status_category, "
-                    "language, assignee_id, created_at, updated_at, first_response_due, next_due_at, search_text, last_message_at) FROM STDIN"
+                    "language, assignee_id, created_at, updated_at, first_response_due, next_due_at, search_text, last_message_at, "
+                    "intent, transcript, customer_read_id, agent_read_id, last_seq) FROM STDIN"
                 ) as cp:
                     cp.write(cbuf.getvalue())
                 with cur.copy(
-                    "COPY messages (id, case_id, kind, body, redacted, created_at, search_text) FROM STDIN"
+                    "COPY messages (id, case_id, kind, body, redacted, created_at, search_text, seq) FROM STDIN"
                 ) as cp:
                     cp.write(mbuf.getvalue())
             done = min(start + batch, n_cases)

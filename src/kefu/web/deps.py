@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from fastapi import Depends, Request
@@ -26,15 +27,17 @@ def get_database(request: Request) -> Database:
 def get_db(request: Request) -> Iterator[Session]:
     """One unit of work per request: committed when the handler returns, rolled back on error."""
     database = get_database(request)
-    s = database.sessions()
-    try:
-        yield s
-        s.commit()
-    except BaseException:
-        s.rollback()
-        raise
-    finally:
-        s.close()
+    lock = database.write_lock if request.method not in SAFE_METHODS else nullcontext()
+    with lock:
+        s = database.sessions()
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
 
 
 @dataclass

@@ -94,13 +94,14 @@ class Connection:
         async with self.send_lock:
             await self.ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
 
-    def _db(self, fn: Any, *args: Any, **kw: Any) -> Any:
-        with self.database.session() as s:
+    def _db(self, fn: Any, *args: Any, write: bool = False, **kw: Any) -> Any:
+        lock = self.database.write_lock if write else contextlib.nullcontext()
+        with lock, self.database.session() as s:
             user = s.get(User, self.user.id)
             return fn(s, user, *args, **kw)
 
-    async def db(self, fn: Any, *args: Any, **kw: Any) -> Any:
-        return await run_in_threadpool(self._db, fn, *args, **kw)
+    async def db(self, fn: Any, *args: Any, write: bool = False, **kw: Any) -> Any:
+        return await run_in_threadpool(self._db, fn, *args, write=write, **kw)
 
     # --- frames --------------------------------------------------------------------------
 
@@ -242,7 +243,10 @@ class Connection:
             mid = frame.get("message_id")
             if not isinstance(mid, int) or mid < 0:
                 raise Refuse(4400, "malformed frame: read needs an integer message_id")
-            await self.db(lambda s, u: chat.mark_read(s, actor=u, case_id=case_id, message_id=mid))
+            await self.db(
+                lambda s, u: chat.mark_read(s, actor=u, case_id=case_id, message_id=mid),
+                write=True,
+            )
         else:
             raise Refuse(4400, f"malformed frame: unknown type {kind!r}")
 
@@ -271,7 +275,7 @@ class Connection:
             return {"id": msg.id, "created": created, "payload": service.message_payload(msg, user)}
 
         try:
-            result = await self.db(write)
+            result = await self.db(write, write=True)
         except PayloadTooLarge as exc:
             raise Refuse(4413, exc.detail) from exc
         except KefuError as exc:
