@@ -198,7 +198,9 @@ def _register_optional() -> None:
             if exc.name != module:
                 raise
             continue
-        obj = getattr(mod, attr)
+        obj = getattr(mod, attr, None)
+        if obj is None:
+            continue
         if kind == "command":
             app.command(name)(obj)
         else:

@@ -1,0 +1,129 @@
+"""`kefu calc …`: the broker calculators from the command line (exit 2 on bad input)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kefu.knowledge import calculators as c
+
+calc_app = typer.Typer(
+    help="Price limits, fees, margin interest, maintenance ratio, payouts.", no_args_is_help=True
+)
+_err = Console(stderr=True)
+
+
+def _run(fn: Callable[[], Any], json_out: bool, title: str) -> None:
+    try:
+        result = fn()
+    except c.CalcError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    data = result.to_dict() if hasattr(result, "to_dict") else result
+    if json_out:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=title, show_header=False)
+    for k, v in data.items():
+        table.add_row(k, "—" if v is None else str(v))
+    Console().print(table)
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        _err.print(f"[red]error:[/red] --date: {value!r} is not YYYY-MM-DD")
+        raise typer.Exit(2) from exc
+
+
+def _num(value: str, field: str) -> Any:
+    try:
+        return c.to_decimal(value, field)
+    except c.CalcError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@calc_app.command("price-limit")
+def price_limit(
+    prev_close: str = typer.Option(..., "--prev-close", help="previous close"),
+    board: str = typer.Option(..., help="main | st | chinext | star | bse"),
+    on: str | None = typer.Option(None, "--date", help="trading day, YYYY-MM-DD (default today)"),
+    listing_day: int | None = typer.Option(None, "--listing-day", help="Nth trading day listed"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Limit-up and limit-down prices (half-up to 0.01)."""
+    p = _num(prev_close, "prev_close")
+    _run(lambda: c.price_limit(p, board, _day(on), listing_day), json_out, "price limit")
+
+
+@calc_app.command("fees")
+def fees(
+    side: str = typer.Option(..., help="buy | sell"),
+    price: str = typer.Option(...),
+    qty: int = typer.Option(..., help="shares"),
+    commission_rate: str = typer.Option("0.025%", "--commission-rate"),
+    min_commission: str = typer.Option("5", "--min-commission"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Commission, transfer fee and stamp duty of one order."""
+    p, r, m = (
+        _num(price, "price"),
+        _num(commission_rate, "commission_rate"),
+        _num(min_commission, "min_commission"),
+    )
+    _run(lambda: c.trading_fees(side, p, qty, r, m), json_out, "fees")
+
+
+@calc_app.command("margin-interest")
+def margin_interest(
+    amount: str = typer.Option(...),
+    annual_rate: str = typer.Option(..., "--annual-rate", help="e.g. 6% or 0.06"),
+    days: int = typer.Option(...),
+    basis: int = typer.Option(360, help="360 or 365"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Financing interest for the days used."""
+    a, r = _num(amount, "amount"), _num(annual_rate, "annual_rate")
+    _run(lambda: {"interest": str(c.margin_interest(a, r, days, basis))}, json_out, "interest")
+
+
+@calc_app.command("maintenance-ratio")
+def maintenance_ratio(
+    cash: str = typer.Option(...),
+    securities_value: str = typer.Option(..., "--securities-value"),
+    debt: str = typer.Option(...),
+    interest: str = typer.Option("0"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Maintenance guarantee ratio and where it stands against the 140% / 130% lines."""
+    vals = (
+        _num(cash, "cash"),
+        _num(securities_value, "securities_value"),
+        _num(debt, "debt"),
+        _num(interest, "interest"),
+    )
+    _run(lambda: c.maintenance_ratio(*vals), json_out, "maintenance ratio")
+
+
+@calc_app.command("binary-payout")
+def binary_payout(
+    stake: str = typer.Option(...),
+    payout_rate: str = typer.Option(..., "--payout-rate", help="0.8 or 80%"),
+    outcome: str = typer.Option(..., help="win | loss | tie"),
+    tie_rule: str = typer.Option("refund", "--tie-rule", help="refund | loss"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """What a binary option returns."""
+    s, r = _num(stake, "stake"), _num(payout_rate, "payout_rate")
+    _run(lambda: c.binary_payout(s, r, outcome, tie_rule), json_out, "payout")
