@@ -9,7 +9,6 @@ mixed case) is undone by normalisation, which keeps a map back to the original o
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -80,49 +79,74 @@ class Screening:
 
 # --- normalisation ------------------------------------------------------------------------
 
-_T2S = opencc.OpenCC("t2s")
+
+def _t2s_table() -> dict[int, str]:
+    """Traditional → simplified, character for character, from OpenCC's own dictionary."""
+    path = Path(opencc.__file__).with_name("dictionary") / "TSCharacters.txt"
+    table: dict[int, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        trad, _, simp = line.partition("\t")
+        if len(trad) == 1 and simp:
+            first = simp.split()[0]
+            if len(first) == 1:
+                table[ord(trad)] = first
+    return table
+
+
+# full-width ASCII (U+FF01–FF5E) and the ideographic space fold to ASCII; then t2s
+_FOLD = {cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)} | {0x3000: " "}
+_FOLD.update(_t2s_table())
 
 
 def _fold(text: str) -> str:
-    """Full-width → half-width, case-folded, traditional → simplified; length-preserving."""
-    out = []
-    for ch in text:
-        f = unicodedata.normalize("NFKC", ch).casefold()
-        out.append(f if len(f) == 1 else ch.lower() if len(ch.lower()) == 1 else ch)
-    folded = "".join(out)
-    simple = _T2S.convert(folded)
-    return simple if len(simple) == len(folded) else folded
+    """Full-width → half-width, lower case, traditional → simplified; length-preserving."""
+    folded = text.translate(_FOLD)
+    lowered = folded.lower()
+    return lowered if len(lowered) == len(folded) else folded
 
 
-def normalise(text: str) -> tuple[str, list[int]]:
-    """Returns (normalised text, original offset of each normalised character)."""
+_GAP_CLASS = r"[\s\u200b-\u200f\u2060\ufeff.\-_*·•|/\\~+=,'\"`^#@$&()\[\]{}<>:：、]"
+# fillers between two Chinese characters are evasion ("稳 赚", "保.证"): dropped
+_CJK_GAP = re.compile(
+    r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
+    + _GAP_CLASS
+    + r"+(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
+)
+_WS_RUN = re.compile(r"[ \t\r]{2,}|[\t\r\u200b-\u200f\u2060\ufeff]")
+
+
+def normalise(text: str) -> tuple[str, list[int] | None]:
+    """Returns (normalised text, original offset of each normalised character — None when the
+    two are the same length and aligned)."""
     folded = _fold(text)
-    drop = bytearray(len(folded))
+    drops: list[tuple[int, int]] = []
+    for m in _CJK_GAP.finditer(folded):
+        drops.append(m.span())
     for m in _SPACED.finditer(folded):  # "g u a r a n t e e d" → "guaranteed"
-        for i in range(m.start(), m.end()):
-            if not _LATIN.match(folded[i]):
-                drop[i] = 1
+        seg = m.group()
+        for j, ch in enumerate(seg):
+            if not _LATIN.match(ch):
+                drops.append((m.start() + j, m.start() + j + 1))
+    spaces: list[tuple[int, int]] = [m.span() for m in _WS_RUN.finditer(folded)]
+    if not drops and not spaces:
+        return folded, None
+    drop = bytearray(len(folded))
+    for a, b in drops:
+        drop[a:b] = b"\x01" * (b - a)
     chars: list[str] = []
     offsets: list[int] = []
-    n = len(folded)
+    space_start = {a for a, _ in spaces}
+    in_space = bytearray(len(folded))
+    for a, b in spaces:
+        in_space[a:b] = b"\x01" * (b - a)
     for i, ch in enumerate(folded):
         if drop[i]:
             continue
-        if _FILLER.match(ch) and ch not in _BOUNDARY:
-            # fillers between two CJK characters are evasion ("稳 赚", "保.证"): drop them
-            prev = chars[-1] if chars else ""
-            j = i + 1
-            while j < n and (drop[j] or (_FILLER.match(folded[j]) and folded[j] not in _BOUNDARY)):
-                j += 1
-            nxt = folded[j] if j < n else ""
-            if _CJK.match(prev or " ") and _CJK.match(nxt or " "):
-                continue
-            if ch.isspace() or ch in "\u200b\u200c\u200d\u2060\ufeff":
-                if chars and chars[-1] == " ":
-                    continue
+        if in_space[i]:
+            if i in space_start:
                 chars.append(" ")
                 offsets.append(i)
-                continue
+            continue
         chars.append(ch)
         offsets.append(i)
     return "".join(chars), offsets
@@ -276,8 +300,8 @@ class Guard:
                 pos = scope.find(neg, pos + 1)
         return False
 
-    def _finding(self, text: str, offsets: list[int], rule: Rule, s: int, e: int) -> Finding:
-        o_start, o_end = offsets[s], offsets[e - 1] + 1
+    def _finding(self, text: str, offsets: list[int] | None, rule: Rule, s: int, e: int) -> Finding:
+        o_start, o_end = (s, e) if offsets is None else (offsets[s], offsets[e - 1] + 1)
         return Finding(
             rule.category,
             rule.id,
