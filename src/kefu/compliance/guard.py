@@ -29,7 +29,6 @@ MAX_CHARS = 10_000
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[a-z]")
 _BOUNDARY = frozenset("，。！？；;!?\n…")
-_FILLER = re.compile(r"[\s\u200b-\u200f\u2060\ufeff.\-_*·•|/\\~+=,'\"`^#@$&()\[\]{}<>:：、，。]")
 _SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][\s.\-_*·•|/~+]+){2,}[a-z](?![a-z0-9])")
 
 
