@@ -127,3 +127,81 @@ def binary_payout(
     """What a binary option returns."""
     s, r = _num(stake, "stake"), _num(payout_rate, "payout_rate")
     _run(lambda: c.binary_payout(s, r, outcome, tie_rule), json_out, "payout")
+
+
+intent_app = typer.Typer(help="Intent routing: train, evaluate, predict.", no_args_is_help=True)
+
+
+@intent_app.command("train")
+def intent_train(
+    data: str = typer.Option(..., "--data", help="CSV with columns text,category"),
+    out: str = typer.Option("intent.model", "--out", help="where to write the model"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Train a model on a team's own labelled history."""
+    from kefu.knowledge.intent import IntentDataError, IntentModel, read_labelled
+
+    try:
+        texts, labels = read_labelled(data)
+    except IntentDataError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    model = IntentModel.train(texts, labels)
+    model.save(out)
+    info = {
+        "model": out,
+        "examples": len(texts),
+        "labels": len(model.labels),
+        "train_seconds": round(model.train_seconds, 2),
+    }
+    typer.echo(
+        json.dumps(info)
+        if json_out
+        else f"trained on {len(texts)} examples, {len(model.labels)} labels in "
+        f"{model.train_seconds:.1f} s → {out}"
+    )
+
+
+@intent_app.command("eval")
+def intent_eval(
+    model_path: str = typer.Option(..., "--model"),
+    data: str = typer.Option(..., "--data"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Accuracy and macro-F1 on a labelled CSV."""
+    from kefu.knowledge.intent import IntentDataError, IntentModel, read_labelled
+
+    try:
+        texts, labels = read_labelled(data)
+        model = IntentModel.load(model_path)
+    except (IntentDataError, OSError) as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    res = model.evaluate(texts, labels)
+    typer.echo(
+        json.dumps(res)
+        if json_out
+        else f"accuracy {res['accuracy']:.4f}  macro-F1 {res['macro_f1']:.4f}"
+    )
+
+
+@intent_app.command("predict")
+def intent_predict(
+    text: str,
+    model_path: str | None = typer.Option(None, "--model", help="default: trained on the demo"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Classify one message."""
+    from kefu.knowledge.intent import IntentDataError, IntentModel, default_model
+
+    try:
+        model = IntentModel.load(model_path) if model_path else default_model()
+    except (IntentDataError, OSError) as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    label, confidence = model.predict(text)
+    typer.echo(
+        json.dumps({"category": label, "confidence": confidence}, ensure_ascii=False)
+        if json_out
+        else f"{label} ({confidence:.2f})"
+    )
