@@ -130,3 +130,17 @@ def test_healthz(client, database):
 def test_openapi_is_served(client):
     spec = client.get("/openapi.json").json()
     assert "/api/v1/cases/{case_id}" in spec["paths"]
+
+
+def test_console_pages_answer_with_html_errors(client, seed):
+    alice, bob = login(client, "alice"), login(client, "bob")
+    client.cookies.clear()
+    cid = client.post(
+        "/api/v1/cases", headers=alice, json={"subject": "x", "category": "account", "body": "y"}
+    ).json()["id"]
+    client.post("/api/v1/auth/login", json={"username": "bob", "password": "kefu-demo"})
+    r = client.get(f"/cases/{cid}", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert f"case {cid} does not exist" in r.text
+    api = client.get(f"/api/v1/cases/{cid}", headers={**bob, "Accept": "text/html"})
+    assert api.headers["content-type"].startswith("application/problem+json")

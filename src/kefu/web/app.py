@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -56,6 +56,16 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
+def _wants_html(request: Request) -> bool:
+    """Console pages get an HTML error page; the API and programs get problem+json."""
+    path = request.url.path
+    if path.startswith(("/api/", "/ws", "/static/", "/healthz", "/openapi")):
+        return False
+    return "text/html" in request.headers.get("accept", "") and not request.headers.get(
+        "hx-request"
+    )
+
+
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or str(loc[0] if loc else "body")
@@ -95,7 +105,11 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.state.db = database or Database(settings.database_url)
 
     @app.exception_handler(KefuError)
-    async def _kefu_error(request: Request, exc: KefuError) -> JSONResponse:
+    async def _kefu_error(request: Request, exc: KefuError) -> Response:
+        if _wants_html(request):
+            from kefu.web.pages import error_page
+
+            return error_page(request, exc.status, exc.title, exc.detail)
         return problem_response(exc.status, exc.problem(str(request.url.path)))
 
     @app.exception_handler(RequestValidationError)
@@ -124,11 +138,15 @@ def create_app(database: Database | None = None) -> FastAPI:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         if exc.status_code == 404:
             detail = f"no route {request.method} {request.url.path}"
+        if _wants_html(request):
+            from kefu.web.pages import error_page
+
+            return error_page(request, exc.status_code, slug, detail)
         return problem_response(
             exc.status_code,
             {

@@ -68,6 +68,7 @@ def optional_caller(request: Request, db: Session = Depends(get_db)) -> Caller |
         if not hmac.compare_digest(sent or "", sess.csrf_token):
             raise Forbidden("missing or wrong X-CSRF-Token header for a cookie session")
     request.state.user = user
+    request.state.user_lang = user.language
     return Caller(user, sess, via_cookie)
 
 
@@ -82,8 +83,7 @@ def current_user(c: Caller = Depends(caller)) -> User:
 
 
 def language(request: Request) -> str:
-    user = getattr(request.state, "user", None)
     pref = request.query_params.get("lang") or request.cookies.get("kefu_lang")
-    if pref is None and user is not None:
-        pref = user.language
+    if pref is None:
+        pref = getattr(request.state, "user_lang", None)
     return negotiate(request.headers.get("accept-language"), pref)

@@ -123,6 +123,12 @@ def render(request: Request, name: str, caller: Caller | None, **ctx: Any) -> HT
     )
 
 
+def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+    page = render(request, "error.html", None, status=status, title=title, detail=detail)
+    page.status_code = status
+    return page
+
+
 def _check_form_csrf(caller: Caller, token: str) -> None:
     if not hmac.compare_digest(token or "", caller.session.csrf_token):
         raise Forbidden("the form expired; reload the page and try again")
