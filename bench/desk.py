@@ -273,10 +273,10 @@ def fill(url: str, n_cases: int, n_messages: int, seed: int = 7) -> float:
         )
         print("  building GIN indexes …", flush=True)
         conn.execute(
-            "CREATE INDEX ix_cases_search ON cases USING gin (to_tsvector('simple', search_text))"
+            "CREATE INDEX ix_cases_search ON cases USING gin (id, to_tsvector('simple', search_text))"
         )
         conn.execute(
-            "CREATE INDEX ix_messages_search ON messages USING gin (to_tsvector('simple', search_text))"
+            "CREATE INDEX ix_messages_search ON messages USING gin (id, to_tsvector('simple', search_text))"
         )
         conn.execute("VACUUM ANALYZE")
     db.engine.dispose()

@@ -738,19 +738,33 @@ def search_case_ids(db: Session, q: str, *, limit: int = 200) -> list[int]:
     for window in (200_000, 2_000_000, None):
         lo_m = max(0, max_m - window) if window else 0
         lo_c = max(0, max_c - window // 5) if window else 0
-        rows = db.execute(
-            text(
-                f"SELECT id FROM ((SELECT id FROM cases WHERE id > {lo_c:d} AND "
-                "to_tsvector('simple', search_text) @@ to_tsquery('simple', :q) "
-                "ORDER BY id DESC LIMIT :n) UNION "
-                f"(SELECT case_id FROM messages WHERE id > {lo_m:d} AND "
-                "to_tsvector('simple', search_text) @@ to_tsquery('simple', :q) "
-                "ORDER BY id DESC LIMIT :n)) AS hits ORDER BY id DESC LIMIT :n"
-            ),
-            {"q": tsq, "n": limit},
-        )
-        found = [r[0] for r in rows]
-        if len(found) >= limit or window is None or (lo_m == 0 and lo_c == 0):
+        params = {"q": tsq, "n": limit}
+        case_hits = [
+            r[0]
+            for r in db.execute(
+                text(
+                    f"SELECT id FROM cases WHERE id > {lo_c:d} AND "
+                    "to_tsvector('simple', search_text) @@ to_tsquery('simple', :q) "
+                    "ORDER BY id DESC LIMIT :n"
+                ),
+                params,
+            )
+        ]
+        msg_hits = [
+            r[0]
+            for r in db.execute(
+                text(
+                    f"SELECT case_id FROM messages WHERE id > {lo_m:d} AND "
+                    "to_tsvector('simple', search_text) @@ to_tsquery('simple', :q) "
+                    "ORDER BY id DESC LIMIT :n"
+                ),
+                params,
+            )
+        ]
+        found = sorted(set(case_hits) | set(msg_hits), reverse=True)[:limit]
+        # a window that filled either list holds the newest `limit` hits of that table
+        saturated = len(case_hits) >= limit or len(msg_hits) >= limit
+        if saturated or window is None or (lo_m == 0 and lo_c == 0):
             break
     return found
 

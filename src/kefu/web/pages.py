@@ -269,6 +269,28 @@ def portal(
     return render(request, "portal.html", caller, area="portal", customer=me, cases=cases)
 
 
+@router.get("/widget", response_class=HTMLResponse)
+def widget(
+    request: Request,
+    caller: Caller | None = Depends(optional_caller),
+    db: Session = Depends(get_db),
+) -> Response:
+    """The embeddable panel: the customer's open chat, or the start form, or the login form."""
+    if caller is None:
+        return RedirectResponse("/login?" + urlencode({"next": "/widget"}), status_code=303)
+    if caller.user.role != Role.customer:
+        return RedirectResponse("/desk", status_code=303)
+    open_chats = [
+        c
+        for c in service.list_cases(
+            db, viewer=caller.user, channel="chat", status_category="open,pending", limit=1
+        )
+    ]
+    if open_chats:
+        return RedirectResponse(f"/cases/{open_chats[0].id}", status_code=303)
+    return RedirectResponse("/", status_code=303)
+
+
 @router.post("/chat/start")
 def portal_start_chat(
     request: Request,
