@@ -144,3 +144,25 @@ def test_console_pages_answer_with_html_errors(client, seed):
     assert f"case {cid} does not exist" in r.text
     api = client.get(f"/api/v1/cases/{cid}", headers={**bob, "Accept": "text/html"})
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_every_demo_role_lands_on_a_console(client, seed, database):
+    from tests.conftest import make_user
+
+    with database.session() as s:
+        make_user(s, "trainer", "trainer")
+    expected = {
+        "alice": "/",
+        "agent1": "/desk",
+        "supervisor": "/desk",
+        "compliance": "/desk",
+        "trainer": "/desk",
+        "admin": "/desk",
+    }
+    for username, landing in expected.items():
+        client.cookies.clear()
+        r = client.post(
+            "/login", data={"username": username, "password": "kefu-demo"}, follow_redirects=True
+        )
+        assert r.status_code == 200, (username, r.status_code)
+        assert r.url.path == landing, (username, r.url.path)

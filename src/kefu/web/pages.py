@@ -51,7 +51,7 @@ from kefu.web.deps import COOKIE, Caller, get_db, language, optional_caller
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-STAFF_DESK = ("agent", "supervisor", "compliance", "admin")
+STAFF_DESK = ("agent", "supervisor", "compliance", "trainer", "admin")
 
 
 def _localtime(value: datetime | str | None) -> str:
