@@ -157,3 +157,22 @@ def test_screenshots_of_each_console(browser, demo_server):
         shot(page, "admin.png")
     finally:
         ctx.close()
+
+
+def test_knowledge_suggestions_in_portal_and_desk(browser, demo_server):
+    ctx = _contexts(browser)
+    page = ctx.new_page()
+    try:
+        login(page, demo_server, "customer1")
+        page.fill("[data-testid=kb-search]", "提现多久能到账")
+        page.wait_for_selector("[data-testid=kb-hit]")
+        assert "出金" in page.inner_text("#kb-results")
+        page.context.clear_cookies()
+        login(page, demo_server, "agent1")
+        page.goto(f"{demo_server}/desk?view=all&q=提现")
+        page.click("[data-testid=queue-item] >> nth=0")
+        page.wait_for_selector("[data-testid=kb-panel] [data-testid=kb-hit]")
+        page.click("[data-testid=kb-insert] >> nth=0")
+        assert page.input_value("[data-testid=reply]").strip()
+    finally:
+        ctx.close()

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -205,3 +206,76 @@ def intent_predict(
         if json_out
         else f"{label} ({confidence:.2f})"
     )
+
+
+kb_app = typer.Typer(help="The knowledge base: ask, export.", no_args_is_help=True)
+
+
+def _ask_one(question: str, top: int) -> dict[str, Any]:
+    from kefu.knowledge.search import default_index
+
+    return {"results": [h.to_dict() for h in default_index().search(question, top=top)]}
+
+
+@kb_app.command("ask")
+def kb_ask(
+    question: str | None = typer.Argument(None),
+    top: int = typer.Option(3, "--top", min=1, max=50),
+    json_out: bool = typer.Option(False, "--json"),
+    jsonl: str | None = typer.Option(None, "--jsonl", help='FILE or "-": one {"q"} per line'),
+) -> None:
+    """Find the articles that answer a question (Chinese or English)."""
+    if jsonl is not None:
+        source = sys.stdin.buffer if jsonl == "-" else open(jsonl, "rb")
+        rejected = 0
+        with source:
+            for lineno, raw in enumerate(source, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    obj = json.loads(raw.decode("utf-8"))
+                    q = obj["q"]
+                    if not isinstance(q, str) or not q.strip():
+                        raise ValueError("'q' must be a non-empty string")
+                    out: dict[str, Any] = _ask_one(q, top)
+                except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+                    rejected += 1
+                    out = {"line": lineno, "error": f"{exc.__class__.__name__}: {exc}"}
+                sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        if rejected:
+            raise typer.Exit(1)
+        return
+    if not question or not question.strip():
+        _err.print("[red]error:[/red] give a QUESTION or --jsonl FILE")
+        raise typer.Exit(2)
+    res = _ask_one(question, top)
+    if json_out:
+        sys.stdout.write(json.dumps(res, ensure_ascii=False) + "\n")
+        return
+    table = Table("slug", "title", "score", "snippet")
+    for h in res["results"]:
+        table.add_row(h["slug"], h["title"], f"{h['score']:.2f}", h["snippet"])
+    Console().print(table if res["results"] else "no article matches")
+
+
+@kb_app.command("export")
+def kb_export(
+    out: str | None = typer.Option(None, "--out", help="default: standard output"),
+) -> None:
+    """Write every article as JSON lines {"slug", "lang", "title", "body"}."""
+    from kefu.knowledge.articles import load_articles
+
+    lines = []
+    for a in load_articles():
+        for lang in ("zh", "en"):
+            lines.append(
+                json.dumps(
+                    {"slug": a.slug, "lang": lang, "title": a.title(lang), "body": a.body(lang)},
+                    ensure_ascii=False,
+                )
+            )
+    text = "\n".join(lines) + "\n"
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)

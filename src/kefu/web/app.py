@@ -199,6 +199,9 @@ def create_app(database: Database | None = None) -> FastAPI:
     app.include_router(desk_router)
     app.include_router(customers_router)
     app.include_router(compliance_router)
+    from kefu.knowledge.views import router as kb_router
+
+    app.include_router(kb_router)
     from fastapi.staticfiles import StaticFiles
 
     from kefu.web.hub import router as hub_router
