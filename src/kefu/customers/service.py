@@ -330,3 +330,15 @@ def reveal(
         data={"field": field, "reason": reason.strip()[:500], "card_id": card_id},
     )
     return crypto.decrypt(cipher)
+
+
+def customers_by_id(db: Session, ids: set[int] | list[int]) -> dict[int, Customer]:
+    """Several customers in one query (for lists that show names); no permission check: callers
+    list only what their viewer may already see."""
+    if not ids:
+        return {}
+    return {c.id: c for c in db.scalars(select(Customer).where(Customer.id.in_(set(ids))))}
+
+
+def customer_exists(db: Session, customer_id: int) -> bool:
+    return db.get(Customer, customer_id) is not None

@@ -19,8 +19,7 @@ from kefu.core.events import emit
 from kefu.core.i18n import t
 from kefu.core.security import Role, User, require
 from kefu.core.textsearch import fts5_query, index_text, tsquery_terms
-from kefu.customers.models import Customer
-from kefu.customers.service import customer_for_user
+from kefu.customers.service import customer_exists, customer_for_user, customers_by_id
 from kefu.desk import routing, sla
 from kefu.desk.models import (
     CATEGORIES,
@@ -275,7 +274,7 @@ def create_case(
         if customer_id not in (None, me.id):
             raise NotFound(f"customer {customer_id} does not exist")
         customer_id = me.id
-    elif customer_id is None or db.get(Customer, customer_id) is None:
+    elif customer_id is None or not customer_exists(db, customer_id):
         raise _field_error("customer_id", f"customer {customer_id} does not exist")
     if body:
         _check_body(body)
@@ -848,7 +847,7 @@ def render_canned(
 
 
 def case_variables(db: Session, case: Case, agent: User) -> dict[str, str]:
-    customer = db.get(Customer, case.customer_id)
+    customer = customers_by_id(db, [case.customer_id]).get(case.customer_id)
     lang = case.language
     return {
         "customer_name": customer.name_for(lang) if customer else "",

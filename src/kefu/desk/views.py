@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.security import Role, User, require
 from kefu.customers.models import Customer
+from kefu.customers.service import customers_by_id
 from kefu.desk import chat, service
 from kefu.desk.models import AgentProfile, CannedReply, Case, CaseStatus, CsatSurvey, SlaPolicy
 from kefu.desk.schemas import (
@@ -49,7 +50,9 @@ def case_out(
     policies: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     users = users if users is not None else _names(db, {case.assignee_id} - {None})  # type: ignore[arg-type]
-    customer = (customers or {}).get(case.customer_id) or db.get(Customer, case.customer_id)
+    customer = (customers or {}).get(case.customer_id) or customers_by_id(
+        db, [case.customer_id]
+    ).get(case.customer_id)
     assignee = users.get(case.assignee_id) if case.assignee_id else None
     csat = (
         db.scalar(select(CsatSurvey).where(CsatSurvey.case_id == case.id))
@@ -153,10 +156,7 @@ def list_cases(
         offset=offset,
     )
     users = _names(db, {c.assignee_id for c in cases if c.assignee_id})
-    customers = {
-        c.id: c
-        for c in db.scalars(select(Customer).where(Customer.id.in_({c.customer_id for c in cases})))
-    }
+    customers = customers_by_id(db, {c.customer_id for c in cases})
     policies = {p: service.policy_for(db, p) for p in ("urgent", "high", "normal", "low")}
     return {
         "items": [

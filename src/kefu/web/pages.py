@@ -410,11 +410,9 @@ def _queue(
         **args,
     )
     policies = {p: service.policy_for(db, p) for p in PRIORITIES}
-    from kefu.customers.models import Customer
-
     names = {
-        c.id: c.name_for(lang)
-        for c in db.scalars(select(Customer).where(Customer.id.in_({c.customer_id for c in cases})))
+        cid: c.name_for(lang)
+        for cid, c in customers.customers_by_id(db, {c.customer_id for c in cases}).items()
     }
     agents = {
         u.id: u.name_for(lang)
