@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/kefu migrate
 	$(BIN)/kefu demo
+	$(BIN)/kefu kb sync
 	$(BIN)/kefu serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

@@ -5,6 +5,7 @@ from kefu.core import security as _security
 from kefu.core.db import Base
 from kefu.customers import models as _customers
 from kefu.desk import models as _desk
+from kefu.knowledge import models as _knowledge
 
 __all__ = ["Base"]
-_ = (_audit, _security, _customers, _desk)
+_ = (_audit, _security, _customers, _desk, _knowledge)

@@ -47,7 +47,18 @@ def test_malformed_article_names_file_and_field():
         parse_article("---\nslug: x\ncategory: a\ntitle: {zh: t}\n---\n", "x.md")
 
 
-def test_cli_and_api_agree(client, seed):
+@pytest.fixture
+def cli_db(database, monkeypatch):
+    """The CLI reads the test database (never a kefu.db in the working directory)."""
+    from kefu.core.config import get_settings
+
+    monkeypatch.setenv("KEFU_DATABASE_URL", database.url)
+    get_settings.cache_clear()
+    yield database
+    get_settings.cache_clear()
+
+
+def test_cli_and_api_agree(client, seed, cli_db):
     r = CliRunner().invoke(kb_app, ["ask", "印花税多少", "--json"])
     cli = json.loads(r.stdout)["results"]
     api = client.get(
@@ -56,7 +67,7 @@ def test_cli_and_api_agree(client, seed):
     assert cli[0]["slug"] == api[0]["slug"] == "trading.fees"
 
 
-def test_cli_jsonl_answers_each_line(tmp_path):
+def test_cli_jsonl_answers_each_line(tmp_path, cli_db):
     src = tmp_path / "q.jsonl"
     src.write_text('{"q": "密码忘了"}\nnot json\n{"q": "payout 80%"}\n', encoding="utf-8")
     r = CliRunner().invoke(kb_app, ["ask", "--jsonl", str(src)])
@@ -66,7 +77,7 @@ def test_cli_jsonl_answers_each_line(tmp_path):
     assert lines[2]["results"][0]["slug"] == "binary.payout"
 
 
-def test_export_writes_both_languages():
+def test_export_writes_both_languages(cli_db):
     r = CliRunner().invoke(kb_app, ["export"])
     rows = [json.loads(x) for x in r.stdout.strip().splitlines()]
     assert {row["lang"] for row in rows} == {"zh", "en"}

@@ -208,13 +208,69 @@ def intent_predict(
     )
 
 
-kb_app = typer.Typer(help="The knowledge base: ask, export.", no_args_is_help=True)
+kb_app = typer.Typer(help="The knowledge base: sync, ask, export, history.", no_args_is_help=True)
 
 
-def _ask_one(question: str, top: int) -> dict[str, Any]:
+def _kb_index() -> Any:
+    """The index over the articles in the configured database (what the desk and portal
+    search); before the first `kefu kb sync` that is the shipped content/kb."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    import kefu.models  # noqa: F401
+    from kefu.core.config import get_settings
+    from kefu.core.db import Database
     from kefu.knowledge.search import default_index
+    from kefu.knowledge.service import index_for
 
-    return {"results": [h.to_dict() for h in default_index().search(question, top=top)]}
+    database = Database(get_settings().database_url)
+    try:
+        with database.session() as db:
+            index = index_for(db)
+    except (OperationalError, ProgrammingError):
+        index = None  # no schema yet
+    finally:
+        database.engine.dispose()
+    if index is None or not index.articles:
+        _err.print("[yellow]note:[/yellow] the database holds no articles; searching content/kb")
+        return default_index()
+    return index
+
+
+@kb_app.command("sync")
+def kb_sync(
+    force: bool = typer.Option(False, "--force", help="overwrite articles edited in /admin/kb"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Load content/kb/*.md into the database: new articles, and a new version of each one whose
+    file changed. Articles edited in /admin/kb keep the edit unless --force."""
+    import kefu.models  # noqa: F401
+    from kefu.core.config import get_settings
+    from kefu.core.db import Database
+    from kefu.knowledge.articles import ArticleError
+    from kefu.knowledge.service import sync
+
+    database = Database(get_settings().database_url)
+    try:
+        with database.session() as db:
+            report = sync(db, force=force)
+    except ArticleError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        database.engine.dispose()
+    if json_out:
+        sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False) + "\n")
+        return
+    Console().print(
+        f"[green]knowledge base synced[/green]: {len(report.created)} new, "
+        f"{len(report.updated)} updated, {len(report.unchanged)} unchanged"
+    )
+    for slug in report.kept_admin_edits:
+        _err.print(f"[yellow]kept the /admin/kb edit of {slug}[/yellow] (--force overwrites it)")
+
+
+def _ask_one(index: Any, question: str, top: int) -> dict[str, Any]:
+    return {"results": [h.to_dict() for h in index.search(question, top=top)]}
 
 
 @kb_app.command("ask")
@@ -226,7 +282,12 @@ def kb_ask(
 ) -> None:
     """Find the articles that answer a question (Chinese or English)."""
     if jsonl is not None:
-        source = sys.stdin.buffer if jsonl == "-" else open(jsonl, "rb")
+        try:
+            source = sys.stdin.buffer if jsonl == "-" else open(jsonl, "rb")
+        except OSError as exc:
+            _err.print(f"[red]error:[/red] --jsonl: cannot read {jsonl}: {exc.strerror}")
+            raise typer.Exit(2) from exc
+        index = _kb_index()
         rejected = 0
         with source:
             for lineno, raw in enumerate(source, start=1):
@@ -237,7 +298,7 @@ def kb_ask(
                     q = obj["q"]
                     if not isinstance(q, str) or not q.strip():
                         raise ValueError("'q' must be a non-empty string")
-                    out: dict[str, Any] = _ask_one(q, top)
+                    out: dict[str, Any] = _ask_one(index, q, top)
                 except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
                     rejected += 1
                     out = {"line": lineno, "error": f"{exc.__class__.__name__}: {exc}"}
@@ -248,7 +309,7 @@ def kb_ask(
     if not question or not question.strip():
         _err.print("[red]error:[/red] give a QUESTION or --jsonl FILE")
         raise typer.Exit(2)
-    res = _ask_one(question, top)
+    res = _ask_one(_kb_index(), question, top)
     if json_out:
         sys.stdout.write(json.dumps(res, ensure_ascii=False) + "\n")
         return
@@ -263,10 +324,8 @@ def kb_export(
     out: str | None = typer.Option(None, "--out", help="default: standard output"),
 ) -> None:
     """Write every article as JSON lines {"slug", "lang", "title", "body"}."""
-    from kefu.knowledge.articles import load_articles
-
     lines = []
-    for a in load_articles():
+    for a in _kb_index().articles:
         for lang in ("zh", "en"):
             lines.append(
                 json.dumps(

@@ -117,6 +117,8 @@ class KnowledgeIndex:
 
     @classmethod
     def build(cls, articles: Sequence[Article]) -> KnowledgeIndex:
+        if not articles:
+            return cls([], bm25s.BM25())  # nothing to search: search() answers []
         docs = []
         for a in articles:
             strong = " ".join(

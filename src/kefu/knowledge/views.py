@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from kefu.core.security import User, require
-from kefu.knowledge.search import default_index
-from kefu.web.deps import current_user
+from kefu.knowledge import service as kb
+from kefu.knowledge.models import KbArticle
+from kefu.knowledge.service import index_for
+from kefu.web.deps import current_user, get_db
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 
@@ -19,6 +23,95 @@ def kb_search(
     top: int = Query(5, ge=1, le=20),
     lang: Literal["zh", "en"] | None = None,
     user: User = Depends(current_user),
+    db: Session = Depends(get_db),
 ) -> dict[str, Any]:
     require(user, "kb.read")
-    return {"results": [h.to_dict() for h in default_index().search(q, top=top, lang=lang)]}
+    hits = index_for(db).search(q, top=top, lang=lang)
+    return {"results": [h.to_dict() for h in hits]}
+
+
+class ArticleEdit(BaseModel):
+    """The fields an editor changes; any left out keep their text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str | None = Field(None, max_length=16)
+    title_zh: str | None = Field(None, max_length=200)
+    title_en: str | None = Field(None, max_length=200)
+    body_zh: str | None = Field(None, max_length=20_000)
+    body_en: str | None = Field(None, max_length=20_000)
+    tags: list[str] | None = Field(None, max_length=50)
+    related: list[str] | None = Field(None, max_length=20)
+    questions_zh: list[str] | None = Field(None, max_length=50)
+    questions_en: list[str] | None = Field(None, max_length=50)
+    sources: list[str] | None = Field(None, max_length=20)
+    note: str = Field("", max_length=200)
+
+
+def _article_out(row: KbArticle) -> dict[str, Any]:
+    return {
+        "slug": row.slug,
+        **{k: getattr(row, k) for k in kb.FIELDS},
+        "version": row.version,
+        "origin": row.origin,
+        "updated_at": row.updated_at.isoformat(),
+    }
+
+
+@router.get("/kb/articles")
+def kb_articles(
+    user: User = Depends(current_user), db: Session = Depends(get_db)
+) -> dict[str, Any]:
+    require(user, "kb.read")
+    return {
+        "articles": [
+            {
+                "slug": r.slug,
+                "category": r.category,
+                "title_zh": r.title_zh,
+                "title_en": r.title_en,
+                "version": r.version,
+            }
+            for r in kb.list_articles(db)
+        ]
+    }
+
+
+@router.get("/kb/articles/{slug}")
+def kb_article(
+    slug: str, user: User = Depends(current_user), db: Session = Depends(get_db)
+) -> dict[str, Any]:
+    require(user, "kb.read")
+    return _article_out(kb.get_article(db, slug))
+
+
+@router.patch("/kb/articles/{slug}")
+def kb_edit(
+    slug: str,
+    edit: ArticleEdit,
+    user: User = Depends(current_user),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    changes = edit.model_dump(exclude_none=True, exclude={"note"})
+    row = kb.update_article(db, actor=user, slug=slug, changes=changes, note=edit.note)
+    return _article_out(row)
+
+
+@router.get("/kb/articles/{slug}/versions")
+def kb_versions(
+    slug: str, user: User = Depends(current_user), db: Session = Depends(get_db)
+) -> dict[str, Any]:
+    require(user, "kb.manage")
+    return {
+        "versions": [
+            {
+                "version": v.version,
+                "origin": v.origin,
+                "note": v.note,
+                "author_id": v.author_id,
+                "created_at": v.created_at.isoformat(),
+                "hash": v.content_hash,
+            }
+            for v in kb.history(db, slug)
+        ]
+    }

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -22,6 +23,7 @@ from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.core.errors import PROBLEM_BASE, KefuError
 from kefu.core.events import broker_from_url, set_broker
+from kefu.knowledge import service as knowledge
 
 log = logging.getLogger("kefu")
 PROBLEM = "application/problem+json"
@@ -76,6 +78,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Starts the event relay when several workers share a Redis or PostgreSQL broker."""
     url = get_settings().broker_url
     task = None
+    try:
+        with app.state.db.session() as s:
+            loaded = knowledge.ensure_loaded(s)
+    except IntegrityError:  # another worker loaded them at the same moment
+        loaded = None
+    if loaded is not None:
+        log.info("knowledge base: loaded %d shipped articles", len(loaded.created))
     if not url.startswith("memory"):
         broker = broker_from_url(url)
         set_broker(broker)
@@ -205,10 +214,12 @@ def create_app(database: Database | None = None) -> FastAPI:
     from fastapi.staticfiles import StaticFiles
 
     from kefu.web.hub import router as hub_router
+    from kefu.web.kb_pages import router as kb_pages_router
     from kefu.web.pages import router as pages_router
 
     app.include_router(hub_router)
     app.include_router(pages_router)
+    app.include_router(kb_pages_router)
     static = Path(__file__).with_name("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -344,46 +344,6 @@ def portal_csat(
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
 
-@router.get("/portal/kb", response_class=HTMLResponse)
-def portal_kb(
-    request: Request,
-    q: str = Query("", max_length=200),
-    caller: Caller | None = Depends(optional_caller),
-) -> Response:
-    if caller is None:
-        return HTMLResponse("", status_code=401)
-    return HTMLResponse(_kb_html(q, language(request), insert=False))
-
-
-def _kb_html(q: str, lang: str, *, insert: bool) -> str:
-    if not q.strip():
-        return ""
-    try:
-        from kefu.knowledge.search import default_index
-    except ImportError:
-        return ""
-    hits = default_index().search(q, top=3, lang="en" if lang == "en" else "zh")
-    parts = []
-    for h in hits:
-        button = (
-            (
-                f' <button type="button" class="small" data-testid="kb-insert" '
-                f'data-text="{escape(h.snippet)}" onclick="const i=document.querySelector('
-                f"'[data-role=input]');i.value=(i.value?i.value+'\\n':'')+this.dataset.text;"
-                f"i.dispatchEvent(new Event('input'))\">{escape(i18n.t('ui.insert', lang))}"
-                f"</button>"
-            )
-            if insert
-            else ""
-        )
-        parts.append(
-            f'<div class="card" style="padding:8px;margin-bottom:6px" data-testid="kb-hit">'
-            f"<strong>{escape(h.title)}</strong>{button}"
-            f'<div class="muted">{escape(h.snippet)}</div></div>'
-        )
-    return "".join(parts) or '<span class="muted">—</span>'
-
-
 # --- agent desk -----------------------------------------------------------------------------
 
 _VIEWS = {
@@ -579,22 +539,6 @@ def desk_reveal(
         reason=reason,
     )
     return HTMLResponse(f'<strong data-testid="revealed">{escape(value)}</strong>')
-
-
-@router.get("/desk/cases/{case_id}/kb", response_class=HTMLResponse)
-def desk_kb(
-    request: Request,
-    case_id: int,
-    caller: Caller | None = Depends(optional_caller),
-    db: Session = Depends(get_db),
-) -> Response:
-    c = _desk_user(request, caller)
-    if isinstance(c, Response):
-        return HTMLResponse("", status_code=401)
-    case = service.visible_case(db, viewer=c.user, case_id=case_id)
-    last = next((m for m in reversed(case.messages) if m.kind == "customer"), None)
-    text = last.redacted if last else case.subject
-    return HTMLResponse(_kb_html(text, language(request), insert=True))
 
 
 @router.get("/desk/calc", response_class=HTMLResponse)

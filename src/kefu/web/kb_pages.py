@@ -1,0 +1,267 @@
+"""Knowledge pages: the help centre (/help, for customers and staff), the suggestion fragments
+of the portal and the desk, and the knowledge-base editor (/admin/kb) with versions."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markdown_it import MarkdownIt
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.core import i18n
+from kefu.core.errors import Forbidden, KefuError
+from kefu.core.security import User, can
+from kefu.desk import service as desk
+from kefu.knowledge import service as kb
+from kefu.web.deps import Caller, get_db, language, optional_caller
+from kefu.web.pages import _check_form_csrf, _desk_user, _login_redirect, render
+
+router = APIRouter(include_in_schema=False)
+# CommonMark without raw HTML: an article can never inject markup into a page
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def markdown(text: str) -> Markup:
+    # html is disabled above: markdown-it escapes any markup in the text it renders
+    return Markup(_md.render(text))  # noqa: S704
+
+
+def kb_results_html(db: Session, q: str, lang: str, *, insert: bool, top: int = 3) -> str:
+    """The suggestion cards of the portal search and the desk's knowledge panel."""
+    if not q.strip():
+        return ""
+    hits = kb.index_for(db).search(q, top=top, lang="en" if lang == "en" else "zh")
+    parts = []
+    for h in hits:
+        button = (
+            (
+                f' <button type="button" class="small" data-testid="kb-insert" '
+                f'data-text="{escape(h.snippet)}" onclick="const i=document.querySelector('
+                f"'[data-role=input]');i.value=(i.value?i.value+'\\n':'')+this.dataset.text;"
+                f"i.dispatchEvent(new Event('input'))\">{escape(i18n.t('ui.insert', lang))}"
+                f"</button>"
+            )
+            if insert
+            else ""
+        )
+        target = ' target="_blank" rel="noopener"' if insert else ""
+        parts.append(
+            f'<div class="card" style="padding:8px;margin-bottom:6px" data-testid="kb-hit">'
+            f'<a href="/help/{quote(h.slug)}"{target}><strong>{escape(h.title)}</strong></a>'
+            f"{button}"
+            f'<div class="muted">{escape(h.snippet)}</div></div>'
+        )
+    return "".join(parts) or '<span class="muted">—</span>'
+
+
+@router.get("/portal/kb", response_class=HTMLResponse)
+def portal_kb(
+    request: Request,
+    q: str = Query("", max_length=200),
+    caller: Caller | None = Depends(optional_caller),
+    db: Session = Depends(get_db),
+) -> Response:
+    if caller is None:
+        return HTMLResponse("", status_code=401)
+    return HTMLResponse(kb_results_html(db, q, language(request), insert=False, top=5))
+
+
+@router.get("/desk/cases/{case_id}/kb", response_class=HTMLResponse)
+def desk_kb(
+    request: Request,
+    case_id: int,
+    caller: Caller | None = Depends(optional_caller),
+    db: Session = Depends(get_db),
+) -> Response:
+    c = _desk_user(request, caller)
+    if isinstance(c, Response):
+        return HTMLResponse("", status_code=401)
+    case = desk.visible_case(db, viewer=c.user, case_id=case_id)
+    last = next((m for m in reversed(case.messages) if m.kind == "customer"), None)
+    text = last.redacted if last else case.subject
+    return HTMLResponse(kb_results_html(db, text, language(request), insert=True))
+
+
+# --- help centre ----------------------------------------------------------------------------
+
+
+@router.get("/help", response_class=HTMLResponse)
+def help_centre(
+    request: Request,
+    caller: Caller | None = Depends(optional_caller),
+    db: Session = Depends(get_db),
+) -> Response:
+    if caller is None:
+        return _login_redirect(request)
+    groups: dict[str, list[Any]] = {}
+    for row in kb.list_articles(db):
+        groups.setdefault(row.category, []).append(row)
+    return render(
+        request,
+        "help.html",
+        caller,
+        area="help",
+        groups=groups,
+        can_edit=can(caller.user, "kb.manage"),
+    )
+
+
+@router.get("/help/{slug}", response_class=HTMLResponse)
+def help_article(
+    request: Request,
+    slug: str,
+    caller: Caller | None = Depends(optional_caller),
+    db: Session = Depends(get_db),
+) -> Response:
+    if caller is None:
+        return _login_redirect(request)
+    lang = language(request)
+    row = kb.get_article(db, slug)
+    en = lang == "en"
+    related = [r for r in kb.list_articles(db) if r.slug in set(row.related)]
+    return render(
+        request,
+        "help_article.html",
+        caller,
+        area="help",
+        article=row,
+        title=row.title_en if en else row.title_zh,
+        body=markdown(row.body_en if en else row.body_zh),
+        related=related,
+        can_edit=can(caller.user, "kb.manage"),
+    )
+
+
+# --- knowledge-base editor ------------------------------------------------------------------
+
+
+def _editor(request: Request, caller: Caller | None) -> Caller | Response:
+    if caller is None:
+        return _login_redirect(request)
+    if not can(caller.user, "kb.manage"):
+        raise Forbidden("editing the knowledge base needs the kb.manage permission")
+    return caller
+
+
+@router.get("/admin/kb", response_class=HTMLResponse)
+def kb_admin(
+    request: Request,
+    caller: Caller | None = Depends(optional_caller),
+    db: Session = Depends(get_db),
+) -> Response:
+    c = _editor(request, caller)
+    if isinstance(c, Response):
+        return c
+    editors = {u.id: u for u in db.scalars(select(User))}
+    return render(
+        request,
+        "kb_admin.html",
+        c,
+        area="kb",
+        articles=kb.list_articles(db),
+        editors=editors,
+    )
+
+
+@router.get("/admin/kb/{slug}", response_class=HTMLResponse)
+def kb_edit_page(
+    request: Request,
+    slug: str,
+    flash: str = Query("", max_length=300),
+    kind: str = Query("ok", max_length=8),
+    caller: Caller | None = Depends(optional_caller),
+    db: Session = Depends(get_db),
+) -> Response:
+    c = _editor(request, caller)
+    if isinstance(c, Response):
+        return c
+    editors = {u.id: u for u in db.scalars(select(User))}
+    return render(
+        request,
+        "kb_edit.html",
+        c,
+        area="kb",
+        article=kb.get_article(db, slug),
+        versions=kb.history(db, slug),
+        editors=editors,
+        kb_categories=kb.CATEGORIES,
+        flash=flash,
+        flash_kind="error" if kind == "error" else "ok",
+    )
+
+
+def _back(slug: str, message: str, kind: str = "ok") -> RedirectResponse:
+    query = urlencode({"flash": message[:300], "kind": kind})
+    return RedirectResponse(f"/admin/kb/{quote(slug)}?{query}", status_code=303)
+
+
+@router.post("/admin/kb/{slug}")
+def kb_edit_submit(
+    request: Request,
+    slug: str,
+    category: str = Form(max_length=16),
+    title_zh: str = Form(max_length=200),
+    title_en: str = Form(max_length=200),
+    body_zh: str = Form(max_length=20_000),
+    body_en: str = Form(max_length=20_000),
+    tags: str = Form("", max_length=2000),
+    questions_zh: str = Form("", max_length=10_000),
+    questions_en: str = Form("", max_length=10_000),
+    sources: str = Form("", max_length=5000),
+    note: str = Form("", max_length=200),
+    csrf: str = Form(""),
+    caller: Caller | None = Depends(optional_caller),
+    db: Session = Depends(get_db),
+) -> Response:
+    c = _editor(request, caller)
+    if isinstance(c, Response):
+        return c
+    _check_form_csrf(c, csrf)
+    lang = language(request)
+    changes = {
+        "category": category,
+        "title_zh": title_zh,
+        "title_en": title_en,
+        "body_zh": body_zh,
+        "body_en": body_en,
+        "tags": tags,
+        "questions_zh": questions_zh,
+        "questions_en": questions_en,
+        "sources": sources,
+    }
+    try:
+        before = kb.get_article(db, slug).version
+        row = kb.update_article(db, actor=c.user, slug=slug, changes=changes, note=note)
+    except KefuError as exc:
+        db.rollback()
+        return _back(slug, exc.detail, "error")
+    if row.version == before:
+        return _back(slug, "no change" if lang == "en" else "内容未变化")
+    saved = "saved as version" if lang == "en" else "已保存为版本"
+    return _back(slug, f"{saved} {row.version}")
+
+
+@router.post("/admin/kb/{slug}/revert/{version}")
+def kb_revert(
+    request: Request,
+    slug: str,
+    version: int,
+    csrf: str = Form(""),
+    caller: Caller | None = Depends(optional_caller),
+    db: Session = Depends(get_db),
+) -> Response:
+    c = _editor(request, caller)
+    if isinstance(c, Response):
+        return c
+    _check_form_csrf(c, csrf)
+    try:
+        row = kb.revert(db, actor=c.user, slug=slug, version=version)
+    except KefuError as exc:
+        db.rollback()
+        return _back(slug, exc.detail, "error")
+    return _back(slug, f"{version} → {row.version}")
