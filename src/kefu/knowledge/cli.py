@@ -338,3 +338,40 @@ def kb_export(
         Path(out).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+@kb_app.command("eval")
+def kb_eval(
+    data: list[str] = typer.Option(
+        [], "--data", help="YAML files of {q, slug, kind}; default tests/knowledge/eval/*.yaml"
+    ),
+    json_out: bool = typer.Option(False, "--json"),
+    show_misses: bool = typer.Option(False, "--misses", help="list questions not ranked first"),
+) -> None:
+    """hit@1, hit@3 and MRR of the search over an evaluation set, overall and per kind."""
+    from kefu.knowledge.evaluation import evaluate, load_questions
+
+    try:
+        questions = load_questions([Path(p) for p in data] if data else None)
+    except (OSError, ValueError) as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    index = _kb_index()
+    known = {a.slug for a in index.articles}
+    unknown = sorted({q.slug for q in questions} - known)
+    if unknown:
+        _err.print(f"[red]error:[/red] questions name unknown articles: {', '.join(unknown)}")
+        raise typer.Exit(2)
+    result = evaluate(lambda q: [h.slug for h in index.search(q, top=10)], questions)
+    if not show_misses:
+        result.pop("misses")
+    if json_out:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    table = Table("questions", "n", "hit@1", "hit@3", "MRR")
+    table.add_row("all", str(result["n"]), *(f"{result[k]:.3f}" for k in ("hit@1", "hit@3", "mrr")))
+    for kind, s in result["by_kind"].items():
+        table.add_row(kind, str(s["n"]), *(f"{s[k]:.3f}" for k in ("hit@1", "hit@3", "mrr")))
+    Console().print(table)
+    for m in result.get("misses", []):
+        Console().print(f"rank {m['rank'] or '—'}: {m['q']} → want {m['want']}, got {m['got']}")
