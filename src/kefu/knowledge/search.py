@@ -15,6 +15,7 @@ from pathlib import Path
 import bm25s
 import jieba
 import numpy as np
+import snowballstemmer
 import yaml
 
 from kefu.knowledge.articles import Article, load_articles
@@ -59,8 +60,14 @@ STOP = frozenset(
 )
 
 
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+    if not word.isalpha():
+        return word  # t+1, 0.05%, 12386 stay as typed
+    return str(_stemmer.stemWord(word))
 
 
 def tokens(text: str) -> list[str]:
@@ -145,7 +152,7 @@ class KnowledgeIndex:
         syn = synonym_map()
         q: list[str] = []
         for t in tokens(query):
-            q.append(t)
+            q.extend((t, t))  # what the customer typed counts twice a synonym's weight
             q.extend(s for s in syn.get(t, ()) if s != t)
         q = [t for t in q if t in self.vocab]
         if not q:
