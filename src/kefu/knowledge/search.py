@@ -17,6 +17,7 @@ import jieba
 import numpy as np
 import snowballstemmer
 import yaml
+from pypinyin import lazy_pinyin
 
 from kefu.knowledge.articles import Article, load_articles
 
@@ -56,6 +57,35 @@ STOP = frozenset(
         "on",
         "and",
         "does",
+        "you",
+        "your",
+        "me",
+        "be",
+        "are",
+        "was",
+        "will",
+        "when",
+        "where",
+        "which",
+        "this",
+        "that",
+        "there",
+        "with",
+        "from",
+        "if",
+        "so",
+        "have",
+        "has",
+        "should",
+        "would",
+        "could",
+        "about",
+        "at",
+        "or",
+        "by",
+        "get",
+        "want",
+        "need",
     }
 )
 
@@ -77,6 +107,10 @@ def tokens(text: str) -> list[str]:
         if _CJK.match(run):
             out.extend(w for w in jieba.lcut_for_search(run) if w not in STOP)
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
+            # the sound of each character pair: most Chinese typos are homophones typed by
+            # pinyin input (提线 for 提现, 开护 for 开户), which share these tokens
+            sounds = lazy_pinyin(run)
+            out.extend(f"{sounds[i]}_{sounds[i + 1]}" for i in range(len(sounds) - 1))
         else:
             w = _stem(run.strip(".-"))
             if w and w not in STOP:
