@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     login_attempts_per_15min: int = 10
     broker_url: str = "memory://"
     cookie_secure: bool = False
+    #: a model from `kefu intent train` routing new cases; unset = trained from the shipped content
+    intent_model: Path | None = None
 
     def effective_secret(self) -> str:
         """The configured secret, or a per-database development secret kept beside SQLite."""

@@ -26,11 +26,12 @@ def start_chat(
     *,
     actor: User,
     body: str = "",
-    category: str = "account",
+    category: str | None = None,
     language: str = "zh",
     subject: str = "",
 ) -> Case:
-    """A customer opens a chat: it is a case on the chat channel from the first second."""
+    """A customer opens a chat: it is a case on the chat channel from the first second, routed
+    to a queue from the first message unless the customer chose a category."""
     if actor.role != Role.customer:
         raise ValidationFailed("only customers start chats; agents open cases")
     subject = subject.strip() or (

@@ -18,7 +18,9 @@ class Strict(BaseModel):
 
 class CaseCreate(Strict):
     subject: str = Field(min_length=1, max_length=200)
-    category: Category
+    category: Category | None = Field(
+        default=None, description="omit to let intent routing choose from subject and body"
+    )
     priority: Priority = "normal"
     channel: Channel = "web"
     language: Literal["zh", "en"] = "zh"
@@ -66,6 +68,7 @@ class CaseOut(BaseModel):
     subject: str
     channel: str
     category: str
+    intent: str = Field(default="", description="slug of the knowledge article that answers it")
     priority: str
     status: str
     status_name: str

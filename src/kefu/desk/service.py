@@ -34,6 +34,7 @@ from kefu.desk.models import (
     Message,
     SlaPolicy,
 )
+from kefu.knowledge import service as knowledge
 
 BUILTIN_STATUSES = (
     # key, category, zh, en
@@ -247,7 +248,7 @@ def create_case(
     customer_id: int | None = None,
     channel: str = "web",
     subject: str,
-    category: str,
+    category: str | None = None,
     priority: str = "normal",
     language: str = "zh",
     body: str = "",
@@ -258,9 +259,12 @@ def create_case(
     status: str = "new",
     auto_assign: bool = True,
 ) -> Case:
+    """A new case. Without a ``category`` the routing model picks the queue from the subject and
+    first message; the intent (the knowledge article that answers it) is recorded either way."""
     require(actor, "case.create")
     _check_choice("channel", channel, CHANNELS)
-    _check_choice("category", category, CATEGORIES)
+    if category is not None:
+        _check_choice("category", category, CATEGORIES)
     _check_choice("priority", priority, PRIORITIES)
     subject = subject.strip()
     if not subject:
@@ -280,12 +284,16 @@ def create_case(
         _check_body(body)
     now = created_at or utcnow()
     st = status_by_key(db, status)
+    routed = knowledge.route(db, f"{subject}\n{body or transcript}", categories=CATEGORIES)
+    category_source = "given" if category is not None else "routing"
+    category = category or routed.category
     case = Case(
         external_ref=external_ref,
         customer_id=customer_id,
         channel=channel,
         subject=subject,
         category=category,
+        intent=routed.intent,
         priority=priority,
         status_id=st.id,
         status=st,
@@ -310,6 +318,9 @@ def create_case(
         data={
             "channel": channel,
             "category": category,
+            "category_source": category_source,
+            "routing_confidence": routed.confidence,
+            "intent": routed.intent,
             "priority": priority,
             "customer_id": customer_id,
             "subject": subject,

@@ -64,6 +64,7 @@ def case_out(
         "subject": case.subject,
         "channel": case.channel,
         "category": case.category,
+        "intent": case.intent,
         "priority": case.priority,
         "status": case.status.key,
         "status_name": case.status.name_en if lang == "en" else case.status.name_zh,
@@ -382,9 +383,9 @@ def list_agents(
 class ChatStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
     body: str = Field(default="", max_length=10_000)
-    category: Literal["account", "funds", "trading", "technical", "complaint", "compliance"] = (
-        "account"
-    )
+    category: (
+        Literal["account", "funds", "trading", "technical", "complaint", "compliance"] | None
+    ) = Field(default=None, description="omit to route the chat from its first message")
     language: Literal["zh", "en"] | None = None
 
 

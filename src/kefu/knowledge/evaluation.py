@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 
 EVAL_DIR = Path(__file__).resolve().parents[3] / "tests" / "knowledge" / "eval"
+#: written apart from the articles' alternative questions and never used for tuning
+HOLDOUT_DIR = EVAL_DIR.parent / "holdout"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import ahocorasick
 import bm25s
 import jieba
 import numpy as np
@@ -25,68 +26,18 @@ jieba.setLogLevel(logging.WARNING)
 SYNONYMS = Path(__file__).resolve().parents[3] / "content" / "policies" / "synonyms.yaml"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[a-z0-9+.%-]+")
-STOP = frozenset(
-    {
-        "的",
-        "了",
-        "吗",
-        "呢",
-        "是",
-        "我",
-        "你",
-        "怎么",
-        "什么",
-        "为什么",
-        "a",
-        "an",
-        "the",
-        "is",
-        "my",
-        "i",
-        "do",
-        "to",
-        "of",
-        "how",
-        "what",
-        "why",
-        "can",
-        "t",
-        "it",
-        "in",
-        "for",
-        "on",
-        "and",
-        "does",
-        "you",
-        "your",
-        "me",
-        "be",
-        "are",
-        "was",
-        "will",
-        "when",
-        "where",
-        "which",
-        "this",
-        "that",
-        "there",
-        "with",
-        "from",
-        "if",
-        "so",
-        "have",
-        "has",
-        "should",
-        "would",
-        "could",
-        "about",
-        "at",
-        "or",
-        "by",
-        "get",
-        "want",
-        "need",
-    }
+# Function words of customers' questions, left out of the word tokens (character pairs keep
+# them: cutting runs at them measured worse on typos).
+STOP_ZH = frozenset(
+    """的 了 吗 呢 吧 啊 呀 嘛 哦 哈 是 我 我的 我们 你 你们 您 您好 你好 他 她 它 这 那 这个
+    那个 这样 那样 怎么 怎么办 怎样 怎么样 如何 什么 为什么 为啥 啥 请问 请 一下 可以 可不可以
+    能 能不能 是不是 是否 有没有 会不会 要 想 还 就 都 也 又 在 和 与 或 跟 把 被 给 让 得 地
+    着 过 么 么样 呢 一个 现在 已经 谢谢 麻烦""".split()
+)
+STOP = STOP_ZH | frozenset(
+    """a an the is my i do to of how what why can t it in for on and does you your me be are
+    was will when where which this that there with from if so have has should would could
+    about at or by get want need""".split()
 )
 
 
@@ -100,8 +51,12 @@ def _stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
 def tokens(text: str) -> list[str]:
-    norm = unicodedata.normalize("NFKC", text).lower()
+    norm = normalise(text)
     out: list[str] = []
     for run in _RUN.findall(norm):
         if _CJK.match(run):
@@ -118,15 +73,57 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+class Synonyms:
+    """Phrase-level synonym expansion: a group member found in the query (a Chinese substring,
+    or Latin words on word boundaries) adds the tokens of the group's other members. Matching
+    whole phrases, not their tokens, keeps 到账 from dragging every 到 and 账 into a query."""
+
+    def __init__(self, groups: Sequence[Sequence[str]]) -> None:
+        self.groups = [tuple(normalise(str(m)) for m in g) for g in groups]
+        self.group_tokens = [tuple(tuple(tokens(m)) for m in g) for g in self.groups]
+        self.automaton = ahocorasick.Automaton()
+        for gi, group in enumerate(self.groups):
+            for mi, member in enumerate(group):
+                entries = self.automaton.get(member, []) if member in self.automaton else []
+                self.automaton.add_word(member, [*entries, (gi, mi, len(member))])
+        if self.groups:
+            self.automaton.make_automaton()
+
+    def expand(self, query: str) -> list[str]:
+        """Tokens of the members that the query does not itself contain, each once."""
+        text = normalise(query)
+        if not self.groups:
+            return []
+        found: dict[int, set[int]] = {}
+        for end, entries in self.automaton.iter(text):
+            for gi, mi, length in entries:
+                start = end - length + 1
+                member = self.groups[gi][mi]
+                if member[0].isascii() and member[0].isalnum() and start > 0:
+                    if text[start - 1].isascii() and text[start - 1].isalnum():
+                        continue  # inside a longer Latin word
+                if member[-1].isascii() and member[-1].isalnum() and end + 1 < len(text):
+                    nxt = text[end + 1]
+                    if nxt.isascii() and nxt.isalpha():
+                        continue
+                found.setdefault(gi, set()).add(mi)
+        out: list[str] = []
+        seen: set[str] = set()
+        for gi, members in found.items():
+            for mi, toks in enumerate(self.group_tokens[gi]):
+                if mi in members:
+                    continue
+                for t in toks:
+                    if t not in seen:
+                        seen.add(t)
+                        out.append(t)
+        return out
+
+
 @lru_cache(maxsize=1)
-def synonym_map() -> dict[str, tuple[str, ...]]:
+def synonyms() -> Synonyms:
     data = yaml.safe_load(SYNONYMS.read_text(encoding="utf-8")) if SYNONYMS.exists() else {}
-    mapping: dict[str, set[str]] = {}
-    for group in (data or {}).get("groups", []):
-        toks = {t for member in group for t in tokens(str(member))}
-        for t in toks:
-            mapping.setdefault(t, set()).update(toks)
-    return {k: tuple(sorted(v)) for k, v in mapping.items()}
+    return Synonyms((data or {}).get("groups", []))
 
 
 @dataclass(frozen=True)
@@ -150,18 +147,55 @@ def _snippet(body: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class _Field:
+    """One BM25 index over token lists whose documents belong to articles (one document per
+    article, or one per title / alternative question)."""
+
+    def __init__(self, docs: Sequence[list[str]], owners: Sequence[int]) -> None:
+        self.owners = np.asarray(owners, dtype=np.int64)
+        self.vocab = {t for d in docs for t in d}
+        self.retriever = bm25s.BM25()
+        if docs:
+            self.retriever.index(list(docs), show_progress=False)
+
+    def scores(self, query: list[str], k: int) -> dict[int, float]:
+        """Best score per article among the top ``k`` documents."""
+        q = [t for t in query if t in self.vocab]
+        if not q or not len(self.owners):
+            return {}
+        k = min(k, len(self.owners))
+        ids, scores = self.retriever.retrieve([q], k=k, show_progress=False)
+        best: dict[int, float] = {}
+        for i, s in zip(np.asarray(ids)[0], np.asarray(scores)[0], strict=True):
+            if s > 0:
+                owner = int(self.owners[int(i)])
+                best[owner] = max(best.get(owner, 0.0), float(s))
+        return best
+
+
 class KnowledgeIndex:
-    def __init__(self, articles: Sequence[Article], retriever: bm25s.BM25) -> None:
+    """Two fields, fused: the whole article (titles, questions and tags weighted over the body)
+    and its questions one by one (a customer's question usually resembles one of them closely,
+    which the long article document dilutes). Each field's scores are scaled to its best hit."""
+
+    QUESTION_WEIGHT = 0.0
+    DEPTH = 50
+
+    def __init__(self, articles: Sequence[Article], whole: _Field, questions: _Field) -> None:
         self.articles = list(articles)
-        self.retriever = retriever
-        self.vocab: set[str] = set()
+        self.whole = whole
+        self.questions = questions
+
+    @property
+    def vocab(self) -> set[str]:
+        return self.whole.vocab
 
     @classmethod
     def build(cls, articles: Sequence[Article]) -> KnowledgeIndex:
-        if not articles:
-            return cls([], bm25s.BM25())  # nothing to search: search() answers []
-        docs = []
-        for a in articles:
+        docs: list[list[str]] = []
+        q_docs: list[list[str]] = []
+        q_owners: list[int] = []
+        for ai, a in enumerate(articles):
             strong = " ".join(
                 (
                     a.title_zh,
@@ -173,32 +207,35 @@ class KnowledgeIndex:
                 )
             )
             docs.append(tokens(strong) * 3 + tokens(a.body_zh) + tokens(a.body_en))
-        retriever = bm25s.BM25()
-        retriever.index(docs, show_progress=False)
-        index = cls(articles, retriever)
-        index.vocab = {t for d in docs for t in d}
-        return index
+            for text in (a.title_zh, a.title_en, *a.questions_zh, *a.questions_en):
+                toks = tokens(text)
+                if toks:
+                    q_docs.append(toks)
+                    q_owners.append(ai)
+        return cls(articles, _Field(docs, range(len(docs))), _Field(q_docs, q_owners))
 
     def search(self, query: str, top: int = 5, lang: str | None = None) -> list[Hit]:
         if not self.articles:
             return []
         lang = lang or ("zh" if _CJK.search(query) else "en")
-        syn = synonym_map()
-        q: list[str] = []
-        for t in tokens(query):
-            q.extend((t, t))  # what the customer typed counts twice a synonym's weight
-            q.extend(s for s in syn.get(t, ()) if s != t)
-        q = [t for t in q if t in self.vocab]
-        if not q:
+        typed = tokens(query)
+        q = [t for t in typed for _ in (0, 1)]  # what the customer typed counts twice
+        q.extend(t for t in synonyms().expand(query) if t not in typed)
+        whole = self.whole.scores(q, self.DEPTH)
+        if not whole:
             return []
-        k = min(top, len(self.articles))
-        ids, scores = self.retriever.retrieve([q], k=k, show_progress=False)
+        questions = self.questions.scores(q, self.DEPTH * 4)
+        top_whole = max(whole.values())
+        top_q = max(questions.values(), default=1.0)
+        fused = {
+            ai: s / top_whole + self.QUESTION_WEIGHT * questions.get(ai, 0.0) / top_q
+            for ai, s in whole.items()
+        }
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
         hits = []
-        for i, s in zip(np.asarray(ids)[0], np.asarray(scores)[0], strict=True):
-            if s <= 0:
-                continue
-            a = self.articles[int(i)]
-            hits.append(Hit(a.slug, a.title(lang), float(s), _snippet(a.body(lang))))
+        for ai, score in ranked:
+            a = self.articles[ai]
+            hits.append(Hit(a.slug, a.title(lang), score, _snippet(a.body(lang))))
         return hits
 
 

@@ -10,15 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.compliance.service import screen_text
 from kefu.core import audit
+from kefu.core.config import get_settings
 from kefu.core.db import utcnow
 from kefu.core.errors import NotFound, ValidationFailed
 from kefu.core.security import User, require
 from kefu.knowledge.articles import Article, load_articles
+from kefu.knowledge.intent import IntentModel, demo_training_set
 from kefu.knowledge.models import KbArticle, KbArticleVersion
 from kefu.knowledge.search import KnowledgeIndex
 
@@ -198,6 +201,14 @@ def get_article(db: Session, slug: str) -> KbArticle:
     return row
 
 
+def article_title(db: Session, slug: str, lang: str) -> dict[str, str] | None:
+    """{"slug", "title"} of a stored article in the reader's language, None if it is gone."""
+    row = db.scalar(select(KbArticle).where(KbArticle.slug == slug))
+    if row is None:
+        return None
+    return {"slug": row.slug, "title": row.title_en if lang == "en" else row.title_zh}
+
+
 def history(db: Session, slug: str) -> list[KbArticleVersion]:
     row = get_article(db, slug)
     return list(
@@ -297,9 +308,12 @@ def revert(db: Session, *, actor: User, slug: str, version: int) -> KbArticle:
 
 
 # The index is rebuilt only when the stored articles change: an edit bumps a version and the
-# latest update time, a new article the count.
+# latest update time, a new article the count. Behind that cheap key, indexes are kept by a
+# digest of the articles' content, so a database loaded with the same articles again (a restore,
+# a second worker's sync) reuses the index instead of segmenting everything anew.
 _cache_lock = threading.Lock()
 _cache: dict[tuple[Any, ...], KnowledgeIndex] = {}
+_by_digest: dict[str, KnowledgeIndex] = {}
 
 
 def index_for(db: Session) -> KnowledgeIndex:
@@ -316,8 +330,97 @@ def index_for(db: Session) -> KnowledgeIndex:
         hit = _cache.get(key)
     if hit is not None:
         return hit
-    index = KnowledgeIndex.build([to_article(r) for r in list_articles(db)])
+    rows = list_articles(db)
+    digest = hashlib.sha256(
+        "".join(f"{r.slug}:{content_hash(_row_fields(r))};" for r in rows).encode()
+    ).hexdigest()
+    with _cache_lock:
+        index = _by_digest.get(digest)
+    if index is None:
+        index = KnowledgeIndex.build([to_article(r) for r in rows])
     with _cache_lock:
         _cache.clear()
         _cache[key] = index
+        if digest not in _by_digest and len(_by_digest) >= 4:
+            _by_digest.pop(next(iter(_by_digest)))
+        _by_digest[digest] = index
     return index
+
+
+# Intent routing: which queue a new case belongs in (the desk's case category) and what the
+# customer asks about (the knowledge-base article that answers it).
+
+
+@dataclass(frozen=True)
+class Routing:
+    category: str
+    confidence: float
+    intent: str  # the slug of the article that answers the message, "" when none does
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"category": self.category, "confidence": self.confidence, "intent": self.intent}
+
+
+def _routing_policy() -> dict[str, dict[str, str]]:
+    path = get_settings().content_dir / "policies" / "routing.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return {
+        "kb_category": dict((data or {}).get("kb_category") or {}),
+        "article": dict((data or {}).get("article") or {}),
+    }
+
+
+def case_category_of(article: Article, policy: dict[str, dict[str, str]] | None = None) -> str:
+    """The desk category whose queue handles questions this article answers."""
+    policy = policy or _routing_policy()
+    return policy["article"].get(article.slug) or policy["kb_category"].get(
+        article.category, "account"
+    )
+
+
+def routing_training_set() -> tuple[list[str], list[str]]:
+    """The demo cases plus every shipped article's titles and alternative questions, labelled
+    with the case category that handles the article (content/policies/routing.yaml)."""
+    texts, labels = demo_training_set()
+    policy = _routing_policy()
+    for a in load_articles(get_settings().content_dir / "kb"):
+        label = case_category_of(a, policy)
+        for text in (a.title_zh, a.title_en, *a.questions_zh, *a.questions_en):
+            texts.append(text)
+            labels.append(label)
+    return texts, labels
+
+
+_model_lock = threading.Lock()
+_model: list[IntentModel] = []
+
+
+def routing_model() -> IntentModel:
+    """KEFU_INTENT_MODEL if set, else a model trained once per process from the shipped
+    content (about a second)."""
+    with _model_lock:
+        if not _model:
+            path = get_settings().intent_model
+            _model.append(
+                IntentModel.load(path) if path else IntentModel.train(*routing_training_set())
+            )
+        return _model[0]
+
+
+def route(db: Session, text: str, *, categories: Sequence[str]) -> Routing:
+    """Category and intent of a customer's message. The category is the routing model's when
+    it is one of ``categories`` (the desk's); otherwise (a team model with its own labels) the
+    one that handles the best-matching article."""
+    text = text.strip()
+    if not text:
+        return Routing(categories[0], 0.0, "")
+    hits = index_for(db).search(text, top=1)
+    intent = hits[0].slug if hits else ""
+    label, confidence = routing_model().predict(text)
+    if label not in categories:
+        row = db.scalar(select(KbArticle).where(KbArticle.slug == intent)) if intent else None
+        label = case_category_of(to_article(row)) if row is not None else categories[0]
+        confidence = 0.0
+        if label not in categories:
+            label = categories[0]
+    return Routing(label, confidence, intent)

@@ -47,6 +47,7 @@ from kefu.desk.models import (
     SlaPolicy,
 )
 from kefu.desk.views import messages_out
+from kefu.knowledge import service as knowledge
 from kefu.web.deps import COOKIE, Caller, get_db, language, optional_caller
 
 router = APIRouter(include_in_schema=False)
@@ -295,7 +296,7 @@ def widget(
 def portal_start_chat(
     request: Request,
     body: str = Form(max_length=10_000),
-    category: str = Form("account", max_length=16),
+    category: str = Form("", max_length=16),
     csrf: str = Form(""),
     caller: Caller | None = Depends(optional_caller),
     db: Session = Depends(get_db),
@@ -304,7 +305,9 @@ def portal_start_chat(
         return _login_redirect(request)
     _check_form_csrf(caller, csrf)
     lang = "en" if language(request) == "en" else "zh"
-    case = chat.start_chat(db, actor=caller.user, body=body, category=category, language=lang)
+    case = chat.start_chat(
+        db, actor=caller.user, body=body, category=category or None, language=lang
+    )
     return RedirectResponse(f"/cases/{case.id}", status_code=303)
 
 
@@ -438,6 +441,7 @@ def _desk_ctx(
             if a in agent_users
         ]
         ctx["can_reveal"] = can(user, "pii.reveal")
+        ctx["intent"] = knowledge.article_title(db, case.intent, lang) if case.intent else None
     return ctx
 
 
