@@ -176,3 +176,32 @@ def test_knowledge_suggestions_in_portal_and_desk(browser, demo_server):
         assert page.input_value("[data-testid=reply]").strip()
     finally:
         ctx.close()
+
+
+def test_desk_calculators_show_only_their_fields_and_name_bad_input(browser, demo_server):
+    ctx = _contexts(browser)
+    page = ctx.new_page()
+    try:
+        login(page, demo_server, "agent1")
+        page.goto(f"{demo_server}/desk?view=all")
+        page.click("[data-testid=queue-item] >> nth=0")
+        panel = page.locator("[data-testid=calc-panel]")
+        assert panel.locator("[data-testid=calc-prev_close]").is_visible()
+        assert not panel.locator("[data-testid=calc-stake]").is_visible()
+        page.select_option("[data-testid=calc-kind]", "margin-interest")
+        assert not panel.locator("[data-testid=calc-prev_close]").is_visible()
+        page.fill("[data-testid=calc-amount]", "100000")
+        page.fill("[data-testid=calc-annual_rate]", "6%")
+        page.fill("[data-testid=calc-days]", "7")
+        page.click("[data-testid=calc-go]")
+        page.wait_for_selector("[data-testid=calc-out] [data-result=interest]")
+        assert page.inner_text("[data-result=interest]") == "116.67"
+        assert "利息" in page.inner_text("[data-testid=calc-out]")
+        page.select_option("[data-testid=calc-kind]", "binary-payout")
+        page.fill("[data-testid=calc-stake]", "-5")
+        page.fill("[data-testid=calc-payout_rate]", "80%")
+        page.click("[data-testid=calc-go]")
+        page.wait_for_selector("[data-testid=calc-error]")
+        assert "投入金额" in page.inner_text("[data-testid=calc-error]")
+    finally:
+        ctx.close()

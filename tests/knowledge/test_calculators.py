@@ -111,3 +111,32 @@ def test_cli_json_and_errors():
     ):
         r = CliRunner().invoke(calc_app, bad)
         assert r.exit_code == 2, (bad, r.output)
+
+
+def test_calculator_api_gives_the_cli_answers_and_names_bad_fields(client, seed):
+    from tests.conftest import login
+
+    h = login(client, "alice")  # customers may use the calculators too
+    r = client.get("/api/v1/calc/fees?side=sell&price=10&qty=1000&date=2026-11-25", headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["result"] == {
+        "commission": "5.00",
+        "transfer_fee": "0.10",
+        "stamp_duty": "5.00",
+        "total": "10.10",
+    }
+    r = client.get(
+        "/api/v1/calc/margin-interest?amount=100000&annual_rate=6%25&days=7", headers=h
+    )
+    assert r.json()["result"] == {"interest": "116.67"}
+    r = client.get("/api/v1/calc/binary-payout?stake=100&payout_rate=0.8&outcome=win", headers=h)
+    assert r.json()["result"] == {"returned": "180.00", "profit": "80.00"}
+    bad = client.get("/api/v1/calc/price-limit?prev_close=-3&board=main", headers=h)
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert bad.json()["errors"][0]["field"] == "prev_close"
+    missing = client.get("/api/v1/calc/maintenance-ratio?cash=1", headers=h)
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "securities_value"
+    assert client.get("/api/v1/calc/astrology?x=1", headers=h).status_code == 422
+    client.cookies.clear()
+    assert client.get("/api/v1/calc/fees?side=buy&price=10&qty=100").status_code == 401

@@ -4,6 +4,7 @@ money or prices are produced. Each rule cites its source."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -32,7 +33,11 @@ CALL_LINE = Decimal("130")
 
 
 class CalcError(ValueError):
-    """Bad input, with a message naming the field."""
+    """Bad input, with a message naming the field (its first word)."""
+
+    @property
+    def field(self) -> str:
+        return str(self.args[0]).split(" ", 1)[0].rstrip(":") if self.args else ""
 
 
 def to_decimal(value: object, field: str) -> Decimal:
@@ -238,3 +243,84 @@ def binary_payout(
             return Payout(Decimal("0.00"), -_round(stake))
         raise CalcError(f"tie_rule must be refund or loss, not {tie_rule!r}")
     raise CalcError(f"outcome must be win, loss or tie, not {outcome!r}")
+
+
+# --- one entry point for the web: calculator name + string parameters → plain result --------
+
+KINDS: tuple[str, ...] = (
+    "price-limit",
+    "fees",
+    "margin-interest",
+    "maintenance-ratio",
+    "binary-payout",
+)
+
+
+def _param(params: Mapping[str, str], name: str, default: str | None = None) -> str:
+    value = (params.get(name) or "").strip()
+    if value:
+        return value
+    if default is None:
+        raise CalcError(f"{name} is required")
+    return default
+
+
+def _int(params: Mapping[str, str], name: str, default: str | None = None) -> int:
+    text = _param(params, name, default)
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise CalcError(f"{name}: {text!r} is not a whole number") from exc
+
+
+def _day(params: Mapping[str, str], name: str) -> date | None:
+    text = (params.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise CalcError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def compute(kind: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """Runs calculator ``kind`` on string parameters named as in the CLI (underscores), as the
+    desk panel and the API receive them; bad input raises CalcError naming the field."""
+
+    def num(name: str, default: str | None = None) -> Decimal:
+        return to_decimal(_param(params, name, default), name)
+
+    if kind == "price-limit":
+        listing = _int(params, "listing_day", "0")
+        return price_limit(
+            num("prev_close"),
+            _param(params, "board", "main"),
+            _day(params, "date"),
+            listing or None,
+        ).to_dict()
+    if kind == "fees":
+        return trading_fees(
+            _param(params, "side", "buy"),
+            num("price"),
+            _int(params, "qty"),
+            num("commission_rate", str(COMMISSION)),
+            num("min_commission", str(MIN_COMMISSION)),
+            _day(params, "date"),
+        ).to_dict()
+    if kind == "margin-interest":
+        interest = margin_interest(
+            num("amount"), num("annual_rate"), _int(params, "days"), _int(params, "basis", "360")
+        )
+        return {"interest": str(interest)}
+    if kind == "maintenance-ratio":
+        return maintenance_ratio(
+            num("cash", "0"), num("securities_value"), num("debt"), num("interest", "0")
+        ).to_dict()
+    if kind == "binary-payout":
+        return binary_payout(
+            num("stake"),
+            num("payout_rate"),
+            _param(params, "outcome"),
+            _param(params, "tie_rule", "refund"),
+        ).to_dict()
+    raise CalcError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from kefu.core.errors import ValidationFailed
 from kefu.core.security import User, require
+from kefu.knowledge import calculators
 from kefu.knowledge import service as kb
 from kefu.knowledge.models import KbArticle
 from kefu.knowledge.service import index_for
@@ -28,6 +30,26 @@ def kb_search(
     require(user, "kb.read")
     hits = index_for(db).search(q, top=top, lang=lang)
     return {"results": [h.to_dict() for h in hits]}
+
+
+@router.get("/calc/{kind}")
+def calculate(
+    kind: Literal["price-limit", "fees", "margin-interest", "maintenance-ratio", "binary-payout"],
+    request: Request,
+    user: User = Depends(current_user),
+) -> dict[str, Any]:
+    """The broker calculators of `kefu calc`, with the same parameter names (underscores) as
+    query parameters, e.g. ``/api/v1/calc/fees?side=sell&price=10&qty=1000``. Money is returned
+    as decimal strings, rounded half-up to 0.01."""
+    require(user, "kb.read")
+    params = {k: v for k, v in request.query_params.items()}
+    try:
+        result = calculators.compute(kind, params)
+    except calculators.CalcError as exc:
+        raise ValidationFailed(
+            str(exc), fields=[{"field": exc.field, "message": str(exc)}]
+        ) from exc
+    return {"kind": kind, "result": result}
 
 
 class ArticleEdit(BaseModel):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hmac
-import importlib
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -47,6 +45,7 @@ from kefu.desk.models import (
     SlaPolicy,
 )
 from kefu.desk.views import messages_out
+from kefu.knowledge import calculators
 from kefu.knowledge import service as knowledge
 from kefu.web.deps import COOKIE, Caller, get_db, language, optional_caller
 
@@ -549,32 +548,28 @@ def desk_reveal(
 def desk_calc(
     request: Request,
     kind: str = Query("price-limit", max_length=20),
-    price: str = Query("", max_length=20),
-    board: str = Query("main", max_length=10),
-    qty: str = Query("", max_length=12),
-    side: str = Query("buy", max_length=4),
     caller: Caller | None = Depends(optional_caller),
 ) -> Response:
+    """The desk's calculator panel: the same engine as `kefu calc` and /api/v1/calc/{kind}, only
+    the fields of the chosen calculator, labels in the agent's language."""
     c = _desk_user(request, caller)
     if isinstance(c, Response):
         return HTMLResponse("", status_code=401)
+    lang = language(request)
+    params = {k: v[:40] for k, v in request.query_params.items() if k != "kind"}
     try:
-        calc: Any = importlib.import_module("kefu.knowledge.calculators")
-    except ImportError:
-        return HTMLResponse('<span class="muted">—</span>')
-    try:
-        p = Decimal(price)
-        if kind == "fees":
-            r = calc.trading_fees(side=side, price=p, qty=int(qty or "0"))
-        else:
-            r = calc.price_limit(prev_close=p, board=board)
-    except (InvalidOperation, ValueError, TypeError) as exc:
+        data = calculators.compute(kind, params)
+    except calculators.CalcError as exc:
+        label = i18n.t(f"calc.f_{exc.field}", lang)
+        name = label if not label.startswith("calc.") else exc.field
         return HTMLResponse(
-            f'<span class="flash error">{escape(str(exc) or "invalid input")}</span>'
+            f'<span class="flash error" data-testid="calc-error">{escape(name)}: '
+            f"{escape(str(exc))}</span>"
         )
-    data = r.to_dict() if hasattr(r, "to_dict") else (r if isinstance(r, dict) else vars(r))
     rows = "".join(
-        f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in data.items()
+        f"<tr><td>{escape(i18n.t('calc.r_' + k, lang))}</td>"
+        f'<td data-result="{escape(k)}">{escape("—" if v is None else str(v))}</td></tr>'
+        for k, v in data.items()
     )
     return HTMLResponse(f'<table class="grid">{rows}</table>')
 
