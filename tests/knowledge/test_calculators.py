@@ -125,9 +125,7 @@ def test_calculator_api_gives_the_cli_answers_and_names_bad_fields(client, seed)
         "stamp_duty": "5.00",
         "total": "10.10",
     }
-    r = client.get(
-        "/api/v1/calc/margin-interest?amount=100000&annual_rate=6%25&days=7", headers=h
-    )
+    r = client.get("/api/v1/calc/margin-interest?amount=100000&annual_rate=6%25&days=7", headers=h)
     assert r.json()["result"] == {"interest": "116.67"}
     r = client.get("/api/v1/calc/binary-payout?stake=100&payout_rate=0.8&outcome=win", headers=h)
     assert r.json()["result"] == {"returned": "180.00", "profit": "80.00"}
