@@ -27,6 +27,7 @@ from kefu.desk.models import (
     CsatSurvey,
     SlaPolicy,
 )
+from kefu.knowledge import service as knowledge
 
 DEMO_PASSWORD = "kefu-demo"
 _AGE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
@@ -135,6 +136,8 @@ def _user(
 def load_demo(db: Session, content: Path) -> dict[str, int]:
     counts = {"users": 0, "customers": 0, "cases": 0}
     load_policies(db, content.parent)
+    # the knowledge base first: routing records each demo case's intent (its answering article)
+    knowledge.ensure_loaded(db)
     demo = content
     staff: dict[str, User] = {}
     for s in _read(demo / "users.yaml").get("staff", []):

@@ -7,7 +7,7 @@ import pytest
 
 from kefu.compliance.guard import screen
 from kefu.knowledge.articles import load_articles
-from kefu.knowledge.evaluation import evaluate, load_questions
+from kefu.knowledge.evaluation import HOLDOUT_DIR, evaluate, load_questions
 from kefu.knowledge.search import KnowledgeIndex
 
 SLUGS = """account.open account.login-trouble account.password-reset account.sms-code
@@ -31,7 +31,8 @@ def test_every_listed_slug_exists_in_both_languages():
     for a in ARTICLES.values():
         assert a.title_zh and a.title_en and len(a.body_zh) > 80 and len(a.body_en) > 200, a.slug
         assert a.sources, f"{a.slug} cites no rule"
-        assert len(a.questions_zh) >= 4 and len(a.questions_en) >= 3, a.slug
+        # the alternative questions are how customers' own words reach an article
+        assert len(a.questions_zh) >= 16 and len(a.questions_en) >= 16, a.slug
         assert set(a.related) <= set(ARTICLES), f"{a.slug}: unknown related slug"
 
 
@@ -49,13 +50,25 @@ def test_product_articles_carry_a_risk_statement():
         assert "风险" in a.body_zh and "risk" in a.body_en.lower(), slug
 
 
+def _scores(questions):
+    index = KnowledgeIndex.build(list(ARTICLES.values()))
+    result = evaluate(lambda q: [h.slug for h in index.search(q, top=10)], questions)
+    return {k: result[k] for k in ("hit@1", "hit@3", "mrr")}
+
+
 def test_evaluation_set_covers_every_article_and_keeps_its_floor():
     questions = load_questions()
     assert len(questions) >= 200
     assert {q.slug for q in questions} == set(ARTICLES)
-    index = KnowledgeIndex.build(list(ARTICLES.values()))
-    result = evaluate(lambda q: [h.slug for h in index.search(q, top=10)], questions)
-    # measured 0.803 / 0.924 / 0.872 when written (docs/knowledge.md); a drop is a regression
-    assert result["hit@1"] >= 0.78 and result["hit@3"] >= 0.90 and result["mrr"] >= 0.85, {
-        k: result[k] for k in ("hit@1", "hit@3", "mrr")
-    }
+    result = _scores(questions)
+    # measured 0.937 / 0.987 / 0.961 (docs/knowledge.md); a drop is a regression
+    assert result["hit@1"] >= 0.92 and result["hit@3"] >= 0.975 and result["mrr"] >= 0.95, result
+
+
+def test_held_out_questions_keep_their_floor():
+    """Written without sight of the articles' questions and never used for tuning."""
+    questions = load_questions(HOLDOUT_DIR.glob("*.yaml"))
+    assert len(questions) >= 275 and {q.slug for q in questions} == set(ARTICLES)
+    result = _scores(questions)
+    # measured 0.913 / 0.986 / 0.951 (docs/knowledge.md)
+    assert result["hit@1"] >= 0.89 and result["hit@3"] >= 0.975 and result["mrr"] >= 0.94, result

@@ -178,7 +178,7 @@ class KnowledgeIndex:
     and its questions one by one (a customer's question usually resembles one of them closely,
     which the long article document dilutes). Each field's scores are scaled to its best hit."""
 
-    QUESTION_WEIGHT = 0.0
+    QUESTION_WEIGHT = 0.5
     DEPTH = 50
 
     def __init__(self, articles: Sequence[Article], whole: _Field, questions: _Field) -> None:
