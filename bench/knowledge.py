@@ -5,8 +5,9 @@ same fields, no segmentation, no synonyms), both built and queried in this run.
 The corpus is the shipped articles plus distractors up to --size: English pseudo-articles made
 of Banking77 training questions grouped by intent (Casanueva et al. 2020, CC BY 4.0), and
 articles recombined from the real articles' own sentences (the hardest distractors: the same
-vocabulary in other combinations). The questions are the evaluation set in
-tests/knowledge/eval/, whose answers are the real articles.
+vocabulary in other combinations). The questions are the development set in
+tests/knowledge/eval/ and the held-out set in tests/knowledge/holdout/ (quality is printed for
+each; latency is over both), whose answers are the real articles.
 
     python bench/knowledge.py [--size 10000] [--passes 5]
 """
@@ -28,7 +29,7 @@ import bm25s
 import numpy as np
 
 from kefu.knowledge.articles import Article, load_articles
-from kefu.knowledge.evaluation import Question, evaluate, load_questions
+from kefu.knowledge.evaluation import HOLDOUT_DIR, Question, evaluate, load_questions
 from kefu.knowledge.search import KnowledgeIndex
 
 BANKING77 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "banking77"
@@ -135,10 +136,13 @@ def main() -> None:
     a = ap.parse_args()
     real = load_articles()
     corpus = [*real, *distractors(real, max(0, a.size - len(real)))]
-    questions = load_questions()
+    dev = load_questions()
+    holdout = load_questions(HOLDOUT_DIR.glob("*.yaml"))
+    questions = [*dev, *holdout]
     print(
         f"corpus: {len(corpus)} articles ({len(real)} real + {len(corpus) - len(real)} "
-        f"distractors); {len(questions)} evaluation questions × {a.passes} passes; 1 process"
+        f"distractors); {len(dev)} development + {len(holdout)} held-out questions × "
+        f"{a.passes} passes; 1 process"
     )
 
     t = time.perf_counter()
@@ -157,24 +161,27 @@ def main() -> None:
         ("Kefu (jieba+bigrams+synonyms, bm25s)", kefu_search, kefu_build),
         ("baseline: BM25 over characters (bm25s)", base.search, base_build),
     ):
-        quality, lat = timed(fn, questions, a.passes)
-        rows.append((name, quality, lat, build))
+        _, lat = timed(fn, questions, a.passes)
+        quality = evaluate(fn, dev)
+        held = evaluate(fn, holdout)
+        rows.append((name, held, lat, build))
         print(
-            f"{name}: hit@1 {quality['hit@1']:.3f}  hit@3 {quality['hit@3']:.3f}  "
-            f"MRR {quality['mrr']:.3f}  |  p50 {pct(lat, 50):.2f} ms  p95 {pct(lat, 95):.2f} ms  "
+            f"{name}: p50 {pct(lat, 50):.2f} ms  p95 {pct(lat, 95):.2f} ms  "
             f"p99 {pct(lat, 99):.2f} ms  mean {statistics.fmean(lat):.2f} ms  |  "
             f"index built in {build:.1f} s"
         )
-        kinds = quality["by_kind"]
-        assert isinstance(kinds, dict)
-        print(
-            "    by kind: "
-            + ", ".join(f"{k} {v['hit@1']:.2f}/{v['hit@3']:.2f}" for k, v in kinds.items())
-            + "  (hit@1/hit@3)"
-        )
+        for label, qual in (("development", quality), ("held-out", held)):
+            kinds = qual["by_kind"]
+            assert isinstance(kinds, dict)
+            print(
+                f"    {label}: hit@1 {qual['hit@1']:.3f}  hit@3 {qual['hit@3']:.3f}  "
+                f"MRR {qual['mrr']:.3f}; by kind "
+                + ", ".join(f"{k} {v['hit@1']:.2f}/{v['hit@3']:.2f}" for k, v in kinds.items())
+                + " (hit@1/hit@3)"
+            )
     (_, kq, kl, _), (_, bq, bl, _) = rows
     print(
-        f"ratio: Kefu hit@1 {kq['hit@1']:.3f} vs {bq['hit@1']:.3f} "
+        f"ratio: Kefu held-out hit@1 {kq['hit@1']:.3f} vs {bq['hit@1']:.3f} "
         f"({float(kq['hit@1']) - float(bq['hit@1']):+.3f}); p95 latency Kefu/baseline "
         f"{pct(kl, 95) / pct(bl, 95):.2f}×; goal p95 < 5 ms: "
         f"{'met' if pct(kl, 95) < 5 else 'NOT met'}"
