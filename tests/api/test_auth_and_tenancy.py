@@ -166,3 +166,16 @@ def test_every_demo_role_lands_on_a_console(client, seed, database):
         )
         assert r.status_code == 200, (username, r.status_code)
         assert r.url.path == landing, (username, r.url.path)
+
+
+def test_a_customers_first_message_and_subject_are_masked_for_staff(client, seed):
+    """The message that opens a chat is screened like every later one (it once was not)."""
+    alice, agent = login(client, "alice"), login(client, "agent1")
+    client.cookies.clear()
+    words = "我的手机13812345678收不到验证码"
+    r = client.post("/api/v1/chats", headers=alice, json={"body": words})
+    case = client.get(f"/api/v1/cases/{r.json()['case_id']}", headers=agent).json()
+    assert "13812345678" not in case["subject"]
+    assert "13812345678" not in case["messages"][0]["body"]
+    own = client.get(f"/api/v1/cases/{r.json()['case_id']}", headers=alice).json()
+    assert "13812345678" in own["messages"][0]["body"]  # the customer sees their own words

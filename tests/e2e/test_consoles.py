@@ -172,8 +172,18 @@ def test_knowledge_suggestions_in_portal_and_desk(browser, demo_server):
         page.goto(f"{demo_server}/desk?view=all&q=提现")
         page.click("[data-testid=queue-item] >> nth=0")
         page.wait_for_selector("[data-testid=kb-panel] [data-testid=kb-hit]")
-        page.click("[data-testid=kb-insert] >> nth=0")
+        href = page.get_attribute("[data-testid=kb-panel] [data-testid=kb-hit] a >> nth=0", "href")
+        with page.expect_response(lambda r: "/candidates" in r.url) as answered:
+            page.click("[data-testid=kb-insert] >> nth=0")
+        assert answered.value.ok
         assert page.input_value("[data-testid=reply]").strip()
+        # the customer's words reach the article's editor as a candidate question
+        page.context.clear_cookies()
+        login(page, demo_server, "supervisor")
+        page.goto(f"{demo_server}/admin/kb/{href.rsplit('/', 1)[-1]}")
+        assert page.locator("[data-testid=kb-candidate]").count() >= 1
+        page.click("[data-testid=kb-candidate-add] >> nth=0")
+        assert "已加入" in page.inner_text("[data-testid=flash]")
     finally:
         ctx.close()
 

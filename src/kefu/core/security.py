@@ -60,6 +60,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "screen.use": STAFF | frozenset({Role.customer}),
     "kb.read": STAFF | frozenset({Role.customer}),
     "kb.manage": frozenset({Role.supervisor, Role.trainer, Role.admin}),
+    # an agent who answers with an article proposes the customer's words as its question
+    "kb.suggest": DESK,
 }
 
 

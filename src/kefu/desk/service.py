@@ -282,6 +282,10 @@ def create_case(
         raise _field_error("customer_id", f"customer {customer_id} does not exist")
     if body:
         _check_body(body)
+    if actor.role == Role.customer:
+        from kefu.compliance.service import screen_text
+
+        subject = screen_text(subject, "customer")["redacted"]  # staff see it in every queue
     now = created_at or utcnow()
     st = status_by_key(db, status)
     routed = knowledge.route(db, f"{subject}\n{body or transcript}", categories=CATEGORIES)
@@ -326,9 +330,26 @@ def create_case(
             "subject": subject,
         },
     )
-    if body:
-        kind = "customer" if actor.role == Role.customer else "agent"
-        _add_message(db, case=case, actor=actor, kind=kind, body=body, at=now)
+    if body and actor.role == Role.customer:
+        # a customer's first message is screened like every later one: personal data masked
+        # for staff, a report when someone posed as staff
+        from kefu.compliance.service import screen_message
+
+        redacted, guard = screen_message(
+            db, actor=actor, case_id=case.id, body=body, internal=False
+        )
+        _add_message(
+            db,
+            case=case,
+            actor=actor,
+            kind="customer",
+            body=body,
+            at=now,
+            redacted=redacted,
+            guard=guard,
+        )
+    elif body:  # an agent's call notes or the customer's words as the agent took them down
+        _add_message(db, case=case, actor=actor, kind="agent", body=body, at=now)
     if auto_assign and case.assignee_id is None and st.category == "open":
         assign_automatically(db, case=case, actor=None)
     emit(db, "desk", {"type": "case.created", "case_id": case.id})
@@ -347,6 +368,13 @@ def visible_case(db: Session, *, viewer: User, case_id: int) -> Case:
     else:
         require(viewer, "case.read_all")
     return case
+
+
+def last_customer_text(case: Case) -> str:
+    """What the customer said last (personal data masked), or the subject when they have not
+    written yet: what the knowledge panel answers."""
+    last = next((m for m in reversed(case.messages) if m.kind == "customer"), None)
+    return last.redacted if last else case.subject
 
 
 def visible_messages(db: Session, *, viewer: User, case: Case, after_id: int = 0) -> list[Message]:

@@ -49,3 +49,27 @@ class KbArticleVersion(Base):
     note: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+CANDIDATE_STATUSES = ("open", "added", "dismissed")
+
+
+class KbQuestionCandidate(Base):
+    """A customer's question that an agent answered with this article (they inserted its
+    suggestion): a candidate alternative question for the editors, counted each time it recurs."""
+
+    __tablename__ = "kb_question_candidates"
+    __table_args__ = (UniqueConstraint("article_id", "lang", "text", name="uq_kb_candidate"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"))
+    lang: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(String(300))
+    seen: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    first_case_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    proposed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from kefu.core.errors import ValidationFailed
 from kefu.core.security import User, require
+from kefu.desk import service as desk
 from kefu.knowledge import calculators
 from kefu.knowledge import service as kb
-from kefu.knowledge.models import KbArticle
+from kefu.knowledge.models import KbArticle, KbQuestionCandidate
 from kefu.knowledge.service import index_for
 from kefu.web.deps import current_user, get_db
 
@@ -137,3 +138,67 @@ def kb_versions(
             for v in kb.history(db, slug)
         ]
     }
+
+
+class CandidateIn(BaseModel):
+    """The case whose customer's last message the article answered."""
+
+    model_config = ConfigDict(extra="forbid")
+    case_id: int = Field(ge=1, le=2**62)
+
+
+def _candidate_out(c: KbQuestionCandidate) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "lang": c.lang,
+        "text": c.text,
+        "seen": c.seen,
+        "status": c.status,
+        "first_case_id": c.first_case_id,
+        "last_seen_at": c.last_seen_at.isoformat(),
+    }
+
+
+@router.post("/kb/articles/{slug}/candidates")
+def kb_propose(
+    slug: str,
+    body: CandidateIn,
+    user: User = Depends(current_user),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    """The desk calls this when an agent inserts an article's suggestion: the customer's last
+    message on the case (redacted) becomes a candidate question of the article."""
+    case = desk.visible_case(db, viewer=user, case_id=body.case_id)
+    text = desk.last_customer_text(case)
+    cand = kb.propose_question(db, actor=user, slug=slug, text=text, case_id=case.id)
+    return {"recorded": cand is not None, "candidate": _candidate_out(cand) if cand else None}
+
+
+@router.get("/kb/articles/{slug}/candidates")
+def kb_candidates(
+    slug: str,
+    status: Literal["open", "added", "dismissed"] = "open",
+    user: User = Depends(current_user),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    require(user, "kb.manage")
+    return {"candidates": [_candidate_out(c) for c in kb.candidates(db, slug, status)]}
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accept: bool
+
+
+@router.post("/kb/articles/{slug}/candidates/{candidate_id}")
+def kb_decide(
+    slug: str,
+    candidate_id: int,
+    body: Decision,
+    user: User = Depends(current_user),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    cand = kb.decide_candidate(
+        db, actor=user, slug=slug, candidate_id=candidate_id, accept=body.accept
+    )
+    return {"candidate": _candidate_out(cand), "article": _article_out(kb.get_article(db, slug))}

@@ -31,19 +31,29 @@ def markdown(text: str) -> Markup:
     return Markup(_md.render(text))  # noqa: S704
 
 
-def kb_results_html(db: Session, q: str, lang: str, *, insert: bool, top: int = 3) -> str:
+def kb_results_html(
+    db: Session, q: str, lang: str, *, insert: bool, top: int = 3, case_id: int | None = None
+) -> str:
     """The suggestion cards of the portal search and the desk's knowledge panel."""
     if not q.strip():
         return ""
     hits = kb.index_for(db).search(q, top=top, lang="en" if lang == "en" else "zh")
     parts = []
     for h in hits:
+        # the customer's words that this article answered become a candidate question of it
+        propose = (
+            f"kefuApi('POST','/api/v1/kb/articles/{quote(h.slug)}/candidates',"
+            f"{{case_id:{int(case_id)}}})"
+            if case_id is not None
+            else ""
+        )
         button = (
             (
                 f' <button type="button" class="small" data-testid="kb-insert" '
                 f'data-text="{escape(h.snippet)}" onclick="const i=document.querySelector('
                 f"'[data-role=input]');i.value=(i.value?i.value+'\\n':'')+this.dataset.text;"
-                f"i.dispatchEvent(new Event('input'))\">{escape(i18n.t('ui.insert', lang))}"
+                f"i.dispatchEvent(new Event('input'));{propose}\">"
+                f"{escape(i18n.t('ui.insert', lang))}"
                 f"</button>"
             )
             if insert
@@ -82,9 +92,8 @@ def desk_kb(
     if isinstance(c, Response):
         return HTMLResponse("", status_code=401)
     case = desk.visible_case(db, viewer=c.user, case_id=case_id)
-    last = next((m for m in reversed(case.messages) if m.kind == "customer"), None)
-    text = last.redacted if last else case.subject
-    return HTMLResponse(kb_results_html(db, text, language(request), insert=True))
+    text = desk.last_customer_text(case)
+    return HTMLResponse(kb_results_html(db, text, language(request), insert=True, case_id=case.id))
 
 
 # --- help centre ----------------------------------------------------------------------------
@@ -164,6 +173,7 @@ def kb_admin(
         c,
         area="kb",
         articles=kb.list_articles(db),
+        open_candidates=kb.open_candidate_counts(db),
         editors=editors,
     )
 
@@ -188,6 +198,7 @@ def kb_edit_page(
         area="kb",
         article=kb.get_article(db, slug),
         versions=kb.history(db, slug),
+        candidates=kb.candidates(db, slug),
         editors=editors,
         kb_categories=kb.CATEGORIES,
         flash=flash,
@@ -244,6 +255,32 @@ def kb_edit_submit(
         return _back(slug, "no change" if lang == "en" else "内容未变化")
     saved = "saved as version" if lang == "en" else "已保存为版本"
     return _back(slug, f"{saved} {row.version}")
+
+
+@router.post("/admin/kb/{slug}/candidates/{candidate_id}")
+def kb_candidate_decide(
+    request: Request,
+    slug: str,
+    candidate_id: int,
+    accept: str = Form("0", max_length=1),
+    csrf: str = Form(""),
+    caller: Caller | None = Depends(optional_caller),
+    db: Session = Depends(get_db),
+) -> Response:
+    c = _editor(request, caller)
+    if isinstance(c, Response):
+        return c
+    _check_form_csrf(c, csrf)
+    lang = language(request)
+    try:
+        cand = kb.decide_candidate(
+            db, actor=c.user, slug=slug, candidate_id=candidate_id, accept=accept == "1"
+        )
+    except KefuError as exc:
+        db.rollback()
+        return _back(slug, exc.detail, "error")
+    done = i18n.t("ui.candidate_" + cand.status, lang)
+    return _back(slug, f"{done}: {cand.text}")
 
 
 @router.post("/admin/kb/{slug}/revert/{version}")
