@@ -185,6 +185,7 @@ class KnowledgeIndex:
         self.articles = list(articles)
         self.whole = whole
         self.questions = questions
+        self._tokens: dict[str, frozenset[str]] = {}
 
     @property
     def vocab(self) -> set[str]:
@@ -212,7 +213,17 @@ class KnowledgeIndex:
                 if toks:
                     q_docs.append(toks)
                     q_owners.append(ai)
-        return cls(articles, _Field(docs, range(len(docs))), _Field(q_docs, q_owners))
+        index = cls(articles, _Field(docs, range(len(docs))), _Field(q_docs, q_owners))
+        index._tokens = {a.slug: frozenset(d) for a, d in zip(articles, docs, strict=True)}
+        return index
+
+    def coverage(self, query: str, slug: str) -> float:
+        """The share of the query's own tokens that article ``slug`` contains: low when the
+        best hit shares only a word or two with a question the knowledge base does not cover
+        (交割单 → the app article, on 下载)."""
+        typed = tokens(query)
+        have = self._tokens.get(slug, frozenset())
+        return sum(t in have for t in typed) / len(typed) if typed else 0.0
 
     def search(self, query: str, top: int = 5, lang: str | None = None) -> list[Hit]:
         if not self.articles:
