@@ -3,6 +3,7 @@ of the portal and the desk, and the knowledge-base editor (/admin/kb) with versi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -211,6 +212,28 @@ def _back(slug: str, message: str, kind: str = "ok") -> RedirectResponse:
     return RedirectResponse(f"/admin/kb/{quote(slug)}?{query}", status_code=303)
 
 
+def _editor_form(
+    request: Request,
+    caller: Caller | None,
+    db: Session,
+    csrf: str,
+    slug: str,
+    action: Callable[[User, str], str],
+) -> Response:
+    """An editor's form post: the role and CSRF checks, then ``action(user, lang)`` whose
+    message is flashed back on the article's page; a refusal is flashed and writes nothing."""
+    c = _editor(request, caller)
+    if isinstance(c, Response):
+        return c
+    _check_form_csrf(c, csrf)
+    try:
+        message = action(c.user, language(request))
+    except KefuError as exc:
+        db.rollback()
+        return _back(slug, exc.detail, "error")
+    return _back(slug, message)
+
+
 @router.post("/admin/kb/{slug}")
 def kb_edit_submit(
     request: Request,
@@ -229,11 +252,6 @@ def kb_edit_submit(
     caller: Caller | None = Depends(optional_caller),
     db: Session = Depends(get_db),
 ) -> Response:
-    c = _editor(request, caller)
-    if isinstance(c, Response):
-        return c
-    _check_form_csrf(c, csrf)
-    lang = language(request)
     changes = {
         "category": category,
         "title_zh": title_zh,
@@ -245,16 +263,16 @@ def kb_edit_submit(
         "questions_en": questions_en,
         "sources": sources,
     }
-    try:
+
+    def save(user: User, lang: str) -> str:
         before = kb.get_article(db, slug).version
-        row = kb.update_article(db, actor=c.user, slug=slug, changes=changes, note=note)
-    except KefuError as exc:
-        db.rollback()
-        return _back(slug, exc.detail, "error")
-    if row.version == before:
-        return _back(slug, "no change" if lang == "en" else "内容未变化")
-    saved = "saved as version" if lang == "en" else "已保存为版本"
-    return _back(slug, f"{saved} {row.version}")
+        row = kb.update_article(db, actor=user, slug=slug, changes=changes, note=note)
+        if row.version == before:
+            return "no change" if lang == "en" else "内容未变化"
+        saved = "saved as version" if lang == "en" else "已保存为版本"
+        return f"{saved} {row.version}"
+
+    return _editor_form(request, caller, db, csrf, slug, save)
 
 
 @router.post("/admin/kb/{slug}/candidates/{candidate_id}")
@@ -267,20 +285,14 @@ def kb_candidate_decide(
     caller: Caller | None = Depends(optional_caller),
     db: Session = Depends(get_db),
 ) -> Response:
-    c = _editor(request, caller)
-    if isinstance(c, Response):
-        return c
-    _check_form_csrf(c, csrf)
-    lang = language(request)
-    try:
+
+    def decide(user: User, lang: str) -> str:
         cand = kb.decide_candidate(
-            db, actor=c.user, slug=slug, candidate_id=candidate_id, accept=accept == "1"
+            db, actor=user, slug=slug, candidate_id=candidate_id, accept=accept == "1"
         )
-    except KefuError as exc:
-        db.rollback()
-        return _back(slug, exc.detail, "error")
-    done = i18n.t("ui.candidate_" + cand.status, lang)
-    return _back(slug, f"{done}: {cand.text}")
+        return f"{i18n.t('ui.candidate_' + cand.status, lang)}: {cand.text}"
+
+    return _editor_form(request, caller, db, csrf, slug, decide)
 
 
 @router.post("/admin/kb/{slug}/revert/{version}")
@@ -292,13 +304,8 @@ def kb_revert(
     caller: Caller | None = Depends(optional_caller),
     db: Session = Depends(get_db),
 ) -> Response:
-    c = _editor(request, caller)
-    if isinstance(c, Response):
-        return c
-    _check_form_csrf(c, csrf)
-    try:
-        row = kb.revert(db, actor=c.user, slug=slug, version=version)
-    except KefuError as exc:
-        db.rollback()
-        return _back(slug, exc.detail, "error")
-    return _back(slug, f"{version} → {row.version}")
+
+    def restore(user: User, lang: str) -> str:
+        return f"{version} → {kb.revert(db, actor=user, slug=slug, version=version).version}"
+
+    return _editor_form(request, caller, db, csrf, slug, restore)
