@@ -93,3 +93,14 @@ def test_a_topic_no_article_covers_gets_no_intent_rather_than_a_wrong_one(databa
         routed = kb.route(s, "请问哪里可以下载上个月的交割单", categories=CATEGORIES)
         assert routed.intent == ""  # the best hit (on 下载) shares almost nothing else
         assert routed.category in CATEGORIES
+
+
+def test_route_endpoint_tells_a_gateway_where_a_message_goes(client, loaded):
+    staff = login(client, "agent1")
+    r = client.post("/api/v1/kb/route", json={"text": "App 一打开就闪退"}, headers=staff)
+    assert r.status_code == 200, r.text
+    assert r.json()["category"] == "technical" and r.json()["intent"] == "tech.app-crash"
+    assert client.post("/api/v1/kb/route", json={"text": ""}, headers=staff).status_code == 422
+    client.cookies.clear()
+    customer = login(client, "alice")
+    assert client.post("/api/v1/kb/route", json={"text": "x"}, headers=customer).status_code == 403

@@ -370,6 +370,11 @@ def visible_case(db: Session, *, viewer: User, case_id: int) -> Case:
     return case
 
 
+def categories() -> tuple[str, ...]:
+    """The case categories: the desk's queues."""
+    return CATEGORIES
+
+
 def last_customer_text(case: Case) -> str:
     """What the customer said last (personal data masked), or the subject when they have not
     written yet: what the knowledge panel answers."""

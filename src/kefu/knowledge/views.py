@@ -202,3 +202,19 @@ def kb_decide(
         db, actor=user, slug=slug, candidate_id=candidate_id, accept=body.accept
     )
     return {"candidate": _candidate_out(cand), "article": _article_out(kb.get_article(db, slug))}
+
+
+class RouteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+@router.post("/kb/route")
+def kb_route(
+    body: RouteIn, user: User = Depends(current_user), db: Session = Depends(get_db)
+) -> dict[str, Any]:
+    """What the desk would do with a new message: its queue (case category), the model's
+    confidence, and its intent (the answering article, "" when none fits) — for gateways that
+    file cases from e-mail or another channel."""
+    require(user, "case.read_all")
+    return kb.route(db, body.text, categories=desk.categories()).to_dict()
