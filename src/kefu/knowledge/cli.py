@@ -137,20 +137,33 @@ intent_app = typer.Typer(help="Intent routing: train, evaluate, predict.", no_ar
 def intent_train(
     data: str = typer.Option(..., "--data", help="CSV with columns text,category"),
     out: str = typer.Option("intent.model", "--out", help="where to write the model"),
+    encoder: str = typer.Option(
+        "tfidf",
+        "--encoder",
+        help="tfidf (default) | minilm (fine-tuned MiniLM + TF-IDF, minutes on a CPU) | "
+        "minilm-frozen; minilm* need the ml extra: pip install -e '.[ml]'",
+    ),
+    epochs: int = typer.Option(5, "--epochs", min=1, help="fine-tuning epochs (minilm)"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Train a model on a team's own labelled history."""
-    from kefu.knowledge.intent import IntentDataError, IntentModel, read_labelled
+    from kefu.knowledge.intent import ENCODERS, IntentDataError, IntentModel, read_labelled
 
+    if encoder not in ENCODERS:
+        _err.print(f"[red]error:[/red] --encoder must be one of {', '.join(ENCODERS)}")
+        raise typer.Exit(2)
     try:
         texts, labels = read_labelled(data)
+        model = IntentModel.train(
+            texts, labels, encoder=encoder, epochs=epochs, log=lambda m: _err.print(m)
+        )
     except IntentDataError as exc:
         _err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    model = IntentModel.train(texts, labels)
     model.save(out)
     info = {
         "model": out,
+        "encoder": encoder,
         "examples": len(texts),
         "labels": len(model.labels),
         "train_seconds": round(model.train_seconds, 2),

@@ -472,7 +472,7 @@ def index_for(db: Session) -> KnowledgeIndex:
 
 #: the best article becomes the case's intent only if it holds this share of the message's
 #: tokens: 99% of the development questions keep theirs; it drops only blatant mismatches
-#: (7 of 23 questions on topics no article covers lose their wrong intent; docs/knowledge.md)
+#: (6 of 23 questions on topics no article covers lose their wrong intent; docs/knowledge.md)
 INTENT_MIN_COVERAGE = 0.35
 
 
