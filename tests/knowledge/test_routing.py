@@ -104,3 +104,47 @@ def test_route_endpoint_tells_a_gateway_where_a_message_goes(client, loaded):
     client.cookies.clear()
     customer = login(client, "alice")
     assert client.post("/api/v1/kb/route", json={"text": "x"}, headers=customer).status_code == 403
+
+
+def test_a_team_model_with_its_own_labels_still_routes_to_a_desk_queue(
+    database, loaded, tmp_path, monkeypatch
+):
+    """KEFU_INTENT_MODEL with labels that are not desk categories: the queue comes from the
+    article that answers the message."""
+    from kefu.core.config import get_settings
+    from kefu.knowledge.intent import IntentModel
+
+    texts = ["card declined at the shop", "my card does not work", "send money abroad", "wire fee"]
+    model = IntentModel.train(texts, ["cards", "cards", "transfers", "transfers"])
+    path = tmp_path / "team.model"
+    model.save(path)
+    monkeypatch.setenv("KEFU_INTENT_MODEL", str(path))
+    monkeypatch.setattr(kb, "_model", [])
+    get_settings.cache_clear()
+    try:
+        with database.session() as s:
+            routed = kb.route(s, "提现一直没到账怎么回事", categories=CATEGORIES)
+        assert routed.intent.startswith("funds.") and routed.category == "funds"
+        assert kb.routing_model().labels == ["cards", "transfers"]
+    finally:
+        get_settings.cache_clear()
+
+
+def test_an_unusable_team_model_falls_back_and_cases_are_still_filed(
+    database, loaded, tmp_path, monkeypatch, caplog
+):
+    from kefu.core.config import get_settings
+
+    bad = tmp_path / "not-a-model.pkl"
+    bad.write_bytes(b"\x80\x04K\x01.")  # a pickle, but not a Kefu model
+    monkeypatch.setenv("KEFU_INTENT_MODEL", str(bad))
+    monkeypatch.setattr(kb, "_model", [])
+    get_settings.cache_clear()
+    try:
+        with database.session() as s:
+            alice = s.get(User, loaded.alice_user)
+            case = chat.start_chat(s, actor=alice, body="提现一直没到账")
+            assert case.category == "funds"
+        assert "not usable" in caplog.text
+    finally:
+        get_settings.cache_clear()

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from kefu.knowledge import calculators as c
@@ -154,11 +155,9 @@ def intent_train(
         raise typer.Exit(2)
     try:
         texts, labels = read_labelled(data)
-        model = IntentModel.train(
-            texts, labels, encoder=encoder, epochs=epochs, log=lambda m: _err.print(m)
-        )
+        model = IntentModel.train(texts, labels, encoder=encoder, epochs=epochs, log=_err.print)
     except IntentDataError as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     model.save(out)
     info = {
@@ -189,7 +188,7 @@ def intent_eval(
         texts, labels = read_labelled(data)
         model = IntentModel.load(model_path)
     except (IntentDataError, OSError) as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     res = model.evaluate(texts, labels)
     typer.echo(
@@ -211,7 +210,7 @@ def intent_predict(
     try:
         model = IntentModel.load(model_path) if model_path else default_model()
     except (IntentDataError, OSError) as exc:
-        _err.print(f"[red]error:[/red] {exc}")
+        _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     label, confidence = model.predict(text)
     typer.echo(

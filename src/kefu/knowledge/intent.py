@@ -115,7 +115,8 @@ class MiniLM:
     """all-MiniLM-L6-v2 from the installed package, optionally with fine-tuned weights:
     L2-normalised mean-pooled sentence embeddings, as sentence-transformers computes them."""
 
-    max_length = 64  # Banking77's longest message is under 64 word pieces; longer ones are cut
+    # word pieces kept per message: 99% of Banking77's are under 54; 35 of its 13,083 are cut
+    max_length = 64
 
     def __init__(self, state: dict[str, np.ndarray] | None = None) -> None:
         torch, auto_model, auto_tokenizer, folder = _ml_stack()
@@ -218,7 +219,7 @@ class MiniLM:
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
                     opt.step()
                     sched.step()
-                    total += float(loss) * len(ix)
+                    total += loss.item() * len(ix)
                 if log:
                     log(
                         f"epoch {epoch + 1}/{epochs}: loss {total / len(texts):.4f}, "

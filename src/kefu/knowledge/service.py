@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,11 @@ from kefu.core.db import utcnow
 from kefu.core.errors import NotFound, ValidationFailed
 from kefu.core.security import User, require
 from kefu.knowledge.articles import Article, load_articles
-from kefu.knowledge.intent import IntentModel, demo_training_set
+from kefu.knowledge.intent import IntentDataError, IntentModel, demo_training_set
 from kefu.knowledge.models import KbArticle, KbArticleVersion, KbQuestionCandidate
 from kefu.knowledge.search import KnowledgeIndex
+
+log = logging.getLogger(__name__)
 
 FIELDS = (
     "category",
@@ -526,9 +529,19 @@ def routing_model() -> IntentModel:
     with _model_lock:
         if not _model:
             path = get_settings().intent_model
-            _model.append(
-                IntentModel.load(path) if path else IntentModel.train(*routing_training_set())
-            )
+            model = None
+            if path:
+                try:
+                    model = IntentModel.load(path)
+                except (IntentDataError, OSError) as exc:
+                    # a case must still be filed: route with the shipped model, say why loudly
+                    log.error(
+                        "KEFU_INTENT_MODEL %s is not usable (%s); routing with the "
+                        "model trained from the shipped content",
+                        path,
+                        exc,
+                    )
+            _model.append(model or IntentModel.train(*routing_training_set()))
         return _model[0]
 
 
