@@ -148,3 +148,16 @@ def test_an_unusable_team_model_falls_back_and_cases_are_still_filed(
         assert "not usable" in caplog.text
     finally:
         get_settings.cache_clear()
+
+
+def test_cli_predict_answers_as_the_desk_routes():
+    import json
+
+    from typer.testing import CliRunner
+
+    from kefu.knowledge.cli import intent_app
+
+    r = CliRunner().invoke(intent_app, ["predict", "My withdrawal still hasn't arrived", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["category"] == "funds" and out["intent"] == "funds.withdrawal-time"

@@ -201,22 +201,32 @@ def intent_eval(
 @intent_app.command("predict")
 def intent_predict(
     text: str,
-    model_path: str | None = typer.Option(None, "--model", help="default: trained on the demo"),
+    model_path: str | None = typer.Option(
+        None, "--model", help="default: the desk's routing model (KEFU_INTENT_MODEL or shipped)"
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Classify one message."""
-    from kefu.knowledge.intent import IntentDataError, IntentModel, default_model
+    """Classify one message; without --model, as the desk routes a new case (with its intent:
+    the article that answers it)."""
+    from kefu.knowledge.intent import IntentDataError, IntentModel
+    from kefu.knowledge.service import INTENT_MIN_COVERAGE, routing_model
 
     try:
-        model = IntentModel.load(model_path) if model_path else default_model()
+        model = IntentModel.load(model_path) if model_path else routing_model()
     except (IntentDataError, OSError) as exc:
         _err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     label, confidence = model.predict(text)
+    out: dict[str, Any] = {"category": label, "confidence": confidence}
+    if model_path is None:
+        index = _kb_index()
+        hits = index.search(text, top=1)
+        fits = hits and index.coverage(text, hits[0].slug) >= INTENT_MIN_COVERAGE
+        out["intent"] = hits[0].slug if fits else ""
     typer.echo(
-        json.dumps({"category": label, "confidence": confidence}, ensure_ascii=False)
+        json.dumps(out, ensure_ascii=False)
         if json_out
-        else f"{label} ({confidence:.2f})"
+        else f"{label} ({confidence:.2f})" + (f" {out['intent']}" if out.get("intent") else "")
     )
 
 
