@@ -17,7 +17,7 @@ from kefu.knowledge import service as kb
 from kefu.knowledge.articles import load_articles
 from kefu.knowledge.evaluation import EVAL_DIR, HOLDOUT_DIR, load_questions
 from kefu.knowledge.intent import IntentModel, demo_training_set
-from kefu.knowledge.search import KnowledgeIndex
+from kefu.knowledge.search import INTENT_MIN_COVERAGE, KnowledgeIndex
 
 OFF_TOPIC = EVAL_DIR.parent / "off_topic.yaml"
 
@@ -46,18 +46,11 @@ def main() -> None:
             f"{name} ({len(questions)} questions): queue accuracy {acc['shipped']:.3f} vs "
             f"baseline {acc['baseline']:.3f} ({acc['shipped'] / acc['baseline']:.2f}×)"
         )
-    index = KnowledgeIndex.build(list(articles.values()))
-
-    def intent(text: str) -> str:
-        hits = index.search(text, top=1)
-        if not hits or index.coverage(text, hits[0].slug) < kb.INTENT_MIN_COVERAGE:
-            return ""
-        return hits[0].slug
-
+    intent = KnowledgeIndex.build(list(articles.values())).intent
     dev = load_questions()
     kept = [intent(q.q) for q in dev]
     print(
-        f"intent threshold {kb.INTENT_MIN_COVERAGE}: development questions keeping an intent "
+        f"intent threshold {INTENT_MIN_COVERAGE}: development questions keeping an intent "
         f"{sum(bool(k) for k in kept) / len(dev):.3f}, the right one "
         f"{sum(k == q.slug for k, q in zip(kept, dev, strict=True)) / len(dev):.3f}"
     )

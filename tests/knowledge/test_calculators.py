@@ -138,3 +138,10 @@ def test_calculator_api_gives_the_cli_answers_and_names_bad_fields(client, seed)
     assert client.get("/api/v1/calc/astrology?x=1", headers=h).status_code == 422
     client.cookies.clear()
     assert client.get("/api/v1/calc/fees?side=buy&price=10&qty=100").status_code == 401
+
+
+def test_an_over_long_parameter_is_refused_not_cut():
+    from kefu.knowledge.calculators import compute
+
+    with pytest.raises(CalcError, match="price: at most 40 characters"):
+        compute("fees", {"side": "buy", "price": "1" * 41, "qty": "100"})

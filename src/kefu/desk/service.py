@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kefu.compliance.service import screen_message, screen_text
 from kefu.core import audit
 from kefu.core.config import get_settings
 from kefu.core.db import utcnow
@@ -283,8 +284,6 @@ def create_case(
     if body:
         _check_body(body)
     if actor.role == Role.customer:
-        from kefu.compliance.service import screen_text
-
         subject = screen_text(subject, "customer")["redacted"]  # staff see it in every queue
     now = created_at or utcnow()
     st = status_by_key(db, status)
@@ -333,8 +332,6 @@ def create_case(
     if body and actor.role == Role.customer:
         # a customer's first message is screened like every later one: personal data masked
         # for staff, a report when someone posed as staff
-        from kefu.compliance.service import screen_message
-
         redacted, guard = screen_message(
             db, actor=actor, case_id=case.id, body=body, internal=False
         )
@@ -500,8 +497,6 @@ def post_message(
         kind = "customer" if actor.role == Role.customer else "agent"
     if case.status_category == "closed" and kind != "note":
         raise Conflict("the case is closed; open a new case instead")
-    from kefu.compliance.service import screen_message
-
     redacted, guard = screen_message(
         db,
         actor=actor,

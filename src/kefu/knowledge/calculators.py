@@ -256,8 +256,14 @@ KINDS: tuple[str, ...] = (
 )
 
 
+#: longest parameter text a calculator reads (a price or an amount never needs more)
+MAX_PARAM_CHARS = 40
+
+
 def _param(params: Mapping[str, str], name: str, default: str | None = None) -> str:
     value = (params.get(name) or "").strip()
+    if len(value) > MAX_PARAM_CHARS:
+        raise CalcError(f"{name}: at most {MAX_PARAM_CHARS} characters")
     if value:
         return value
     if default is None:

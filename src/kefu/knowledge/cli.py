@@ -209,7 +209,7 @@ def intent_predict(
     """Classify one message; without --model, as the desk routes a new case (with its intent:
     the article that answers it)."""
     from kefu.knowledge.intent import IntentDataError, IntentModel
-    from kefu.knowledge.service import INTENT_MIN_COVERAGE, routing_model
+    from kefu.knowledge.service import routing_model
 
     try:
         model = IntentModel.load(model_path) if model_path else routing_model()
@@ -219,10 +219,7 @@ def intent_predict(
     label, confidence = model.predict(text)
     out: dict[str, Any] = {"category": label, "confidence": confidence}
     if model_path is None:
-        index = _kb_index()
-        hits = index.search(text, top=1)
-        fits = hits and index.coverage(text, hits[0].slug) >= INTENT_MIN_COVERAGE
-        out["intent"] = hits[0].slug if fits else ""
+        out["intent"] = _kb_index().intent(text)
     typer.echo(
         json.dumps(out, ensure_ascii=False)
         if json_out

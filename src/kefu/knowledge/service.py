@@ -9,6 +9,8 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -24,7 +26,7 @@ from kefu.core.security import User, require
 from kefu.knowledge.articles import Article, load_articles
 from kefu.knowledge.intent import IntentDataError, IntentModel, demo_training_set
 from kefu.knowledge.models import KbArticle, KbArticleVersion, KbQuestionCandidate
-from kefu.knowledge.search import KnowledgeIndex
+from kefu.knowledge.search import KnowledgeIndex, is_chinese
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +305,7 @@ def propose_question(
     text = " ".join(text.split())
     if not 2 <= len(text) <= CANDIDATE_MAX_CHARS:
         return None
-    lang = "zh" if _has_cjk(text) else "en"
+    lang = "zh" if is_chinese(text) else "en"
     if text in (row.questions_zh if lang == "zh" else row.questions_en):
         return None
     now = utcnow()
@@ -402,10 +404,6 @@ def decide_candidate(
     return cand
 
 
-def _has_cjk(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for ch in text)
-
-
 def revert(db: Session, *, actor: User, slug: str, version: int) -> KbArticle:
     """Restores an earlier version's text as a new version (history is never rewritten)."""
     require(actor, "kb.manage")
@@ -473,12 +471,6 @@ def index_for(db: Session) -> KnowledgeIndex:
 # customer asks about (the knowledge-base article that answers it).
 
 
-#: the best article becomes the case's intent only if it holds this share of the message's
-#: tokens: 99% of the development questions keep theirs; it drops only blatant mismatches
-#: (6 of 23 questions on topics no article covers lose their wrong intent; docs/knowledge.md)
-INTENT_MIN_COVERAGE = 0.35
-
-
 @dataclass(frozen=True)
 class Routing:
     category: str
@@ -490,7 +482,12 @@ class Routing:
 
 
 def _routing_policy() -> dict[str, dict[str, str]]:
-    path = get_settings().content_dir / "policies" / "routing.yaml"
+    return _read_routing_policy(get_settings().content_dir / "policies" / "routing.yaml")
+
+
+@lru_cache(maxsize=4)
+def _read_routing_policy(path: Path) -> dict[str, dict[str, str]]:
+    """content/policies/routing.yaml, read once per process (like the synonyms)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
     return {
         "kb_category": dict((data or {}).get("kb_category") or {}),
@@ -552,11 +549,7 @@ def route(db: Session, text: str, *, categories: Sequence[str]) -> Routing:
     text = text.strip()
     if not text:
         return Routing(categories[0], 0.0, "")
-    index = index_for(db)
-    hits = index.search(text, top=1)
-    intent = hits[0].slug if hits else ""
-    if intent and index.coverage(text, intent) < INTENT_MIN_COVERAGE:
-        intent = ""  # a topic the knowledge base does not cover: no intent beats a wrong one
+    intent = index_for(db).intent(text)  # "" for a topic no article covers
     label, confidence = routing_model().predict(text)
     if label not in categories:
         row = db.scalar(select(KbArticle).where(KbArticle.slug == intent)) if intent else None

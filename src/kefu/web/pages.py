@@ -556,7 +556,7 @@ def desk_calc(
     if isinstance(c, Response):
         return HTMLResponse("", status_code=401)
     lang = language(request)
-    params = {k: v[:40] for k, v in request.query_params.items() if k != "kind"}
+    params = {k: v for k, v in request.query_params.items() if k != "kind"}
     try:
         data = calculators.compute(kind, params)
     except calculators.CalcError as exc:
