@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Integer, String, select
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from kefu.core.db import Base, UTCDateTime, utcnow
 
 GENESIS = "0" * 64
+#: session.info key of the running actions (see core/actions.py): an entry marks the innermost
+ACTION_FRAMES = "kefu_action_frames"
 
 
 class AuditEntry(Base):
@@ -91,12 +94,16 @@ def record(
     db: Session,
     *,
     actor_id: int | None,
-    action: str,
+    action: StrEnum | str,
     entity: str,
     entity_id: object,
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Appends one entry in the caller's transaction (commits with the change it records)."""
+    """Appends one entry in the caller's transaction (commits with the change it records).
+    ``action`` is a member of the context's audit enum (``desk/audit.py`` …)."""
+    frames = db.info.get(ACTION_FRAMES)
+    if frames:
+        frames[-1].audited = True
     head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
@@ -109,7 +116,7 @@ def record(
         seq=seq,
         at=at,
         actor_id=actor_id,
-        action=action,
+        action=str(action),
         entity=entity,
         entity_id=str(entity_id),
         data=payload,
@@ -119,7 +126,7 @@ def record(
         seq=seq,
         at=at,
         actor_id=actor_id,
-        action=action,
+        action=str(action),
         entity=entity,
         entity_id=str(entity_id),
         data=payload,

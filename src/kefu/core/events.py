@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 Event = dict[str, Any]
 
@@ -80,23 +80,56 @@ def set_broker(broker: Broker) -> None:
 
 
 def emit(db: Session, topic: str, event: Event) -> None:
-    """Queues an event on the session; it is published only if the transaction commits."""
-    db.info.setdefault("kefu_events", []).append((topic, event))
+    """Queues an event on the session; it is published only when the outermost transaction
+    commits. An event queued inside a SAVEPOINT belongs to it: dropped if the savepoint rolls
+    back, handed to the enclosing transaction if it is released."""
+    owner = db.get_nested_transaction()
+    db.info.setdefault(_EVENTS, []).append((owner, topic, event))
+
+
+_EVENTS = "kefu_events"
+
+
+def pending_events(db: Session) -> list[tuple[str, Event]]:
+    """What the session will publish if it commits now (for tests and diagnostics)."""
+    return [(topic, ev) for _owner, topic, ev in db.info.get(_EVENTS, ())]
 
 
 @sa_event.listens_for(Session, "after_commit")
-def _publish_after_commit(session: Session) -> None:
-    pending = session.info.pop("kefu_events", None)
+def _after_commit(session: Session) -> None:
+    # SQLAlchemy fires after_commit when a SAVEPOINT is released too; only the outermost
+    # commit makes the rows visible to other connections, so only it publishes
+    nested = session.get_nested_transaction()
+    pending = session.info.get(_EVENTS)
     if not pending:
         return
+    if nested is not None:
+        parent = nested.parent if nested.parent is not None and nested.parent.nested else None
+        session.info[_EVENTS] = [
+            (parent if owner is nested else owner, topic, ev) for owner, topic, ev in pending
+        ]
+        return
+    session.info.pop(_EVENTS, None)
     broker = get_broker()
-    for topic, ev in pending:
+    for _owner, topic, ev in pending:
         broker.publish(topic, ev)
 
 
 @sa_event.listens_for(Session, "after_rollback")
-def _drop_after_rollback(session: Session) -> None:
-    session.info.pop("kefu_events", None)
+def _after_rollback(session: Session) -> None:
+    nested = session.get_nested_transaction()
+    if nested is None:
+        session.info.pop(_EVENTS, None)
+        return
+    pending = session.info.get(_EVENTS)
+    if pending:
+        session.info[_EVENTS] = [item for item in pending if item[0] is not nested]
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction is over, whichever way
+        session.info.pop(_EVENTS, None)
 
 
 # --- several workers ------------------------------------------------------------------------
@@ -159,7 +192,7 @@ class RedisBroker(RelayBroker):
                 if msg.get("type") == "message":
                     self.deliver(msg["data"])
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
             await client.aclose()
 
 
