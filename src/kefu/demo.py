@@ -323,7 +323,7 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
             )
             body = str(m["body"]).strip()
             redacted = screen(body, "customer").redacted if kind == "customer" else body
-            desk._add_message(
+            desk.add_message(
                 db, case=case, actor=author, kind=kind, body=body, at=at, redacted=redacted
             )
             if kind == "agent" and case.first_response_at is None:
@@ -333,14 +333,10 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
             case.assignee_id = staff[spec["assignee"]].id
         status = spec.get("status", "open")
         if status != "new":
-            desk._set_status(
-                db,
-                case=case,
-                actor=None,
-                new=desk.status_by_key(db, status),
-                now=min(last + timedelta(minutes=1), now),
+            desk.change_status(
+                db, case=case, actor=None, key=status, now=min(last + timedelta(minutes=1), now)
             )
-        desk._refresh_next_due(case)
+        desk.refresh_next_due(case)
         csat = spec.get("csat")
         if csat and case.status_category in ("resolved", "closed"):
             survey = db.scalar(select(CsatSurvey).where(CsatSurvey.case_id == case.id))

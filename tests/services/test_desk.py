@@ -78,19 +78,19 @@ def test_pending_pauses_the_clock_and_resume_extends_due(database, seed):
         due_before = case.resolution_due
         assert due_before == at("2026-11-27T18:00:00")  # 2400 min = five 8-hour days
         # waiting on the customer from Mon 10:00 to Tue 10:00: 8 business hours frozen
-        desk._set_status(
+        desk.change_status(
             s,
             case=case,
             actor=agent,
-            new=desk.status_by_key(s, "pending"),
+            key="pending",
             now=at("2026-11-23T10:00:00"),
         )
         assert case.sla_paused_at is not None and case.next_due_at is None
-        desk._set_status(
+        desk.change_status(
             s,
             case=case,
             actor=agent,
-            new=desk.status_by_key(s, "open"),
+            key="open",
             now=at("2026-11-24T10:00:00"),
         )
         assert case.sla_paused_at is None

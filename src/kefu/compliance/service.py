@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from kefu.compliance.audit import GuardAudit
 from kefu.core import audit
+from kefu.core.actions import record_refusal
 from kefu.core.errors import Blocked, KefuError, ValidationFailed
 from kefu.core.events import emit
 from kefu.core.security import Role, User
@@ -64,30 +66,29 @@ def screen_message(
         raise
     except Exception as exc:  # fail closed
         log.exception("guard failed")
-        audit.record(
+        record_refusal(
             db,
             actor_id=actor.id,
-            action="guard.error",
+            action=GuardAudit.error,
             entity="case",
             entity_id=case_id,
             data={"error": exc.__class__.__name__},
         )
-        db.commit()
         raise GuardUnavailable(
             "the compliance guard could not screen this message; it was not sent"
         ) from exc
     findings = result["findings"]
     record = {"verdict": result["verdict"], "findings": findings}
     if role == "agent" and result["verdict"] == "block":
-        audit.record(
+        # the refusal stays on record although nothing is delivered and the request fails
+        record_refusal(
             db,
             actor_id=actor.id,
-            action="guard.block",
+            action=GuardAudit.block,
             entity="case",
             entity_id=case_id,
-            data={"text": body, "findings": findings},
+            data={"text": result["redacted"], "findings": findings},
         )
-        db.commit()  # the refusal is recorded even though nothing is delivered
         first = findings[0] if findings else {}
         raise Blocked(
             f"not sent: {first.get('explanation', {}).get('en', 'compliance rule')}",
@@ -96,32 +97,31 @@ def screen_message(
         )
     if role == "agent" and result["verdict"] == "warn":
         if not confirm_warning:
-            audit.record(
+            record_refusal(
                 db,
                 actor_id=actor.id,
-                action="guard.warn",
+                action=GuardAudit.warn,
                 entity="case",
                 entity_id=case_id,
-                data={"text": body, "findings": findings},
+                data={"text": result["redacted"], "findings": findings},
             )
-            db.commit()
             raise NeedsConfirmation(
                 "confirm to send, or edit the message", findings=findings, verdict="warn"
             )
         audit.record(
             db,
             actor_id=actor.id,
-            action="guard.override",
+            action=GuardAudit.override,
             entity="case",
             entity_id=case_id,
-            data={"text": body, "findings": findings},
+            data={"text": result["redacted"], "findings": findings},
         )
         record["confirmed"] = True
     if role == "customer" and result.get("report"):
         audit.record(
             db,
             actor_id=actor.id,
-            action="guard.report",
+            action=GuardAudit.report,
             entity="case",
             entity_id=case_id,
             data={"text": result["redacted"], "findings": findings},

@@ -34,6 +34,7 @@ R = TypeVar("R")
 
 _FRAMES = audit.ACTION_FRAMES
 _ON_RECORD = "kefu_on_record"
+_ACTIONS_ONLY = "kefu_actions_only"
 
 
 class MissingAudit(RuntimeError):
@@ -58,6 +59,7 @@ def action(fn: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Ses
         frames.append(frame)
         try:
             result = fn(db, *args, **kwargs)
+            db.flush()  # the action's own writes reach the database inside its frame
         finally:
             frames.pop()
         if not frame.audited:
@@ -66,6 +68,28 @@ def action(fn: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Ses
 
     run.__kefu_action__ = True  # type: ignore[attr-defined]
     return run
+
+
+class OutsideAction(RuntimeError):
+    """A session that serves a request tried to write outside any action."""
+
+
+def actions_only(db: Session) -> Session:
+    """Makes ``db`` refuse to flush changes made outside an action: the request sessions of the
+    web app and the chat socket are marked, so a view that writes directly fails loudly."""
+    db.info[_ACTIONS_ONLY] = True
+    return db
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _only_actions_write(session: Session, _context: Any, _instances: Any) -> None:
+    if not session.info.get(_ACTIONS_ONLY) or session.info.get(_FRAMES):
+        return
+    changed = [*session.new, *session.dirty, *session.deleted]
+    changed = [o for o in changed if o in session.new or session.is_modified(o)]
+    if changed:
+        names = sorted({type(o).__name__ for o in changed})
+        raise OutsideAction(f"write outside an action: {', '.join(names)}")
 
 
 def unchanged(db: Session) -> None:

@@ -10,9 +10,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kefu.core import audit
+from kefu.core.actions import action
 from kefu.core.errors import NotFound, ValidationFailed
 from kefu.core.masking import mask_card, mask_email, mask_id_number, mask_phone
 from kefu.core.security import User, get_crypto, require
+from kefu.customers.audit import CustomerAudit
 from kefu.customers.models import (
     ACCOUNT_KINDS,
     KYC_STATUSES,
@@ -28,6 +30,7 @@ from kefu.customers.models import (
 PiiField = Literal["phone", "email", "id_number", "card"]
 
 
+@action
 def create_customer(
     db: Session,
     *,
@@ -81,7 +84,7 @@ def create_customer(
     audit.record(
         db,
         actor_id=actor.id if actor else None,
-        action="customer.create",
+        action=CustomerAudit.create,
         entity="customer",
         entity_id=c.id,
         data={"code": code, "kyc_status": kyc_status, "risk_level": risk_level},
@@ -89,9 +92,17 @@ def create_customer(
     return c
 
 
+@action
 def add_bank_card(
-    db: Session, *, customer: Customer, bank_name_zh: str, bank_name_en: str, card: str
+    db: Session,
+    *,
+    customer: Customer,
+    bank_name_zh: str,
+    bank_name_en: str,
+    card: str,
+    actor: User | None = None,
 ) -> BankCard:
+    """Links a bank card (stored encrypted, shown masked); ``actor`` None is the back office."""
     crypto = get_crypto()
     row = BankCard(
         customer_id=customer.id,
@@ -103,17 +114,42 @@ def add_bank_card(
     )
     db.add(row)
     db.flush()
+    audit.record(
+        db,
+        actor_id=actor.id if actor else None,
+        action=CustomerAudit.card_add,
+        entity="customer",
+        entity_id=customer.id,
+        data={"card_id": row.id, "card": row.card_masked, "bank": bank_name_en},
+    )
     return row
 
 
+@action
 def add_account(
-    db: Session, *, customer: Customer, number: str, kind: str, **values: Any
+    db: Session,
+    /,
+    *,
+    customer: Customer,
+    number: str,
+    kind: str,
+    actor: User | None = None,
+    **values: Any,
 ) -> TradingAccount:
+    """Opens a trading account record for a customer (fed by the back office)."""
     if kind not in ACCOUNT_KINDS:
         raise ValidationFailed(f"account kind must be one of {', '.join(ACCOUNT_KINDS)}")
     acct = TradingAccount(customer_id=customer.id, number=number, kind=kind, **values)
     db.add(acct)
     db.flush()
+    audit.record(
+        db,
+        actor_id=actor.id if actor else None,
+        action=CustomerAudit.account_add,
+        entity="customer",
+        entity_id=customer.id,
+        data={"account_id": acct.id, "number": number, "kind": kind},
+    )
     return acct
 
 
@@ -290,6 +326,7 @@ def customer_360(
     }
 
 
+@action
 def reveal(
     db: Session,
     *,
@@ -324,7 +361,7 @@ def reveal(
     audit.record(
         db,
         actor_id=actor.id,
-        action="pii.reveal",
+        action=CustomerAudit.pii_reveal,
         entity="customer",
         entity_id=c.id,
         data={"field": field, "reason": reason.strip()[:500], "card_id": card_id},

@@ -8,17 +8,24 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kefu.core import audit
-from kefu.core.db import utcnow
+from kefu.core.actions import action
 from kefu.core.errors import Conflict, NotFound, ValidationFailed
 from kefu.core.events import emit
 from kefu.core.i18n import t
 from kefu.core.security import Role, User, require
-from kefu.desk import routing, service
+from kefu.desk import routing
+from kefu.desk.access import visible_case
+from kefu.desk.assignment import assign_case
+from kefu.desk.cases import create_case, set_case_status
+from kefu.desk.conversation import add_message
+from kefu.desk.messages import mark_read
 from kefu.desk.models import AgentProfile, Case
 
 #: average minutes an agent spends on a chat, for the customer's expected wait
 AVG_CHAT_MINUTES = 6.0
+
+
+__all__ = ["end_chat", "hand_over", "mark_read", "queue_info", "start_chat"]
 
 
 def start_chat(
@@ -37,7 +44,7 @@ def start_chat(
     subject = subject.strip() or (
         body.strip()[:60] if body.strip() else t("channel.chat", language)
     )
-    return service.create_case(
+    return create_case(
         db,
         actor=actor,
         channel="chat",
@@ -78,42 +85,19 @@ def queue_info(db: Session, case: Case) -> dict[str, Any]:
     }
 
 
-def mark_read(db: Session, *, actor: User, case_id: int, message_id: int) -> dict[str, Any]:
-    case = service.visible_case(db, viewer=actor, case_id=case_id)
-    side = "customer" if actor.role == Role.customer else "agent"
-    attr = "customer_read_id" if side == "customer" else "agent_read_id"
-    if message_id > getattr(case, attr):
-        setattr(case, attr, message_id)
-        emit(
-            db,
-            f"case:{case.id}",
-            {
-                "type": "read",
-                "case_id": case.id,
-                "by": side,
-                "message_id": message_id,
-                "user_id": actor.id,
-            },
-        )
-    return {"case_id": case.id, "by": side, "message_id": getattr(case, attr)}
-
-
+@action
 def hand_over(db: Session, *, actor: User, case_id: int, to_user_id: int, note: str = "") -> Case:
     """Passes a chat to another agent with a system line both sides see, and an optional note."""
     require(actor, "case.take")
-    case = service.visible_case(db, viewer=actor, case_id=case_id)
+    case = visible_case(db, viewer=actor, case_id=case_id)
     target = db.get(User, to_user_id)
     if target is None or target.role not in (Role.agent, Role.supervisor):
         raise NotFound(f"agent {to_user_id} does not exist")
     if case.assignee_id not in (None, actor.id) and actor.role != Role.supervisor:
         raise Conflict("only the assigned agent or a supervisor can hand this chat over")
-    old = case.assignee_id
-    case.assignee_id = target.id
-    prof = db.get(AgentProfile, target.id)
-    if prof is not None:
-        prof.last_assigned_at = utcnow()
+    assign_case(db, actor=actor, case=case, to=target.id, how="handover")
     lang = case.language
-    service._add_message(
+    add_message(
         db,
         case=case,
         actor=None,
@@ -121,26 +105,18 @@ def hand_over(db: Session, *, actor: User, case_id: int, to_user_id: int, note: 
         body=t("system.case_assigned", lang, agent=target.name_for(lang)),
     )
     if note.strip():
-        service._add_message(db, case=case, actor=actor, kind="note", body=note.strip())
-    audit.record(
-        db,
-        actor_id=actor.id,
-        action="case.handover",
-        entity="case",
-        entity_id=case.id,
-        data={"from": old, "to": target.id},
-    )
-    emit(db, f"user:{target.id}", {"type": "case.assigned", "case_id": case.id})
+        add_message(db, case=case, actor=actor, kind="note", body=note.strip())
     return case
 
 
+@action
 def end_chat(db: Session, *, actor: User, case_id: int, resolve: bool = False) -> Case:
     """Ends the live conversation. The case keeps every message; an agent may resolve it."""
-    case = service.visible_case(db, viewer=actor, case_id=case_id)
+    case = visible_case(db, viewer=actor, case_id=case_id)
     if case.channel != "chat":
         raise Conflict("this case is not a chat")
     lang = case.language
-    service._add_message(
+    add_message(
         db,
         case=case,
         actor=None,
@@ -149,5 +125,5 @@ def end_chat(db: Session, *, actor: User, case_id: int, resolve: bool = False) -
     )
     emit(db, f"case:{case.id}", {"type": "chat.ended", "case_id": case.id})
     if resolve and actor.role != Role.customer:
-        service.update_case(db, actor=actor, case_id=case.id, status="resolved")
+        set_case_status(db, actor=actor, case_id=case.id, status="resolved")
     return case

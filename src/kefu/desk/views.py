@@ -13,7 +13,7 @@ from kefu.core.security import Role, User, require
 from kefu.customers.models import Customer
 from kefu.customers.service import customers_by_id
 from kefu.desk import chat, service
-from kefu.desk.models import AgentProfile, CannedReply, Case, CaseStatus, CsatSurvey, SlaPolicy
+from kefu.desk.models import Case
 from kefu.desk.schemas import (
     CannedRenderIn,
     CaseCreate,
@@ -55,9 +55,7 @@ def case_out(
     ).get(case.customer_id)
     assignee = users.get(case.assignee_id) if case.assignee_id else None
     csat = (
-        db.scalar(select(CsatSurvey).where(CsatSurvey.case_id == case.id))
-        if case.status_category in ("resolved", "closed")
-        else None
+        service.survey_of(db, case.id) if case.status_category in ("resolved", "closed") else None
     )
     return {
         "id": case.id,
@@ -158,7 +156,7 @@ def list_cases(
     )
     users = _names(db, {c.assignee_id for c in cases if c.assignee_id})
     customers = customers_by_id(db, {c.customer_id for c in cases})
-    policies = {p: service.policy_for(db, p) for p in ("urgent", "high", "normal", "low")}
+    policies = service.policies_by_priority(db)
     return {
         "items": [
             case_out(
@@ -270,7 +268,6 @@ def rate_case(
 def list_statuses(
     user: User = Depends(current_user), db: Session = Depends(get_db)
 ) -> list[dict[str, Any]]:
-    service.ensure_builtin_statuses(db)
     return [
         {
             "key": s.key,
@@ -279,7 +276,7 @@ def list_statuses(
             "name_en": s.name_en,
             "builtin": s.is_builtin,
         }
-        for s in db.scalars(select(CaseStatus).order_by(CaseStatus.position))
+        for s in service.list_statuses(db)
     ]
 
 
@@ -305,7 +302,7 @@ def list_canned(
             "body_zh": c.body_zh,
             "body_en": c.body_en,
         }
-        for c in db.scalars(select(CannedReply).order_by(CannedReply.category, CannedReply.key))
+        for c in service.list_canned(db)
     ]
 
 
@@ -338,7 +335,7 @@ def sla_policies(
             "calendar": p.calendar.name,
             "near_breach_percent": p.near_breach_percent,
         }
-        for p in db.scalars(select(SlaPolicy).order_by(SlaPolicy.id))
+        for p in service.list_policies(db)
     ]
 
 
@@ -359,7 +356,7 @@ def list_agents(
     slots = {s.agent_id: s for s in service.agent_slots(db)}
     users = _names(db, set(slots))
     out = []
-    for p in db.scalars(select(AgentProfile).order_by(AgentProfile.user_id)):
+    for p in service.agent_profiles(db):
         u = users.get(p.user_id)
         s = slots[p.user_id]
         out.append(

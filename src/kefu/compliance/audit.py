@@ -1,0 +1,13 @@
+"""The compliance guard's audit action names: every decision on a message is on record."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class GuardAudit(StrEnum):
+    block = "guard.block"
+    warn = "guard.warn"
+    override = "guard.override"
+    report = "guard.report"
+    error = "guard.error"

@@ -1,0 +1,32 @@
+"""The desk's audit action names (stored as their values; never built at run time)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DeskAudit(StrEnum):
+    case_create = "case.create"
+    case_update = "case.update"
+    case_assign = "case.assign"
+    message_customer = "message.customer"
+    message_agent = "message.agent"
+    message_note = "message.note"
+    message_system = "message.system"
+    message_read = "message.read"
+    status_create = "status.create"
+    sla_update = "sla.update"
+    calendar_day = "calendar.day"
+    canned_create = "canned.create"
+    csat_submit = "csat.submit"
+    agent_presence = "agent.presence"
+    chat_end = "chat.end"
+
+
+#: the entry written for a message of each kind
+MESSAGE_AUDIT = {
+    "customer": DeskAudit.message_customer,
+    "agent": DeskAudit.message_agent,
+    "note": DeskAudit.message_note,
+    "system": DeskAudit.message_system,
+}

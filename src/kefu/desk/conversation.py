@@ -1,0 +1,98 @@
+"""The conversation log of a case: the one place a message row is written, with its audit
+entry and the events that carry it to the case's sockets after commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from kefu.core import audit
+from kefu.core.db import utcnow
+from kefu.core.events import emit
+from kefu.core.security import User
+from kefu.core.textsearch import index_text
+from kefu.desk.audit import MESSAGE_AUDIT
+from kefu.desk.models import Case, Message
+
+
+def add_message(
+    db: Session,
+    *,
+    case: Case,
+    actor: User | None,
+    kind: str,
+    body: str,
+    at: datetime | None = None,
+    idempotency_key: str | None = None,
+    redacted: str | None = None,
+    guard: dict[str, Any] | None = None,
+) -> Message:
+    """Stores a message the calling action has already checked and screened, with its audit
+    entry and its events. Used by the desk's actions (and the demo loader), never by views."""
+    at = at or utcnow()
+    # the case row is the per-conversation lock: concurrent writers to one case take turns, so
+    # seq order, id order and commit order agree and sockets can deliver strictly in order
+    seq = db.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(last_seq=Case.last_seq + 1)
+        .returning(Case.last_seq)
+    ).scalar_one()
+    case.last_seq = seq
+    msg = Message(
+        case_id=case.id,
+        seq=seq,
+        kind=kind,
+        author_id=actor.id if actor else None,
+        body=body,
+        redacted=body if redacted is None else redacted,
+        created_at=at,
+        idempotency_key=idempotency_key,
+        guard=guard,
+        search_text=index_text(body if redacted is None else redacted),
+    )
+    db.add(msg)
+    db.flush()
+    case.updated_at = at
+    case.last_message_at = at
+    audit.record(
+        db,
+        actor_id=actor.id if actor else None,
+        action=MESSAGE_AUDIT[kind],
+        entity="case",
+        entity_id=case.id,
+        data={"message_id": msg.id, "body": msg.redacted},
+    )
+    emit(
+        db,
+        f"case:{case.id}",
+        {
+            "type": "message",
+            "case_id": case.id,
+            "message_id": msg.id,
+            "message": message_payload(msg, actor),
+        },
+    )
+    emit(db, "desk", {"type": "case.updated", "case_id": case.id})
+    return msg
+
+
+def message_payload(msg: Message, author: User | None) -> dict[str, Any]:
+    """What sockets push: both the body and its redacted form (each viewer gets the right one
+    through desk.schemas.MessageOut.for_viewer)."""
+    return {
+        "id": msg.id,
+        "seq": msg.seq,
+        "case_id": msg.case_id,
+        "kind": msg.kind,
+        "author_id": msg.author_id,
+        "author": author.display_name if author else None,
+        "author_en": (author.display_name_en or author.display_name) if author else None,
+        "body": msg.body,
+        "redacted": msg.redacted,
+        "created_at": msg.created_at.isoformat(),
+        "guard": msg.guard,
+    }

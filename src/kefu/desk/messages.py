@@ -1,0 +1,157 @@
+"""Messages of a case: the customer's and the agent's replies, internal notes and system lines.
+
+Every message is screened by the compliance guard before it is stored (agents are blocked on a
+violation; customers' personal data is masked for staff), written with its audit entry, and
+announced to the case's sockets after the transaction commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kefu.compliance.service import screen_message
+from kefu.core import audit
+from kefu.core.actions import action, unchanged
+from kefu.core.db import utcnow
+from kefu.core.errors import Conflict
+from kefu.core.events import emit
+from kefu.core.security import Role, User, require
+from kefu.desk import lifecycle
+from kefu.desk.access import visible_case
+from kefu.desk.audit import DeskAudit
+from kefu.desk.conversation import add_message
+from kefu.desk.models import Case, Message
+from kefu.desk.sla_policies import refresh_next_due
+from kefu.desk.validation import check_body, field_error
+
+
+def visible_messages(db: Session, *, viewer: User, case: Case, after_id: int = 0) -> list[Message]:
+    """The conversation as ``viewer`` may read it (customers never see internal notes)."""
+    stmt = select(Message).where(Message.case_id == case.id, Message.id > after_id)
+    if viewer.role == Role.customer:
+        stmt = stmt.where(Message.kind != "note")
+    return list(db.scalars(stmt.order_by(Message.seq, Message.id)))
+
+
+def last_customer_text(case: Case) -> str:
+    """What the customer said last (personal data masked), or the subject when they have not
+    written yet: what the knowledge panel answers."""
+    last = next((m for m in reversed(case.messages) if m.kind == "customer"), None)
+    return last.redacted if last else case.subject
+
+
+def _prior(db: Session, case: Case, idempotency_key: str | None) -> Message | None:
+    if idempotency_key is None:
+        return None
+    return db.scalar(
+        select(Message).where(
+            Message.case_id == case.id, Message.idempotency_key == idempotency_key
+        )
+    )
+
+
+@action
+def post_message(
+    db: Session,
+    *,
+    actor: User,
+    case_id: int,
+    body: str,
+    internal: bool = False,
+    idempotency_key: str | None = None,
+    confirm_warning: bool = False,
+) -> tuple[Message, bool]:
+    """Adds a reply or note. Returns (message, created); a repeated idempotency key returns the
+    first message and ``created=False`` without writing anything."""
+    case = visible_case(db, viewer=actor, case_id=case_id)
+    if idempotency_key is not None:
+        if not (1 <= len(idempotency_key) <= 64):
+            raise field_error("idempotency_key", "1–64 characters")
+        prior = _prior(db, case, idempotency_key)
+        if prior is not None:
+            if prior.author_id != actor.id:
+                raise Conflict("this idempotency key was used by someone else")
+            unchanged(db)
+            return prior, False
+    check_body(body)
+    if internal:
+        require(actor, "message.note")
+        kind = "note"
+    else:
+        require(actor, "message.reply")
+        kind = "customer" if actor.role == Role.customer else "agent"
+    if case.status_category == "closed" and kind != "note":
+        raise Conflict("the case is closed; open a new case instead")
+    redacted, guard = screen_message(
+        db,
+        actor=actor,
+        case_id=case.id,
+        body=body,
+        internal=internal,
+        confirm_warning=confirm_warning,
+    )
+    now = utcnow()
+    try:
+        with db.begin_nested():
+            msg = add_message(
+                db,
+                case=case,
+                actor=actor,
+                kind=kind,
+                body=body,
+                at=now,
+                idempotency_key=idempotency_key,
+                redacted=redacted,
+                guard=guard,
+            )
+    except IntegrityError:
+        # a concurrent retry with the same key won the race: return its message
+        prior = _prior(db, case, idempotency_key)
+        if prior is None:
+            raise
+        unchanged(db)
+        return prior, False
+    if kind == "agent" and case.first_response_at is None:
+        case.first_response_at = now
+    if kind == "customer" and case.status_category in ("pending", "resolved"):
+        # the customer answered: the case is live again and its clock runs (on record)
+        lifecycle.change_status(db, case=case, actor=actor, key="open", now=now)
+    refresh_next_due(case)
+    return msg, True
+
+
+@action
+def mark_read(db: Session, *, actor: User, case_id: int, message_id: int) -> dict[str, Any]:
+    """A read receipt: the reader's side has seen the conversation up to ``message_id``."""
+    case = visible_case(db, viewer=actor, case_id=case_id)
+    side = "customer" if actor.role == Role.customer else "agent"
+    attr = "customer_read_id" if side == "customer" else "agent_read_id"
+    old = getattr(case, attr)
+    if message_id <= old:
+        unchanged(db)
+        return {"case_id": case.id, "by": side, "message_id": old}
+    setattr(case, attr, message_id)
+    audit.record(
+        db,
+        actor_id=actor.id,
+        action=DeskAudit.message_read,
+        entity="case",
+        entity_id=case.id,
+        data={"by": side, "old": old, "new": message_id},
+    )
+    emit(
+        db,
+        f"case:{case.id}",
+        {
+            "type": "read",
+            "case_id": case.id,
+            "by": side,
+            "message_id": message_id,
+            "user_id": actor.id,
+        },
+    )
+    return {"case_id": case.id, "by": side, "message_id": message_id}
