@@ -277,22 +277,7 @@ ROUTES: dict[tuple[str, str], Access] = {
 
 #: (method, path, role) -> why today's answer differs from the declared access. Each is a
 #: strict xfail: fixing the product makes it pass, and the test then asks for the entry's removal.
-KNOWN_BUGS: dict[tuple[str, str, str], str] = {
-    **{
-        ("POST", path, role): (
-            "staff starting a chat get 422 (ValidationFailed in desk.chat.start_chat), not 403"
-        )
-        for path in ("/api/v1/chats", "/chat/start")
-        for role in ("agent", "trainee", "supervisor", "compliance", "trainer", "admin")
-    },
-    **{
-        ("POST", "/api/v1/cases/{case_id}/end", role): (
-            "desk.chat.end_chat checks only that the case is visible: read-only roles "
-            "(compliance, trainer) can end a customer's live chat"
-        )
-        for role in ("compliance", "trainer")
-    },
-}
+KNOWN_BUGS: dict[tuple[str, str, str], str] = {}
 
 
 # --- expectations ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kefu.core.actions import action
-from kefu.core.errors import Conflict, NotFound, ValidationFailed
+from kefu.core.errors import Conflict, Forbidden, NotFound
 from kefu.core.events import emit
 from kefu.core.i18n import t
 from kefu.core.security import Role, User, require
@@ -40,7 +40,7 @@ def start_chat(
     """A customer opens a chat: it is a case on the chat channel from the first second, routed
     to a queue from the first message unless the customer chose a category."""
     if actor.role != Role.customer:
-        raise ValidationFailed("only customers start chats; agents open cases")
+        raise Forbidden("only customers start chats; staff open cases")
     subject = subject.strip() or (
         body.strip()[:60] if body.strip() else t("channel.chat", language)
     )
@@ -111,8 +111,11 @@ def hand_over(db: Session, *, actor: User, case_id: int, to_user_id: int, note: 
 
 @action
 def end_chat(db: Session, *, actor: User, case_id: int, resolve: bool = False) -> Case:
-    """Ends the live conversation. The case keeps every message; an agent may resolve it."""
+    """Ends the live conversation. The case keeps every message; an agent may resolve it.
+    The customer ends their own chat; on the staff side only those who work cases may."""
     case = visible_case(db, viewer=actor, case_id=case_id)
+    if actor.role != Role.customer:
+        require(actor, "case.update")
     if case.channel != "chat":
         raise Conflict("this case is not a chat")
     lang = case.language
