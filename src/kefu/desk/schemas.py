@@ -1,11 +1,14 @@
-"""Desk API shapes."""
+"""Desk API shapes and the read models every surface (REST, pages, socket) goes through."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from kefu.core.security import Role, User
 
 Channel = Literal["chat", "web", "phone", "email"]
 Category = Literal["account", "funds", "trading", "technical", "complaint", "compliance"]
@@ -120,3 +123,34 @@ class StatusIn(Strict):
     category: Literal["open", "pending", "resolved", "closed"]
     name_zh: str = Field(min_length=1, max_length=64)
     name_en: str = Field(min_length=1, max_length=64)
+
+
+# --- read models: what each viewer may see of a message or a case, decided here only ---------
+
+
+def message_view(payload: Mapping[str, Any], *, viewer: User, lang: str) -> dict[str, Any]:
+    """One message as ``viewer`` receives it over REST, the pages and the socket.
+
+    ``payload`` is :func:`kefu.desk.conversation.message_payload`. Customers read every line
+    as written (their own words and what staff sent them; notes never reach them) and never the
+    guard's record; staff read what others wrote with personal data masked, their own words as
+    written."""
+    customer = viewer.role == Role.customer
+    own = payload.get("author_id") == viewer.id
+    body = payload["body"] if (customer or own) else (payload.get("redacted") or payload["body"])
+    author = payload.get("author")
+    if lang.startswith("en") and payload.get("author_en"):
+        author = payload["author_en"]
+    out = {
+        "id": payload["id"],
+        "seq": payload.get("seq"),
+        "case_id": payload["case_id"],
+        "kind": payload["kind"],
+        "author_id": payload.get("author_id"),
+        "author": author,
+        "body": body,
+        "created_at": payload["created_at"],
+    }
+    if not customer:
+        out["guard"] = payload.get("guard")
+    return out

@@ -6,14 +6,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kefu.core.security import Role, User, require
-from kefu.customers.models import Customer
-from kefu.customers.service import customers_by_id
-from kefu.desk import chat, service
-from kefu.desk.models import Case
+from kefu.core.security import User, require
+from kefu.desk import chat, readmodel, service
+from kefu.desk.readmodel import users_by_id
 from kefu.desk.schemas import (
     CannedRenderIn,
     CaseCreate,
@@ -31,96 +28,6 @@ from kefu.web.deps import current_user, get_db, language
 
 router = APIRouter(prefix="/api/v1", tags=["desk"])
 CaseId = Path(ge=1, le=2**62, description="case id")
-
-
-def _names(db: Session, ids: set[int]) -> dict[int, User]:
-    if not ids:
-        return {}
-    return {u.id: u for u in db.scalars(select(User).where(User.id.in_(ids)))}
-
-
-def case_out(
-    db: Session,
-    case: Case,
-    *,
-    viewer: User,
-    lang: str,
-    users: dict[int, User] | None = None,
-    customers: dict[int, Customer] | None = None,
-    policies: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    users = users if users is not None else _names(db, {case.assignee_id} - {None})  # type: ignore[arg-type]
-    customer = (customers or {}).get(case.customer_id) or customers_by_id(
-        db, [case.customer_id]
-    ).get(case.customer_id)
-    assignee = users.get(case.assignee_id) if case.assignee_id else None
-    csat = (
-        service.survey_of(db, case.id) if case.status_category in ("resolved", "closed") else None
-    )
-    return {
-        "id": case.id,
-        "subject": case.subject,
-        "channel": case.channel,
-        "category": case.category,
-        "intent": case.intent,
-        "priority": case.priority,
-        "status": case.status.key,
-        "status_name": case.status.name_en if lang == "en" else case.status.name_zh,
-        "status_category": case.status_category,
-        "language": case.language,
-        "customer_id": case.customer_id,
-        "customer_name": customer.name_for(lang) if customer else "",
-        "assignee_id": case.assignee_id,
-        "assignee": assignee.name_for(lang) if assignee else None,
-        "created_at": case.created_at,
-        "updated_at": case.updated_at,
-        "first_response_at": case.first_response_at,
-        "customer_read_id": case.customer_read_id,
-        "agent_read_id": case.agent_read_id,
-        "resolved_at": case.resolved_at,
-        "sla": service.sla_view(db, case, policies=policies),
-        "call_minutes": case.call_minutes,
-        "transcript": case.transcript,
-        "csat": None
-        if csat is None
-        else {
-            "score": csat.score,
-            "comment": csat.comment,
-            "requested_at": csat.requested_at.isoformat(),
-        },
-    }
-
-
-def messages_out(
-    db: Session, case: Case, *, viewer: User, lang: str, after_id: int = 0
-) -> list[dict[str, Any]]:
-    msgs = service.visible_messages(db, viewer=viewer, case=case, after_id=after_id)
-    authors = _names(db, {m.author_id for m in msgs if m.author_id})
-    out = []
-    for m in msgs:
-        own = m.author_id == viewer.id
-        # staff read what customers wrote with personal data masked; a customer sees their own words
-        body = (
-            m.body
-            if (own or (viewer.role == Role.customer and m.kind != "customer"))
-            else m.redacted
-        )
-        if viewer.role == Role.customer and m.kind == "customer":
-            body = m.body
-        a = authors.get(m.author_id) if m.author_id else None
-        out.append(
-            {
-                "id": m.id,
-                "case_id": m.case_id,
-                "kind": m.kind,
-                "author_id": m.author_id,
-                "author": a.name_for(lang) if a else None,
-                "body": body or m.body,
-                "created_at": m.created_at,
-                "guard": m.guard if viewer.role != Role.customer else None,
-            }
-        )
-    return out
 
 
 @router.get("/cases", response_model=CaseList)
@@ -154,16 +61,8 @@ def list_cases(
         limit=limit,
         offset=offset,
     )
-    users = _names(db, {c.assignee_id for c in cases if c.assignee_id})
-    customers = customers_by_id(db, {c.customer_id for c in cases})
-    policies = service.policies_by_priority(db)
     return {
-        "items": [
-            case_out(
-                db, c, viewer=user, lang=lang, users=users, customers=customers, policies=policies
-            )
-            for c in cases
-        ],
+        "items": readmodel.cases_read(db, cases, viewer=user, lang=lang),
         "limit": limit,
         "offset": offset,
     }
@@ -179,8 +78,8 @@ def create_case(
     case = service.create_case(db, actor=user, **body.model_dump())
     lang = language(request)
     return {
-        **case_out(db, case, viewer=user, lang=lang),
-        "messages": messages_out(db, case, viewer=user, lang=lang),
+        **readmodel.case_read(db, case, viewer=user, lang=lang),
+        "messages": readmodel.messages_read(db, case, viewer=user, lang=lang),
     }
 
 
@@ -194,8 +93,8 @@ def get_case(
     case = service.visible_case(db, viewer=user, case_id=case_id)
     lang = language(request)
     return {
-        **case_out(db, case, viewer=user, lang=lang),
-        "messages": messages_out(db, case, viewer=user, lang=lang),
+        **readmodel.case_read(db, case, viewer=user, lang=lang),
+        "messages": readmodel.messages_read(db, case, viewer=user, lang=lang),
     }
 
 
@@ -208,7 +107,7 @@ def patch_case(
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
     case = service.update_case(db, actor=user, case_id=case_id, **body.model_dump())
-    return case_out(db, case, viewer=user, lang=language(request))
+    return readmodel.case_read(db, case, viewer=user, lang=language(request))
 
 
 @router.get("/cases/{case_id}/messages", response_model=list[MessageOut])
@@ -220,7 +119,7 @@ def list_messages(
     db: Session = Depends(get_db),
 ) -> list[dict[str, Any]]:
     case = service.visible_case(db, viewer=user, case_id=case_id)
-    return messages_out(db, case, viewer=user, lang=language(request), after_id=after)
+    return readmodel.messages_read(db, case, viewer=user, lang=language(request), after_id=after)
 
 
 @router.post(
@@ -248,9 +147,7 @@ def post_message(
     )
     if not created:
         response.status_code = 200
-    case = service.visible_case(db, viewer=user, case_id=case_id)
-    out = messages_out(db, case, viewer=user, lang=language(request), after_id=msg.id - 1)
-    return next(m for m in out if m["id"] == msg.id)
+    return readmodel.message_read(db, msg, viewer=user, lang=language(request))
 
 
 @router.post("/cases/{case_id}/csat", status_code=201)
@@ -354,7 +251,7 @@ def list_agents(
     require(user, "case.read_all")
     lang = language(request)
     slots = {s.agent_id: s for s in service.agent_slots(db)}
-    users = _names(db, set(slots))
+    users = users_by_id(db, set(slots))
     out = []
     for p in service.agent_profiles(db):
         u = users.get(p.user_id)

@@ -28,8 +28,9 @@ from kefu.core.db import Database
 from kefu.core.errors import KefuError, NotFound, PayloadTooLarge
 from kefu.core.events import get_broker
 from kefu.core.security import Role, User, session_for_token
-from kefu.desk import chat, service
+from kefu.desk import chat, readmodel, service
 from kefu.desk.models import Message
+from kefu.desk.schemas import message_view
 from kefu.web.deps import COOKIE
 
 router = APIRouter()
@@ -63,21 +64,8 @@ class Bucket:
 
 
 def view_message(m: dict[str, Any], user: User) -> dict[str, Any]:
-    """Customers see their own words; staff see what customers wrote with PII masked."""
-    out = dict(m)
-    if user.role == Role.customer:
-        out.pop("guard", None)
-        body = m["body"] if m["kind"] == "customer" else m.get("redacted") or m["body"]
-        if m["kind"] == "agent":
-            body = m["body"]
-    else:
-        body = m["body"] if m.get("author_id") == user.id else (m.get("redacted") or m["body"])
-    out["body"] = body
-    out.pop("redacted", None)
-    if user.language.startswith("en") and out.get("author_en"):
-        out["author"] = out["author_en"]
-    out.pop("author_en", None)
-    return out
+    """The desk's read model decides what this user receives of a message."""
+    return message_view(m, viewer=user, lang=user.language)
 
 
 class Connection:
@@ -302,9 +290,7 @@ class Connection:
 
 
 def _payloads(s: Any, msgs: list[Message]) -> list[dict[str, Any]]:
-    ids = {m.author_id for m in msgs if m.author_id}
-    authors = {u.id: u for u in s.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
-    return [service.message_payload(m, authors.get(m.author_id or 0)) for m in msgs]
+    return readmodel.message_payloads(s, msgs)
 
 
 def _load_message(s: Any, user: User, message_id: int) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ from kefu.desk.models import (
     CsatSurvey,
     SlaPolicy,
 )
-from kefu.desk.views import messages_out
+from kefu.desk.readmodel import messages_read
 from kefu.knowledge import calculators
 from kefu.knowledge import service as knowledge
 from kefu.web.deps import COOKIE, Caller, get_db, language, optional_caller
@@ -322,7 +322,7 @@ def portal_case(
     if caller.user.role != Role.customer:
         return RedirectResponse(f"/desk/cases/{case_id}", status_code=303)
     case = service.visible_case(db, viewer=caller.user, case_id=case_id)
-    msgs = messages_out(db, case, viewer=caller.user, lang=language(request))
+    msgs = messages_read(db, case, viewer=caller.user, lang=language(request))
     survey = db.scalar(select(CsatSurvey).where(CsatSurvey.case_id == case.id))
     return render(
         request, "portal_case.html", caller, area="portal", case=case, messages=msgs, survey=survey
@@ -415,7 +415,7 @@ def _desk_ctx(
         "agent_profile": db.get(AgentProfile, user.id),
     }
     if case is not None:
-        ctx["messages"] = messages_out(db, case, viewer=user, lang=lang)
+        ctx["messages"] = messages_read(db, case, viewer=user, lang=lang)
         ctx["sla"] = service.sla_view(db, case)
         ctx["c360"] = customers.customer_360(
             db, viewer=user, customer_id=case.customer_id, lang=lang

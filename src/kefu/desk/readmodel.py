@@ -1,0 +1,111 @@
+"""Reads that assemble what a viewer sees of cases and messages, for the JSON API, the consoles
+and the chat socket alike; the masking rules themselves are in desk/schemas.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.core.security import User
+from kefu.customers.models import Customer
+from kefu.customers.service import customers_by_id
+from kefu.desk.conversation import message_payload
+from kefu.desk.csat import survey_of
+from kefu.desk.messages import visible_messages
+from kefu.desk.models import Case, Message
+from kefu.desk.schemas import message_view
+from kefu.desk.sla_policies import Policy, policies_by_priority, sla_view
+
+
+def users_by_id(db: Session, ids: Iterable[int | None]) -> dict[int, User]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {u.id: u for u in db.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def case_read(
+    db: Session,
+    case: Case,
+    *,
+    viewer: User,
+    lang: str,
+    users: dict[int, User] | None = None,
+    customers: dict[int, Customer] | None = None,
+    policies: dict[str, Policy | None] | None = None,
+) -> dict[str, Any]:
+    """One case as ``viewer`` sees it (customer name in their language, SLA clocks, rating)."""
+    users = users if users is not None else users_by_id(db, [case.assignee_id])
+    customer = (customers or {}).get(case.customer_id) or customers_by_id(
+        db, [case.customer_id]
+    ).get(case.customer_id)
+    assignee = users.get(case.assignee_id) if case.assignee_id else None
+    csat = survey_of(db, case.id) if case.status_category in ("resolved", "closed") else None
+    return {
+        "id": case.id,
+        "subject": case.subject,
+        "channel": case.channel,
+        "category": case.category,
+        "intent": case.intent,
+        "priority": case.priority,
+        "status": case.status.key,
+        "status_name": case.status.name_en if lang == "en" else case.status.name_zh,
+        "status_category": case.status_category,
+        "language": case.language,
+        "customer_id": case.customer_id,
+        "customer_name": customer.name_for(lang) if customer else "",
+        "assignee_id": case.assignee_id,
+        "assignee": assignee.name_for(lang) if assignee else None,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "first_response_at": case.first_response_at,
+        "customer_read_id": case.customer_read_id,
+        "agent_read_id": case.agent_read_id,
+        "resolved_at": case.resolved_at,
+        "sla": sla_view(db, case, policies=policies),
+        "call_minutes": case.call_minutes,
+        "transcript": case.transcript,
+        "csat": None
+        if csat is None
+        else {
+            "score": csat.score,
+            "comment": csat.comment,
+            "requested_at": csat.requested_at.isoformat(),
+        },
+    }
+
+
+def cases_read(
+    db: Session, cases: Sequence[Case], *, viewer: User, lang: str
+) -> list[dict[str, Any]]:
+    """A page of the queue, with names, customers and policies loaded once."""
+    users = users_by_id(db, [c.assignee_id for c in cases])
+    customers = customers_by_id(db, {c.customer_id for c in cases})
+    policies = policies_by_priority(db)
+    return [
+        case_read(
+            db, c, viewer=viewer, lang=lang, users=users, customers=customers, policies=policies
+        )
+        for c in cases
+    ]
+
+
+def message_payloads(db: Session, msgs: Sequence[Message]) -> list[dict[str, Any]]:
+    """What the socket carries for stored messages (each viewer then gets message_view)."""
+    authors = users_by_id(db, [m.author_id for m in msgs])
+    return [message_payload(m, authors.get(m.author_id or 0)) for m in msgs]
+
+
+def messages_read(
+    db: Session, case: Case, *, viewer: User, lang: str, after_id: int = 0
+) -> list[dict[str, Any]]:
+    msgs = visible_messages(db, viewer=viewer, case=case, after_id=after_id)
+    return [message_view(p, viewer=viewer, lang=lang) for p in message_payloads(db, msgs)]
+
+
+def message_read(db: Session, msg: Message, *, viewer: User, lang: str) -> dict[str, Any]:
+    (payload,) = message_payloads(db, [msg])
+    return message_view(payload, viewer=viewer, lang=lang)
