@@ -119,3 +119,22 @@ def test_reading_statuses_writes_nothing(client, seed, database):
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(CaseStatus)) == before
         assert s.scalar(select(func.count()).select_from(AgentProfile)) == profiles
+
+
+def test_read_only_staff_do_not_move_the_agents_read_receipt(database, seed):
+    with database.session() as s:
+        from tests.conftest import make_user
+
+        trainer_id = make_user(s, "trainer", "trainer")
+        alice = s.get(User, seed.alice_user)
+        case = desk.create_case(
+            s, actor=alice, subject="出金", category="funds", body="钱没到", auto_assign=False
+        )
+        last = case.last_seq and max(m.id for m in case.messages)
+        case_id = case.id
+    with database.session() as s:
+        for uid in (seed.compliance, trainer_id):
+            out = desk.mark_read(s, actor=s.get(User, uid), case_id=case_id, message_id=last)
+            assert out["message_id"] == 0
+        out = desk.mark_read(s, actor=s.get(User, seed.agent1), case_id=case_id, message_id=last)
+        assert out["message_id"] == last

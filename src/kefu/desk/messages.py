@@ -19,7 +19,7 @@ from kefu.core.actions import action, unchanged
 from kefu.core.db import utcnow
 from kefu.core.errors import Conflict
 from kefu.core.events import emit
-from kefu.core.security import Role, User, require
+from kefu.core.security import Role, User, can, require
 from kefu.desk import lifecycle
 from kefu.desk.access import visible_case
 from kefu.desk.audit import DeskAudit
@@ -126,12 +126,13 @@ def post_message(
 
 @action
 def mark_read(db: Session, *, actor: User, case_id: int, message_id: int) -> dict[str, Any]:
-    """A read receipt: the reader's side has seen the conversation up to ``message_id``."""
+    """A read receipt: the reader's side has seen the conversation up to ``message_id``. Staff who
+    only read conversations (compliance, trainers) leave the agent's receipt where it is."""
     case = visible_case(db, viewer=actor, case_id=case_id)
     side = "customer" if actor.role == Role.customer else "agent"
     attr = "customer_read_id" if side == "customer" else "agent_read_id"
     old = getattr(case, attr)
-    if message_id <= old:
+    if message_id <= old or (side == "agent" and not can(actor, "case.update")):
         unchanged(db)
         return {"case_id": case.id, "by": side, "message_id": old}
     setattr(case, attr, message_id)
