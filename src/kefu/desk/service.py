@@ -21,7 +21,7 @@ from kefu.core.i18n import t
 from kefu.core.security import Role, User, require
 from kefu.core.textsearch import fts5_query, index_text, tsquery_terms
 from kefu.customers.service import customer_exists, customer_for_user, customers_by_id
-from kefu.desk import routing, sla
+from kefu.desk import routing, sla, triage
 from kefu.desk.models import (
     CATEGORIES,
     CHANNELS,
@@ -35,7 +35,6 @@ from kefu.desk.models import (
     Message,
     SlaPolicy,
 )
-from kefu.knowledge import service as knowledge
 
 BUILTIN_STATUSES = (
     # key, category, zh, en
@@ -287,7 +286,7 @@ def create_case(
         subject = screen_text(subject, "customer")["redacted"]  # staff see it in every queue
     now = created_at or utcnow()
     st = status_by_key(db, status)
-    routed = knowledge.route(db, f"{subject}\n{body or transcript}", categories=CATEGORIES)
+    routed = triage.route(db, f"{subject}\n{body or transcript}", categories=CATEGORIES)
     category_source = "given" if category is not None else "routing"
     category = category or routed.category
     case = Case(
