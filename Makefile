@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	$(BIN)/kefu migrate
+	$(BIN)/kefu content sync
 	$(BIN)/kefu demo
-	$(BIN)/kefu kb sync
 	$(BIN)/kefu serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

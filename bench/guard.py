@@ -16,7 +16,7 @@ import random
 import statistics
 import time
 
-from kefu.compliance.guard import default_guard
+from kefu.compliance.content import default_guard
 
 ZH = [
     "您好，您的出金申请已受理，预计今天到账。",

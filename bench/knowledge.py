@@ -6,7 +6,7 @@ The corpus is the shipped articles plus distractors up to --size: English pseudo
 of Banking77 training questions grouped by intent (Casanueva et al. 2020, CC BY 4.0), and
 articles recombined from the real articles' own sentences (the hardest distractors: the same
 vocabulary in other combinations). The questions are the development set in
-tests/knowledge/eval/ and the held-out set in tests/knowledge/holdout/ (quality is printed for
+content/kb-eval/ and the held-out set in tests/knowledge/holdout/ (quality is printed for
 each; latency is over both), whose answers are the real articles.
 
     python bench/knowledge.py [--size 10000] [--passes 5]
@@ -28,9 +28,12 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from kefu.knowledge.articles import Article, load_articles
-from kefu.knowledge.evaluation import HOLDOUT_DIR, Question, evaluate, load_questions
+from kefu.knowledge.articles import Article
+from kefu.knowledge.content import eval_files, load_articles, synonyms
+from kefu.knowledge.evaluation import Question, evaluate, load_questions
 from kefu.knowledge.search import KnowledgeIndex
+
+HOLDOUT_DIR = Path(__file__).resolve().parents[1] / "tests" / "knowledge" / "holdout"
 
 BANKING77 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "banking77"
 _SENT = re.compile(r"(?<=[。！？.!?])\s*|\n+")
@@ -136,7 +139,7 @@ def main() -> None:
     a = ap.parse_args()
     real = load_articles()
     corpus = [*real, *distractors(real, max(0, a.size - len(real)))]
-    dev = load_questions()
+    dev = load_questions(eval_files())
     holdout = load_questions(HOLDOUT_DIR.glob("*.yaml"))
     questions = [*dev, *holdout]
     print(
@@ -146,7 +149,7 @@ def main() -> None:
     )
 
     t = time.perf_counter()
-    kefu = KnowledgeIndex.build(corpus)
+    kefu = KnowledgeIndex.build(corpus, synonyms())
     kefu_build = time.perf_counter() - t
     t = time.perf_counter()
     base = CharBM25(corpus)

@@ -13,29 +13,31 @@ from pathlib import Path
 
 import yaml
 
-from kefu.knowledge import service as kb
-from kefu.knowledge.articles import load_articles
-from kefu.knowledge.evaluation import EVAL_DIR, HOLDOUT_DIR, load_questions
+from kefu.desk import triage
+from kefu.knowledge.content import eval_dir, load_articles, synonyms
+from kefu.knowledge.evaluation import load_questions
 from kefu.knowledge.intent import IntentModel, demo_training_set
 from kefu.knowledge.search import INTENT_MIN_COVERAGE, KnowledgeIndex
 
-OFF_TOPIC = EVAL_DIR.parent / "off_topic.yaml"
+TESTS = Path(__file__).resolve().parents[1] / "tests" / "knowledge"
+HOLDOUT_DIR = TESTS / "holdout"
+OFF_TOPIC = TESTS / "off_topic.yaml"
 
 
 def main() -> None:
     articles = {a.slug: a for a in load_articles()}
     t = time.perf_counter()
-    shipped = IntentModel.train(*kb.routing_training_set())
+    shipped = IntentModel.train(*triage.routing_training_set())
     shipped_s = time.perf_counter() - t
     t = time.perf_counter()
     demo = IntentModel.train(*demo_training_set())
     demo_s = time.perf_counter() - t
     print(f"routing model: demo cases + article questions, trained in {shipped_s:.2f} s")
     print(f"baseline: demo cases only, trained in {demo_s:.2f} s")
-    for name, folder in (("development", EVAL_DIR), ("held-out", HOLDOUT_DIR)):
+    for name, folder in (("development", eval_dir()), ("held-out", HOLDOUT_DIR)):
         questions = load_questions(sorted(Path(folder).glob("*.yaml")))
         questions = [q for q in questions if q.slug in articles]
-        truth = [kb.case_category_of(articles[q.slug]) for q in questions]
+        truth = [triage.case_category_of(articles[q.slug]) for q in questions]
         acc = {}
         for label, model in (("shipped", shipped), ("baseline", demo)):
             hits = sum(
@@ -46,8 +48,8 @@ def main() -> None:
             f"{name} ({len(questions)} questions): queue accuracy {acc['shipped']:.3f} vs "
             f"baseline {acc['baseline']:.3f} ({acc['shipped'] / acc['baseline']:.2f}×)"
         )
-    intent = KnowledgeIndex.build(list(articles.values())).intent
-    dev = load_questions()
+    intent = KnowledgeIndex.build(list(articles.values()), synonyms()).intent
+    dev = load_questions(sorted(eval_dir().glob("*.yaml")))
     kept = [intent(q.q) for q in dev]
     print(
         f"intent threshold {INTENT_MIN_COVERAGE}: development questions keeping an intent "

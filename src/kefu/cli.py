@@ -10,14 +10,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kefu.compliance.cli import screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
+from kefu.desk.cli import intent_app
+from kefu.knowledge.cli import calc_app, kb_app
 
 app = typer.Typer(help="Kefu (客服): customer service for brokerages.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+content_app = typer.Typer(help="The content folder (KEFU_CONTENT_DIR).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(content_app, name="content")
 console = Console()
 err = Console(stderr=True)
 
@@ -182,32 +187,60 @@ def audit_verify(json_out: bool = typer.Option(False, "--json")) -> None:
         raise typer.Exit(1)
 
 
-def _register_optional() -> None:
-    """Context CLIs (guard, knowledge) join the main app when their modules are present."""
-    import importlib
+@content_app.command("sync")
+def content_sync(
+    force: bool = typer.Option(False, "--force", help="overwrite articles edited in /admin/kb"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Load every context's part of the content folder (KEFU_CONTENT_DIR) into the database:
+    the guard policy is checked, KB articles synced (new versions of changed files), calendars,
+    SLA policies and canned replies the database lacks created. Idempotent; run `kefu migrate`
+    first."""
+    from kefu.compliance.content import default_guard, policy_path
+    from kefu.desk import content as desk_content
+    from kefu.knowledge import service as knowledge
 
-    for module, attr, name, kind in (
-        ("kefu.compliance.cli", "screen_command", "screen", "command"),
-        ("kefu.knowledge.cli", "kb_app", "kb", "group"),
-        ("kefu.knowledge.cli", "calc_app", "calc", "group"),
-        ("kefu.knowledge.cli", "intent_app", "intent", "group"),
-    ):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        obj = getattr(mod, attr, None)
-        if obj is None:
-            continue
-        if kind == "command":
-            app.command(name)(obj)
-        else:
-            app.add_typer(obj, name=name)
+    try:
+        guard = default_guard()
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {policy_path()}: {exc}")
+        raise typer.Exit(2) from exc
+    database = _database()
+    try:
+        with database.session() as db:
+            kb = knowledge.sync(db, force=force)
+            desk = desk_content.sync(db)
+    except (knowledge.ArticleError, OSError, ValueError, KeyError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        database.engine.dispose()
+    if json_out:
+        out = {
+            "compliance": {"guard_rules": len(guard.rules)},
+            "knowledge": kb.to_dict(),
+            "desk": desk.to_dict(),
+        }
+        typer.echo(json.dumps(out, ensure_ascii=False))
+        return
+    console.print(f"[green]guard policy[/green]: {len(guard.rules)} rules")
+    console.print(
+        f"[green]knowledge base[/green]: {len(kb.created)} new, {len(kb.updated)} updated, "
+        f"{len(kb.unchanged)} unchanged"
+    )
+    for slug in kb.kept_admin_edits:
+        err.print(f"[yellow]kept the /admin/kb edit of {slug}[/yellow] (--force overwrites it)")
+    console.print(
+        f"[green]desk[/green]: {len(desk.calendars)} new calendars, "
+        f"{len(desk.sla_policies)} new SLA policies, {len(desk.canned_replies)} new canned "
+        "replies (existing ones are kept as edited in /admin)"
+    )
 
 
-_register_optional()
+app.command("screen")(screen_command)
+app.add_typer(kb_app, name="kb")
+app.add_typer(calc_app, name="calc")
+app.add_typer(intent_app, name="intent")
 
 
 if __name__ == "__main__":

@@ -12,20 +12,18 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kefu.compliance.guard import screen
+from kefu.compliance.content import screen
 from kefu.core.db import utcnow
 from kefu.core.security import Role, User, hash_password
 from kefu.customers import service as customers
 from kefu.customers.models import Customer, FundTransfer, Position, Trade, TradingAccount
+from kefu.desk import content as desk_content
 from kefu.desk import service as desk
 from kefu.desk.models import (
     CATEGORIES,
     AgentProfile,
-    BusinessCalendar,
-    CannedReply,
     Case,
     CsatSurvey,
-    SlaPolicy,
 )
 from kefu.knowledge import service as knowledge
 
@@ -62,48 +60,9 @@ def _dec(value: Any) -> Decimal | None:
 
 
 def load_policies(db: Session, content: Path) -> None:
-    data = _read(content / "policies" / "sla.yaml")
-    cals: dict[str, BusinessCalendar] = {c.name: c for c in db.scalars(select(BusinessCalendar))}
-    for c in data.get("calendars", []):
-        if c["name"] in cals:
-            continue
-        row = BusinessCalendar(
-            name=c["name"],
-            timezone=c["timezone"],
-            hours={k: list(v or []) for k, v in c["hours"].items()},
-            holidays=[str(d) for d in c.get("holidays", [])],
-            workdays=[str(d) for d in c.get("workdays", [])],
-            source=str(c.get("source", "")),
-        )
-        desk.calendar_of(row)  # validates before anything is written
-        db.add(row)
-        cals[row.name] = row
-    db.flush()
-    have = set(db.scalars(select(SlaPolicy.priority)))
-    for p in data.get("policies", []):
-        if p["priority"] in have:
-            continue
-        db.add(
-            SlaPolicy(
-                priority=p["priority"],
-                first_response_minutes=p["first_response_minutes"],
-                resolution_minutes=p["resolution_minutes"],
-                calendar_id=cals[p["calendar"]].id,
-                near_breach_percent=p.get("near_breach_percent", 80),
-            )
-        )
-    canned = _read(content / "policies" / "canned_replies.yaml")
-    keys = set(db.scalars(select(CannedReply.key)))
-    for c in canned.get("canned_replies", []):
-        if c["key"] not in keys:
-            db.add(
-                CannedReply(
-                    **{
-                        k: c[k]
-                        for k in ("key", "category", "title_zh", "title_en", "body_zh", "body_en")
-                    }
-                )
-            )
+    """The desk's content (calendars, SLA policies, canned replies: desk/content.py) and the
+    built-in case statuses."""
+    desk_content.sync(db, content)
     desk.ensure_builtin_statuses(db)
     db.flush()
 

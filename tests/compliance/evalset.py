@@ -209,7 +209,7 @@ def clean(n: int = 2000, seed: int = 9) -> list[str]:
 
 
 def evaluate() -> dict[str, object]:
-    from kefu.compliance.guard import screen
+    from kefu.compliance.content import screen
 
     cases = labelled()
     tp: Counter[str] = Counter()

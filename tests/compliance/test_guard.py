@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kefu.compliance.cli import app
-from kefu.compliance.guard import GuardInputError, default_guard, screen
+from kefu.compliance.content import default_guard, screen
+from kefu.compliance.guard import GuardInputError
 
 GUARD = default_guard()
 EXAMPLES = [

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from kefu.knowledge.cli import intent_app
+from kefu.desk.cli import intent_app
 from kefu.knowledge.intent import IntentEncoderUnavailable, IntentModel, default_model
 
 ROWS = [

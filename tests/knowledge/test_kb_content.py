@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from kefu.compliance.guard import screen
-from kefu.knowledge.articles import load_articles
-from kefu.knowledge.evaluation import HOLDOUT_DIR, evaluate, load_questions
+from kefu.compliance.content import screen
+from kefu.knowledge.content import eval_files, load_articles, synonyms
+from kefu.knowledge.evaluation import evaluate, load_questions
 from kefu.knowledge.search import KnowledgeIndex
+from tests.knowledge import HOLDOUT_DIR
 
 SLUGS = """account.open account.login-trouble account.password-reset account.sms-code
 account.security account.phishing account.change-phone account.frozen account.kyc
@@ -51,13 +52,13 @@ def test_product_articles_carry_a_risk_statement():
 
 
 def _scores(questions):
-    index = KnowledgeIndex.build(list(ARTICLES.values()))
+    index = KnowledgeIndex.build(list(ARTICLES.values()), synonyms())
     result = evaluate(lambda q: [h.slug for h in index.search(q, top=10)], questions)
     return {k: result[k] for k in ("hit@1", "hit@3", "mrr")}
 
 
 def test_evaluation_set_covers_every_article_and_keeps_its_floor():
-    questions = load_questions()
+    questions = load_questions(eval_files())
     assert len(questions) >= 200
     assert {q.slug for q in questions} == set(ARTICLES)
     result = _scores(questions)

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from kefu.core import audit
 from kefu.core.security import User
 from kefu.knowledge import service as kb
-from kefu.knowledge.articles import load_articles
 from kefu.knowledge.cli import kb_app
+from kefu.knowledge.content import load_articles
 from tests.conftest import login
 
 

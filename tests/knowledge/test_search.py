@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from kefu.knowledge.articles import ArticleError, parse_article
 from kefu.knowledge.cli import kb_app
-from kefu.knowledge.search import default_index
+from kefu.knowledge.content import default_index
 from tests.conftest import login
 
 CASES = [

@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kefu.compliance.guard import GuardInputError, default_guard
+from kefu.compliance.content import default_guard
+from kefu.compliance.guard import GuardInputError
 
 app = typer.Typer(help="The compliance guard.")
 _err = Console(stderr=True)

@@ -1,9 +1,11 @@
 """The compliance guard: normalise → match (Aho-Corasick) → validate → context → decide.
 
-Pure: reads only its policy file. ``screen(text, role)`` returns a verdict (block / warn /
-allow), findings whose offsets point into the ORIGINAL text, and the text with personal data
-masked. Evasion (spaces or symbols between characters, full-width forms, traditional characters,
-mixed case) is undone by normalisation, which keeps a map back to the original offsets.
+Pure: given its policy (plain data; compliance/content.py reads content/policies/guard.yaml),
+``Guard(policy).screen(text, role)`` or ``screen(text, role, policy)`` returns a verdict (block /
+warn / allow), findings whose offsets point into the ORIGINAL text, and the text with personal
+data masked. Evasion (spaces or symbols between characters, full-width forms, traditional
+characters, mixed case) is undone by normalisation, which keeps a map back to the original
+offsets.
 """
 
 from __future__ import annotations
@@ -12,18 +14,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import ahocorasick
 import opencc
-import yaml
 
 Role = Literal["agent", "customer"]
 Verdict = Literal["block", "warn", "allow"]
 BLOCKING = frozenset({"promise", "inducement", "advice", "credential", "offplatform", "pii"})
-DEFAULT_POLICY = Path(__file__).resolve().parents[3] / "content" / "policies" / "guard.yaml"
 MAX_CHARS = 10_000
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -404,18 +403,15 @@ class Guard:
         return Screening(verdict, tuple(findings), redacted, report)
 
 
-def load_policy(path: Path | str | None = None) -> dict[str, Any]:
-    data = yaml.safe_load(Path(path or DEFAULT_POLICY).read_text(encoding="utf-8"))
+def check_policy(data: object, name: str = "guard policy") -> dict[str, Any]:
+    """``data`` as a guard policy (a mapping with its ``rules``), or ValueError naming ``name``."""
     if not isinstance(data, dict) or "rules" not in data:
-        raise ValueError(f"{path or DEFAULT_POLICY}: not a guard policy (no 'rules')")
+        raise ValueError(f"{name}: not a guard policy (no 'rules')")
     return data
 
 
-@lru_cache(maxsize=1)
-def default_guard() -> Guard:
-    return Guard(load_policy())
-
-
-def screen(text: str, role: Role = "agent") -> Screening:
-    """Screens one message with the policy in content/policies/guard.yaml."""
-    return default_guard().screen(text, role)
+def screen(text: str, role: Role, policy: Guard | Mapping[str, Any]) -> Screening:
+    """Screens one message with ``policy`` (a compiled :class:`Guard`, or policy data compiled
+    for this one call: build a Guard once to screen many)."""
+    guard = policy if isinstance(policy, Guard) else Guard(check_policy(dict(policy)))
+    return guard.screen(text, role)

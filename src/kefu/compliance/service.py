@@ -37,7 +37,8 @@ class NeedsConfirmation(KefuError):
 
 def screen_text(text: str, role: str) -> dict[str, Any]:
     """The guard's verdict as plain data (also behind POST /api/v1/screen)."""
-    from kefu.compliance.guard import GuardInputError, screen
+    from kefu.compliance.content import screen
+    from kefu.compliance.guard import GuardInputError
 
     try:
         who: Literal["agent", "customer"] = "customer" if role == "customer" else "agent"

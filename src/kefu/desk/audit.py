@@ -20,7 +20,7 @@ class DeskAudit(StrEnum):
     canned_create = "canned.create"
     csat_submit = "csat.submit"
     agent_presence = "agent.presence"
-    chat_end = "chat.end"
+    content_load = "desk.content_load"
 
 
 #: the entry written for a message of each kind

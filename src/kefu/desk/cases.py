@@ -17,7 +17,7 @@ from kefu.core.events import emit
 from kefu.core.security import Role, User, require
 from kefu.core.textsearch import index_text
 from kefu.customers.service import customer_exists, customer_for_user
-from kefu.desk import lifecycle
+from kefu.desk import lifecycle, triage
 from kefu.desk.access import visible_case
 from kefu.desk.assignment import assign_automatically, assign_case
 from kefu.desk.audit import DeskAudit
@@ -26,7 +26,6 @@ from kefu.desk.models import CATEGORIES, CHANNELS, PRIORITIES, Case
 from kefu.desk.sla_policies import apply_sla
 from kefu.desk.statuses import status_by_key
 from kefu.desk.validation import check_body, check_choice, check_subject, field_error
-from kefu.knowledge import service as knowledge
 
 
 def categories() -> tuple[str, ...]:
@@ -76,7 +75,7 @@ def create_case(
         subject = screen_text(subject, "customer")["redacted"]  # staff see it in every queue
     now = created_at or utcnow()
     st = status_by_key(db, status)
-    routed = knowledge.route(db, f"{subject}\n{body or transcript}", categories=CATEGORIES)
+    routed = triage.route(db, f"{subject}\n{body or transcript}", categories=CATEGORIES)
     category_source = "given" if category is not None else "routing"
     category = category or routed.category
     case = Case(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from kefu.core.security import User, require
-from kefu.desk import chat, readmodel, service
+from kefu.desk import chat, readmodel, service, triage
 from kefu.desk.readmodel import users_by_id
 from kefu.desk.schemas import (
     CannedRenderIn,
@@ -24,6 +24,7 @@ from kefu.desk.schemas import (
     PresenceIn,
     StatusIn,
 )
+from kefu.knowledge import service as knowledge
 from kefu.web.deps import current_user, get_db, language
 
 router = APIRouter(prefix="/api/v1", tags=["desk"])
@@ -336,3 +337,45 @@ def end_chat(
 ) -> dict[str, Any]:
     case = chat.end_chat(db, actor=user, case_id=case_id, resolve=body.resolve)
     return {"case_id": case.id, "status": case.status.key}
+
+
+# --- the desk's use of the knowledge base: triage of a message, questions from a case ---------
+
+
+class RouteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+@router.post("/kb/route")
+def kb_route(
+    body: RouteIn, user: User = Depends(current_user), db: Session = Depends(get_db)
+) -> dict[str, Any]:
+    """What the desk would do with a new message: its queue (case category), the model's
+    confidence, and its intent (the answering article, "" when none fits) — for gateways that
+    file cases from e-mail or another channel."""
+    require(user, "case.read_all")
+    return triage.route(db, body.text, categories=service.categories()).to_dict()
+
+
+class CandidateIn(BaseModel):
+    """The case whose customer's last message the article answered."""
+
+    model_config = ConfigDict(extra="forbid")
+    case_id: int = Field(ge=1, le=2**62)
+
+
+@router.post("/kb/articles/{slug}/candidates")
+def kb_propose(
+    slug: str,
+    body: CandidateIn,
+    user: User = Depends(current_user),
+    db: Session = Depends(get_db),
+) -> dict[str, Any]:
+    """The desk calls this when an agent inserts an article's suggestion: the customer's last
+    message on the case (redacted) becomes a candidate question of the article."""
+    case = service.visible_case(db, viewer=user, case_id=body.case_id)
+    text = service.last_customer_text(case)
+    cand = knowledge.propose_question(db, actor=user, slug=slug, text=text, case_id=case.id)
+    out = knowledge.candidate_out(cand) if cand else None
+    return {"recorded": cand is not None, "candidate": out}

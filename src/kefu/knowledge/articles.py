@@ -1,13 +1,12 @@
-"""Knowledge-base articles: content/kb/<slug>.md (YAML front matter, a zh and an en body)."""
+"""Knowledge-base articles: the text of content/kb/<slug>.md (YAML front matter, a zh and an en
+body) parsed into plain data. Reading the files is knowledge/content.py's job."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
-KB_DIR = Path(__file__).resolve().parents[3] / "content" / "kb"
 ZH_MARK, EN_MARK = "<!-- lang:zh -->", "<!-- lang:en -->"
 
 
@@ -65,14 +64,3 @@ def parse_article(text: str, name: str = "<article>") -> Article:
         questions_en=tuple(str(q) for q in questions.get("en") or ()),
         sources=tuple(str(s) for s in meta.get("sources") or ()),
     )
-
-
-def load_articles(directory: Path | None = None) -> list[Article]:
-    folder = directory or KB_DIR
-    articles = []
-    for path in sorted(folder.glob("*.md")):
-        art = parse_article(path.read_text(encoding="utf-8"), path.name)
-        if art.slug != path.stem:
-            raise ArticleError(f"{path.name}: slug {art.slug!r} differs from the file name")
-        articles.append(art)
-    return articles

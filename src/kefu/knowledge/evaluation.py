@@ -10,10 +10,6 @@ from typing import Any
 
 import yaml
 
-EVAL_DIR = Path(__file__).resolve().parents[3] / "tests" / "knowledge" / "eval"
-#: written apart from the articles' alternative questions and never used for tuning
-HOLDOUT_DIR = EVAL_DIR.parent / "holdout"
-
 
 @dataclass(frozen=True)
 class Question:
@@ -51,8 +47,10 @@ class Scores:
         }
 
 
-def load_questions(paths: Iterable[Path] | None = None) -> list[Question]:
-    files = sorted(paths) if paths is not None else sorted(EVAL_DIR.glob("*.yaml"))
+def load_questions(paths: Iterable[Path]) -> list[Question]:
+    """Questions from YAML files of {q, slug, kind} (the shipped set: content/kb-eval, see
+    knowledge/content.py)."""
+    files = sorted(paths)
     out: list[Question] = []
     for path in files:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []

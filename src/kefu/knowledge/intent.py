@@ -394,9 +394,10 @@ class IntentModel:
         return model
 
 
-def demo_training_set() -> tuple[list[str], list[str]]:
-    """The shipped default: the demo cases' subjects and customers' words → case category."""
-    cases = yaml.safe_load(DEMO_CASES.read_text(encoding="utf-8"))["cases"]
+def demo_training_set(path: Path | str = DEMO_CASES) -> tuple[list[str], list[str]]:
+    """The shipped default: the demo cases' subjects and customers' words → case category
+    (``path``: a content folder's demo/cases.yaml, the repository's by default)."""
+    cases = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["cases"]
     texts, labels = [], []
     for c in cases:
         texts.append(c["subject"])

@@ -10,20 +10,17 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import ahocorasick
 import bm25s
 import jieba
 import numpy as np
 import snowballstemmer
-import yaml
 from pypinyin import lazy_pinyin
 
-from kefu.knowledge.articles import Article, load_articles
+from kefu.knowledge.articles import Article
 
 jieba.setLogLevel(logging.WARNING)
-SYNONYMS = Path(__file__).resolve().parents[3] / "content" / "policies" / "synonyms.yaml"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[a-z0-9+.%-]+")
 # Function words of customers' questions, left out of the word tokens (character pairs keep
@@ -131,10 +128,7 @@ class Synonyms:
         return out
 
 
-@lru_cache(maxsize=1)
-def synonyms() -> Synonyms:
-    data = yaml.safe_load(SYNONYMS.read_text(encoding="utf-8")) if SYNONYMS.exists() else {}
-    return Synonyms((data or {}).get("groups", []))
+NO_SYNONYMS = Synonyms(())
 
 
 @dataclass(frozen=True)
@@ -192,14 +186,22 @@ class KnowledgeIndex:
     QUESTION_WEIGHT = 0.5
     DEPTH = 50
 
-    def __init__(self, articles: Sequence[Article], whole: _Field, questions: _Field) -> None:
+    def __init__(
+        self,
+        articles: Sequence[Article],
+        whole: _Field,
+        questions: _Field,
+        synonyms: Synonyms = NO_SYNONYMS,
+    ) -> None:
         self.articles = list(articles)
         self.whole = whole
         self.questions = questions
+        self.synonyms = synonyms
         self._tokens: dict[str, frozenset[str]] = {}
 
     @classmethod
-    def build(cls, articles: Sequence[Article]) -> KnowledgeIndex:
+    def build(cls, articles: Sequence[Article], synonyms: Synonyms = NO_SYNONYMS) -> KnowledgeIndex:
+        """``synonyms``: the policy's groups (knowledge/content.py loads the shipped ones)."""
         docs: list[list[str]] = []
         q_docs: list[list[str]] = []
         q_owners: list[int] = []
@@ -220,7 +222,7 @@ class KnowledgeIndex:
                 if toks:
                     q_docs.append(toks)
                     q_owners.append(ai)
-        index = cls(articles, _Field(docs, range(len(docs))), _Field(q_docs, q_owners))
+        index = cls(articles, _Field(docs, range(len(docs))), _Field(q_docs, q_owners), synonyms)
         index._tokens = {a.slug: frozenset(d) for a, d in zip(articles, docs, strict=True)}
         return index
 
@@ -246,7 +248,7 @@ class KnowledgeIndex:
         lang = lang or ("zh" if is_chinese(query) else "en")
         typed = tokens(query)
         q = [t for t in typed for _ in (0, 1)]  # what the customer typed counts twice
-        q.extend(t for t in synonyms().expand(query) if t not in typed)
+        q.extend(t for t in self.synonyms.expand(query) if t not in typed)
         whole = self.whole.scores(q, self.DEPTH)
         if not whole:
             return []
@@ -263,8 +265,3 @@ class KnowledgeIndex:
             a = self.articles[ai]
             hits.append(Hit(a.slug, a.title(lang), score, _snippet(a.body(lang))))
         return hits
-
-
-@lru_cache(maxsize=1)
-def default_index() -> KnowledgeIndex:
-    return KnowledgeIndex.build(load_articles())

@@ -1,4 +1,6 @@
-"""GET /api/v1/kb/search: the answers of `kefu kb ask`, for the desk, portal and integrations."""
+"""The knowledge API: search (the answers of `kefu kb ask`), calculators, articles and their
+versions, candidate questions. Proposing a candidate from a case and routing a message are the
+desk's (desk/views.py): they start from a case or a customer's message."""
 
 from __future__ import annotations
 
@@ -10,11 +12,10 @@ from sqlalchemy.orm import Session
 
 from kefu.core.errors import ValidationFailed
 from kefu.core.security import User, require
-from kefu.desk import service as desk
 from kefu.knowledge import calculators
 from kefu.knowledge import service as kb
-from kefu.knowledge.models import KbArticle, KbQuestionCandidate
-from kefu.knowledge.service import index_for
+from kefu.knowledge.models import KbArticle
+from kefu.knowledge.schemas import candidate_out
 from kefu.web.deps import current_user, get_db
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
@@ -29,7 +30,7 @@ def kb_search(
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
     require(user, "kb.read")
-    hits = index_for(db).search(q, top=top, lang=lang)
+    hits = kb.index_for(db).search(q, top=top, lang=lang)
     return {"results": [h.to_dict() for h in hits]}
 
 
@@ -140,40 +141,6 @@ def kb_versions(
     }
 
 
-class CandidateIn(BaseModel):
-    """The case whose customer's last message the article answered."""
-
-    model_config = ConfigDict(extra="forbid")
-    case_id: int = Field(ge=1, le=2**62)
-
-
-def _candidate_out(c: KbQuestionCandidate) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "lang": c.lang,
-        "text": c.text,
-        "seen": c.seen,
-        "status": c.status,
-        "first_case_id": c.first_case_id,
-        "last_seen_at": c.last_seen_at.isoformat(),
-    }
-
-
-@router.post("/kb/articles/{slug}/candidates")
-def kb_propose(
-    slug: str,
-    body: CandidateIn,
-    user: User = Depends(current_user),
-    db: Session = Depends(get_db),
-) -> dict[str, Any]:
-    """The desk calls this when an agent inserts an article's suggestion: the customer's last
-    message on the case (redacted) becomes a candidate question of the article."""
-    case = desk.visible_case(db, viewer=user, case_id=body.case_id)
-    text = desk.last_customer_text(case)
-    cand = kb.propose_question(db, actor=user, slug=slug, text=text, case_id=case.id)
-    return {"recorded": cand is not None, "candidate": _candidate_out(cand) if cand else None}
-
-
 @router.get("/kb/articles/{slug}/candidates")
 def kb_candidates(
     slug: str,
@@ -182,7 +149,7 @@ def kb_candidates(
     db: Session = Depends(get_db),
 ) -> dict[str, Any]:
     require(user, "kb.manage")
-    return {"candidates": [_candidate_out(c) for c in kb.candidates(db, slug, status)]}
+    return {"candidates": [candidate_out(c) for c in kb.candidates(db, slug, status)]}
 
 
 class Decision(BaseModel):
@@ -201,20 +168,4 @@ def kb_decide(
     cand = kb.decide_candidate(
         db, actor=user, slug=slug, candidate_id=candidate_id, accept=body.accept
     )
-    return {"candidate": _candidate_out(cand), "article": _article_out(kb.get_article(db, slug))}
-
-
-class RouteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=10_000)
-
-
-@router.post("/kb/route")
-def kb_route(
-    body: RouteIn, user: User = Depends(current_user), db: Session = Depends(get_db)
-) -> dict[str, Any]:
-    """What the desk would do with a new message: its queue (case category), the model's
-    confidence, and its intent (the answering article, "" when none fits) — for gateways that
-    file cases from e-mail or another channel."""
-    require(user, "case.read_all")
-    return kb.route(db, body.text, categories=desk.categories()).to_dict()
+    return {"candidate": candidate_out(cand), "article": _article_out(kb.get_article(db, slug))}

@@ -8,13 +8,14 @@ from sqlalchemy import select
 
 from kefu.core import audit
 from kefu.core.security import User
-from kefu.desk import chat
+from kefu.desk import chat, triage
 from kefu.desk import service as desk
 from kefu.desk.models import CATEGORIES
 from kefu.knowledge import service as kb
-from kefu.knowledge.articles import load_articles
-from kefu.knowledge.evaluation import HOLDOUT_DIR, load_questions
+from kefu.knowledge.content import load_articles
+from kefu.knowledge.evaluation import load_questions
 from tests.conftest import login
+from tests.knowledge import HOLDOUT_DIR
 
 
 @pytest.fixture
@@ -82,15 +83,15 @@ def test_routing_model_places_held_out_questions_in_the_right_queue(database, lo
     articles = {a.slug: a for a in load_articles()}
     questions = load_questions(HOLDOUT_DIR.glob("*.yaml"))
     with database.session() as s:
-        routed = [kb.route(s, q.q, categories=CATEGORIES).category for q in questions]
-    expected = [kb.case_category_of(articles[q.slug]) for q in questions]
+        routed = [triage.route(s, q.q, categories=CATEGORIES).category for q in questions]
+    expected = [triage.case_category_of(articles[q.slug]) for q in questions]
     accuracy = sum(a == b for a, b in zip(routed, expected, strict=True)) / len(questions)
     assert accuracy >= 0.85, accuracy
 
 
 def test_a_topic_no_article_covers_gets_no_intent_rather_than_a_wrong_one(database, loaded):
     with database.session() as s:
-        routed = kb.route(s, "请问哪里可以下载上个月的交割单", categories=CATEGORIES)
+        routed = triage.route(s, "请问哪里可以下载上个月的交割单", categories=CATEGORIES)
         assert routed.intent == ""  # the best hit (on 下载) shares almost nothing else
         assert routed.category in CATEGORIES
 
@@ -119,13 +120,13 @@ def test_a_team_model_with_its_own_labels_still_routes_to_a_desk_queue(
     path = tmp_path / "team.model"
     model.save(path)
     monkeypatch.setenv("KEFU_INTENT_MODEL", str(path))
-    monkeypatch.setattr(kb, "_model", [])
+    monkeypatch.setattr(triage, "_model", [])
     get_settings.cache_clear()
     try:
         with database.session() as s:
-            routed = kb.route(s, "提现一直没到账怎么回事", categories=CATEGORIES)
+            routed = triage.route(s, "提现一直没到账怎么回事", categories=CATEGORIES)
         assert routed.intent.startswith("funds.") and routed.category == "funds"
-        assert kb.routing_model().labels == ["cards", "transfers"]
+        assert triage.routing_model().labels == ["cards", "transfers"]
     finally:
         get_settings.cache_clear()
 
@@ -138,7 +139,7 @@ def test_an_unusable_team_model_falls_back_and_cases_are_still_filed(
     bad = tmp_path / "not-a-model.pkl"
     bad.write_bytes(b"\x80\x04K\x01.")  # a pickle, but not a Kefu model
     monkeypatch.setenv("KEFU_INTENT_MODEL", str(bad))
-    monkeypatch.setattr(kb, "_model", [])
+    monkeypatch.setattr(triage, "_model", [])
     get_settings.cache_clear()
     try:
         with database.session() as s:
@@ -155,7 +156,7 @@ def test_cli_predict_answers_as_the_desk_routes():
 
     from typer.testing import CliRunner
 
-    from kefu.knowledge.cli import intent_app
+    from kefu.desk.cli import intent_app
 
     r = CliRunner().invoke(intent_app, ["predict", "My withdrawal still hasn't arrived", "--json"])
     assert r.exit_code == 0, r.output
