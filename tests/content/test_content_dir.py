@@ -111,7 +111,12 @@ def test_content_sync_loads_the_configured_folder_and_twice_changes_nothing(team
 
     second = _sync()
     assert second["knowledge"]["created"] == second["knowledge"]["updated"] == []
-    assert second["desk"] == {"calendars": [], "sla_policies": [], "canned_replies": []}
+    assert second["desk"] == {
+        "statuses": [],
+        "calendars": [],
+        "sla_policies": [],
+        "canned_replies": [],
+    }
     with database.session() as s:
         assert s.scalar(select(func.count(CannedReply.id))) == canned
         assert s.scalar(select(func.count(audit.AuditEntry.id))) == entries  # nothing written
