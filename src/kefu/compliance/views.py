@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from kefu.compliance.service import screen_text
+from kefu.core.http import current_user
 from kefu.core.security import User, require
-from kefu.web.deps import current_user
 
 router = APIRouter(prefix="/api/v1", tags=["compliance"])
 

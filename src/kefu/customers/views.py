@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from kefu.core.http import current_user, get_db, language
 from kefu.core.security import User
 from kefu.customers import service
-from kefu.web.deps import current_user, get_db, language
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 CustomerId = Path(ge=1, le=2**62)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kefu.core.http import current_user, get_db, language
 from kefu.core.security import Role, User, require
 from kefu.customers.models import Customer
 from kefu.customers.service import customers_by_id
@@ -27,7 +28,6 @@ from kefu.desk.schemas import (
     PresenceIn,
     StatusIn,
 )
-from kefu.web.deps import current_user, get_db, language
 
 router = APIRouter(prefix="/api/v1", tags=["desk"])
 CaseId = Path(ge=1, le=2**62, description="case id")

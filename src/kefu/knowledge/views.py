@@ -9,13 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from kefu.core.errors import ValidationFailed
+from kefu.core.http import current_user, get_db
 from kefu.core.security import User, require
 from kefu.desk import service as desk
 from kefu.knowledge import calculators
 from kefu.knowledge import service as kb
 from kefu.knowledge.models import KbArticle, KbQuestionCandidate
 from kefu.knowledge.service import index_for
-from kefu.web.deps import current_user, get_db
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 

@@ -27,10 +27,10 @@ from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.core.errors import KefuError, NotFound, PayloadTooLarge
 from kefu.core.events import get_broker
+from kefu.core.http import COOKIE
 from kefu.core.security import Role, User, session_for_token
 from kefu.desk import chat, service
 from kefu.desk.models import Message
-from kefu.web.deps import COOKIE
 
 router = APIRouter()
 log = logging.getLogger("kefu.hub")
