@@ -58,9 +58,7 @@ def test_console_login_is_the_same_action(client, seed, database):
     assert ("auth.login", {"ip": "testclient", "via": "console"}) in _actions(database)
 
 
-def test_too_many_failures_are_refused_before_the_password_is_checked(
-    session, seed, monkeypatch
-):
+def test_too_many_failures_are_refused_before_the_password_is_checked(session, seed, monkeypatch):
     monkeypatch.setattr(
         identity, "get_settings", lambda: SimpleNamespace(login_attempts_per_15min=2)
     )
