@@ -107,6 +107,7 @@ def user_add(
 
     from kefu.core import audit
     from kefu.core.security import Role, User, hash_password
+    from kefu.identity.audit import IdentityAudit
 
     if role not in Role.__members__:
         err.print(f"[red]unknown role {role!r}[/red]; choose one of {', '.join(Role.__members__)}")
@@ -134,7 +135,7 @@ def user_add(
         audit.record(
             db,
             actor_id=None,
-            action="user.create",
+            action=IdentityAudit.user_create,
             entity="user",
             entity_id=u.id,
             data={"username": username, "role": role, "via": "cli"},
@@ -145,13 +146,11 @@ def user_add(
 @user_app.command("list")
 def user_list() -> None:
     """List users and their roles."""
-    from sqlalchemy import select
-
-    from kefu.core.security import User
+    from kefu.identity import service as identity
 
     table = Table("id", "username", "role", "name", "active")
     with _database().session() as db:
-        for u in db.scalars(select(User).order_by(User.id)):
+        for u in identity.list_users(db):
             table.add_row(
                 str(u.id), u.username, u.role, u.display_name, "yes" if u.is_active else "no"
             )

@@ -62,7 +62,7 @@ ROLES: dict[str, tuple[str, str, bool] | None] = {
     "trainer": ("trainer", "trainer", False),
     "admin": ("admin", "admin", False),
 }
-ADMIN_CONSOLE = {"admin", "supervisor"}  # kefu.web.pages._admin_user (a role list, see /admin)
+ADMIN_CONSOLE = {"admin", "supervisor"}  # core.http.ADMIN_CONSOLE (a role list, see /admin)
 
 
 # --- the world the requests run against ------------------------------------------------------
@@ -204,7 +204,7 @@ ROUTES: dict[tuple[str, str], Access] = {
         "kb.manage", body=lambda w: {"accept": False}
     ),
     ("POST", "/api/v1/kb/route"): Access("case.read_all", body=lambda w: {"text": "提现没到账"}),
-    # --- login, language, portal (kefu.web.pages)
+    # --- login, language, portal (identity/pages.py, desk/pages.py)
     ("GET", "/login"): Access("public", kind="page"),
     ("POST", "/login"): Access(
         "public", kind="page", body=lambda w: {"username": "alice", "password": "kefu-demo"}
@@ -259,7 +259,7 @@ ROUTES: dict[tuple[str, str], Access] = {
             "body_en": "Hello",
         },
     ),
-    # --- knowledge pages (kefu.web.kb_pages)
+    # --- knowledge pages (knowledge/pages.py)
     ("GET", "/portal/kb"): Access("login", kind="fragment", query="?q=提现"),
     ("GET", "/desk/cases/{case_id}/kb"): Access("case.read_all", kind="fragment"),
     ("GET", "/help"): Access("login", kind="page"),

@@ -185,3 +185,25 @@ def test_a_refusal_stays_on_record_when_the_request_rolls_back(database, seed):
         assert count(s) == 1
         assert s.get(User, seed.admin).display_name == "admin"
         assert audit.verify(s).ok
+
+
+def test_a_request_session_refuses_writes_outside_an_action(database, seed):
+    """The web app's and the socket's sessions are actions_only: a view that writes directly
+    fails instead of changing state without an audit entry."""
+
+    @actions.action
+    def rename(db: Session, *, actor: User, name: str) -> None:
+        actor.display_name = name
+        audit.record(db, actor_id=actor.id, action=_Probe.touched, entity="user", entity_id=1)
+
+    with database.sessions() as s:
+        actions.actions_only(s)
+        admin = s.get(User, seed.admin)
+        rename(s, actor=admin, name="renamed on record")
+        s.commit()
+        admin.display_name = "renamed behind the log's back"
+        with pytest.raises(actions.OutsideAction, match="User"):
+            s.commit()
+        s.rollback()
+    with database.sessions() as s:
+        assert s.get(User, seed.admin).display_name == "renamed on record"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from kefu.compliance.service import screen_text
-from kefu.core.security import User, require
-from kefu.web.deps import current_user
+from kefu.core.http import CurrentUser
+from kefu.core.security import require
 
 router = APIRouter(prefix="/api/v1", tags=["compliance"])
 
@@ -21,6 +21,6 @@ class ScreenIn(BaseModel):
 
 
 @router.post("/screen")
-def screen(body: ScreenIn, user: User = Depends(current_user)) -> dict[str, Any]:
+def screen(body: ScreenIn, user: CurrentUser) -> dict[str, Any]:
     require(user, "screen.use")
     return screen_text(body.text, body.role)

@@ -17,12 +17,12 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, func, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kefu.core.config import get_settings
 from kefu.core.db import Base, UTCDateTime, utcnow
-from kefu.core.errors import Forbidden, TooManyRequests, Unauthorized
+from kefu.core.errors import Forbidden, Unauthorized
 
 
 class Role(StrEnum):
@@ -159,26 +159,6 @@ def verify_password(stored: str, password: str) -> bool:
 
 def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def authenticate(db: Session, username: str, password: str, *, ip: str = "") -> User:
-    """Checks the password with a per-username rate limit; records every attempt."""
-    settings = get_settings()
-    since = utcnow() - timedelta(minutes=15)
-    failures = db.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.username == username, LoginAttempt.at >= since, ~LoginAttempt.ok)
-    )
-    if (failures or 0) >= settings.login_attempts_per_15min:
-        raise TooManyRequests("too many failed logins for this user; try again in 15 minutes")
-    user = db.scalar(select(User).where(User.username == username))
-    ok = user is not None and user.is_active and verify_password(user.password_hash, password)
-    db.add(LoginAttempt(username=username[:64], ok=ok, ip=ip[:64]))
-    if not ok or user is None:
-        db.commit()  # keep the failed attempt even though we raise
-        raise Unauthorized("wrong username or password")
-    return user
 
 
 def open_session(db: Session, user: User) -> tuple[str, AuthSession]:

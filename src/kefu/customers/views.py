@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
-from kefu.core.security import User
+from kefu.core.http import CurrentUser, DbSession, language
 from kefu.customers import service
-from kefu.web.deps import current_user, get_db, language
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 CustomerId = Path(ge=1, le=2**62)
@@ -25,10 +23,10 @@ class RevealIn(BaseModel):
 
 @router.get("/customers")
 def search(
+    user: CurrentUser,
+    db: DbSession,
     q: str = Query("", max_length=100),
     limit: int = Query(50, ge=1, le=200),
-    user: User = Depends(current_user),
-    db: Session = Depends(get_db),
 ) -> list[dict[str, Any]]:
     return [
         {
@@ -47,9 +45,9 @@ def search(
 @router.get("/customers/{customer_id}")
 def customer_360(
     request: Request,
+    user: CurrentUser,
+    db: DbSession,
     customer_id: int = CustomerId,
-    user: User = Depends(current_user),
-    db: Session = Depends(get_db),
 ) -> dict[str, Any]:
     return service.customer_360(db, viewer=user, customer_id=customer_id, lang=language(request))
 
@@ -57,9 +55,9 @@ def customer_360(
 @router.post("/customers/{customer_id}/reveal")
 def reveal(
     body: RevealIn,
+    user: CurrentUser,
+    db: DbSession,
     customer_id: int = CustomerId,
-    user: User = Depends(current_user),
-    db: Session = Depends(get_db),
 ) -> dict[str, str]:
     value = service.reveal(
         db,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from kefu.core.http import current_user, get_db, language
 from kefu.core.security import User, require
 from kefu.desk import chat, readmodel, service, triage
 from kefu.desk.readmodel import users_by_id
@@ -25,7 +26,6 @@ from kefu.desk.schemas import (
     StatusIn,
 )
 from kefu.knowledge import service as knowledge
-from kefu.web.deps import current_user, get_db, language
 
 router = APIRouter(prefix="/api/v1", tags=["desk"])
 CaseId = Path(ge=1, le=2**62, description="case id")

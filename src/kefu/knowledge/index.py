@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from kefu.knowledge import content
 from kefu.knowledge.models import KbArticle
-from kefu.knowledge.search import KnowledgeIndex
+from kefu.knowledge.search import Hit, KnowledgeIndex
 from kefu.knowledge.store import content_hash, list_articles, row_fields, to_article
 
 _cache_lock = threading.Lock()
@@ -58,3 +58,10 @@ def index_for(db: Session) -> KnowledgeIndex:
             _by_digest.pop(next(iter(_by_digest)))
         _by_digest[digest] = index
     return index
+
+
+def suggest(db: Session, q: str, *, top: int = 3, lang: str = "zh") -> list[Hit]:
+    """The articles that best answer ``q`` (the portal's search box, the desk's panel)."""
+    if not q.strip():
+        return []
+    return index_for(db).search(q, top=top, lang="en" if lang == "en" else "zh")

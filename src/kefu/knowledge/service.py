@@ -14,7 +14,7 @@ from kefu.knowledge.candidates import (
     propose_question,
 )
 from kefu.knowledge.content import default_index, load_articles
-from kefu.knowledge.index import index_for
+from kefu.knowledge.index import index_for, suggest
 from kefu.knowledge.schemas import candidate_out
 from kefu.knowledge.store import (
     CATEGORIES,
@@ -62,6 +62,7 @@ __all__ = [
     "open_candidate_counts",
     "propose_question",
     "revert",
+    "suggest",
     "sync",
     "to_article",
     "update_article",

@@ -11,12 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from kefu.core.errors import ValidationFailed
+from kefu.core.http import current_user, get_db
 from kefu.core.security import User, require
 from kefu.knowledge import calculators
 from kefu.knowledge import service as kb
 from kefu.knowledge.models import KbArticle
 from kefu.knowledge.schemas import candidate_out
-from kefu.web.deps import current_user, get_db
 
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 

@@ -13,17 +13,29 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kefu import __version__
+from kefu.compliance.views import router as compliance_api
 from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.core.errors import PROBLEM_BASE, KefuError
 from kefu.core.events import broker_from_url, set_broker
+from kefu.core.http import error_page
+from kefu.customers.pages import router as customers_pages
+from kefu.customers.views import router as customers_api
+from kefu.desk.pages import router as desk_pages
+from kefu.desk.views import router as desk_api
+from kefu.identity.pages import router as identity_pages
+from kefu.identity.views import router as identity_api
 from kefu.knowledge import service as knowledge
+from kefu.knowledge.pages import router as knowledge_pages
+from kefu.knowledge.views import router as knowledge_api
+from kefu.web.hub import router as hub
 
 log = logging.getLogger("kefu")
 PROBLEM = "application/problem+json"
@@ -116,8 +128,6 @@ def create_app(database: Database | None = None) -> FastAPI:
     @app.exception_handler(KefuError)
     async def _kefu_error(request: Request, exc: KefuError) -> Response:
         if _wants_html(request):
-            from kefu.web.pages import error_page
-
             return error_page(request, exc.status, exc.title, exc.detail)
         return problem_response(exc.status, exc.problem(str(request.url.path)))
 
@@ -153,8 +163,6 @@ def create_app(database: Database | None = None) -> FastAPI:
         if exc.status_code == 404:
             detail = f"no route {request.method} {request.url.path}"
         if _wants_html(request):
-            from kefu.web.pages import error_page
-
             return error_page(request, exc.status_code, slug, detail)
         return problem_response(
             exc.status_code,
@@ -199,27 +207,20 @@ def create_app(database: Database | None = None) -> FastAPI:
             {"status": "ok", "database": app.state.db.dialect, "version": __version__}
         )
 
-    from kefu.compliance.views import router as compliance_router
-    from kefu.customers.views import router as customers_router
-    from kefu.desk.views import router as desk_router
-    from kefu.web.api_auth import router as auth_router
-
-    app.include_router(auth_router)
-    app.include_router(desk_router)
-    app.include_router(customers_router)
-    app.include_router(compliance_router)
-    from kefu.knowledge.views import router as kb_router
-
-    app.include_router(kb_router)
-    from fastapi.staticfiles import StaticFiles
-
-    from kefu.web.hub import router as hub_router
-    from kefu.web.kb_pages import router as kb_pages_router
-    from kefu.web.pages import router as pages_router
-
-    app.include_router(hub_router)
-    app.include_router(pages_router)
-    app.include_router(kb_pages_router)
+    # every router, named: the JSON APIs, the chat socket, then each context's pages
+    for router in (
+        identity_api,
+        desk_api,
+        customers_api,
+        compliance_api,
+        knowledge_api,
+        hub,
+        identity_pages,
+        desk_pages,
+        customers_pages,
+        knowledge_pages,
+    ):
+        app.include_router(router)
     static = Path(__file__).with_name("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -23,15 +23,16 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
+from kefu.core.actions import actions_only
 from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.core.errors import KefuError, NotFound, PayloadTooLarge
 from kefu.core.events import get_broker
+from kefu.core.http import COOKIE
 from kefu.core.security import Role, User, session_for_token
 from kefu.desk import chat, readmodel, service
 from kefu.desk.models import Message
 from kefu.desk.schemas import message_view
-from kefu.web.deps import COOKIE
 
 router = APIRouter()
 log = logging.getLogger("kefu.hub")
@@ -85,6 +86,7 @@ class Connection:
     def _db(self, fn: Any, *args: Any, write: bool = False, **kw: Any) -> Any:
         lock = self.database.write_lock if write else contextlib.nullcontext()
         with lock, self.database.session() as s:
+            actions_only(s)  # the socket writes only through actions, like the HTTP routes
             user = s.get(User, self.user.id)
             return fn(s, user, *args, **kw)
 

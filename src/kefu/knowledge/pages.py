@@ -7,20 +7,27 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markdown_it import MarkdownIt
-from markupsafe import Markup, escape
-from sqlalchemy import select
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from kefu.core import i18n
 from kefu.core.errors import Forbidden, KefuError
+from kefu.core.http import (
+    Caller,
+    DbSession,
+    OptionalCaller,
+    check_form_csrf,
+    fragment,
+    language,
+    login_redirect,
+    render,
+)
 from kefu.core.security import User, can
-from kefu.desk import service as desk
+from kefu.identity import service as identity
 from kefu.knowledge import service as kb
-from kefu.web.deps import Caller, get_db, language, optional_caller
-from kefu.web.pages import _check_form_csrf, _desk_user, _login_redirect, render
 
 router = APIRouter(include_in_schema=False)
 # CommonMark without raw HTML: an article can never inject markup into a page
@@ -32,69 +39,37 @@ def markdown(text: str) -> Markup:
     return Markup(_md.render(text))  # noqa: S704
 
 
-def kb_results_html(
-    db: Session, q: str, lang: str, *, insert: bool, top: int = 3, case_id: int | None = None
-) -> str:
+def _results(
+    request: Request,
+    db: Session,
+    q: str,
+    *,
+    insert: bool,
+    top: int = 3,
+    case_id: int | None = None,
+) -> Response:
     """The suggestion cards of the portal search and the desk's knowledge panel."""
-    if not q.strip():
-        return ""
-    hits = kb.index_for(db).search(q, top=top, lang="en" if lang == "en" else "zh")
-    parts = []
-    for h in hits:
-        # the customer's words that this article answered become a candidate question of it
-        propose = (
-            f"kefuApi('POST','/api/v1/kb/articles/{quote(h.slug)}/candidates',"
-            f"{{case_id:{int(case_id)}}})"
-            if case_id is not None
-            else ""
-        )
-        button = (
-            (
-                f' <button type="button" class="small" data-testid="kb-insert" '
-                f'data-text="{escape(h.snippet)}" onclick="const i=document.querySelector('
-                f"'[data-role=input]');i.value=(i.value?i.value+'\\n':'')+this.dataset.text;"
-                f"i.dispatchEvent(new Event('input'));{propose}\">"
-                f"{escape(i18n.t('ui.insert', lang))}"
-                f"</button>"
-            )
-            if insert
-            else ""
-        )
-        target = ' target="_blank" rel="noopener"' if insert else ""
-        parts.append(
-            f'<div class="card" style="padding:8px;margin-bottom:6px" data-testid="kb-hit">'
-            f'<a href="/help/{quote(h.slug)}"{target}><strong>{escape(h.title)}</strong></a>'
-            f"{button}"
-            f'<div class="muted">{escape(h.snippet)}</div></div>'
-        )
-    return "".join(parts) or '<span class="muted">—</span>'
+    hits = kb.suggest(db, q, top=top, lang=language(request))
+    return fragment(
+        request,
+        "partials/kb_results.html",
+        searched=bool(q.strip()),
+        hits=hits,
+        insert=insert,
+        case_id=case_id,
+    )
 
 
 @router.get("/portal/kb", response_class=HTMLResponse)
 def portal_kb(
     request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
     q: str = Query("", max_length=200),
-    caller: Caller | None = Depends(optional_caller),
-    db: Session = Depends(get_db),
 ) -> Response:
     if caller is None:
         return HTMLResponse("", status_code=401)
-    return HTMLResponse(kb_results_html(db, q, language(request), insert=False, top=5))
-
-
-@router.get("/desk/cases/{case_id}/kb", response_class=HTMLResponse)
-def desk_kb(
-    request: Request,
-    case_id: int,
-    caller: Caller | None = Depends(optional_caller),
-    db: Session = Depends(get_db),
-) -> Response:
-    c = _desk_user(request, caller)
-    if isinstance(c, Response):
-        return HTMLResponse("", status_code=401)
-    case = desk.visible_case(db, viewer=c.user, case_id=case_id)
-    text = desk.last_customer_text(case)
-    return HTMLResponse(kb_results_html(db, text, language(request), insert=True, case_id=case.id))
+    return _results(request, db, q, insert=False, top=5)
 
 
 # --- help centre ----------------------------------------------------------------------------
@@ -103,17 +78,17 @@ def desk_kb(
 @router.get("/help", response_class=HTMLResponse)
 def help_centre(
     request: Request,
-    caller: Caller | None = Depends(optional_caller),
-    db: Session = Depends(get_db),
+    caller: OptionalCaller,
+    db: DbSession,
 ) -> Response:
     if caller is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     groups: dict[str, list[Any]] = {}
     for row in kb.list_articles(db):
         groups.setdefault(row.category, []).append(row)
     return render(
         request,
-        "help.html",
+        "help/help.html",
         caller,
         area="help",
         groups=groups,
@@ -124,19 +99,19 @@ def help_centre(
 @router.get("/help/{slug}", response_class=HTMLResponse)
 def help_article(
     request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
     slug: str,
-    caller: Caller | None = Depends(optional_caller),
-    db: Session = Depends(get_db),
 ) -> Response:
     if caller is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     lang = language(request)
     row = kb.get_article(db, slug)
     en = lang == "en"
     related = [r for r in kb.list_articles(db) if r.slug in set(row.related)]
     return render(
         request,
-        "help_article.html",
+        "help/help_article.html",
         caller,
         area="help",
         article=row,
@@ -152,7 +127,7 @@ def help_article(
 
 def _editor(request: Request, caller: Caller | None) -> Caller | Response:
     if caller is None:
-        return _login_redirect(request)
+        return login_redirect(request)
     if not can(caller.user, "kb.manage"):
         raise Forbidden("editing the knowledge base needs the kb.manage permission")
     return caller
@@ -161,16 +136,16 @@ def _editor(request: Request, caller: Caller | None) -> Caller | Response:
 @router.get("/admin/kb", response_class=HTMLResponse)
 def kb_admin(
     request: Request,
-    caller: Caller | None = Depends(optional_caller),
-    db: Session = Depends(get_db),
+    caller: OptionalCaller,
+    db: DbSession,
 ) -> Response:
     c = _editor(request, caller)
     if isinstance(c, Response):
         return c
-    editors = {u.id: u for u in db.scalars(select(User))}
+    editors = identity.users_by_id(db)
     return render(
         request,
-        "kb_admin.html",
+        "admin/kb_admin.html",
         c,
         area="kb",
         articles=kb.list_articles(db),
@@ -182,19 +157,19 @@ def kb_admin(
 @router.get("/admin/kb/{slug}", response_class=HTMLResponse)
 def kb_edit_page(
     request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
     slug: str,
     flash: str = Query("", max_length=300),
     kind: str = Query("ok", max_length=8),
-    caller: Caller | None = Depends(optional_caller),
-    db: Session = Depends(get_db),
 ) -> Response:
     c = _editor(request, caller)
     if isinstance(c, Response):
         return c
-    editors = {u.id: u for u in db.scalars(select(User))}
+    editors = identity.users_by_id(db)
     return render(
         request,
-        "kb_edit.html",
+        "admin/kb_edit.html",
         c,
         area="kb",
         article=kb.get_article(db, slug),
@@ -225,7 +200,7 @@ def _editor_form(
     c = _editor(request, caller)
     if isinstance(c, Response):
         return c
-    _check_form_csrf(c, csrf)
+    check_form_csrf(c, csrf)
     try:
         message = action(c.user, language(request))
     except KefuError as exc:
@@ -237,6 +212,8 @@ def _editor_form(
 @router.post("/admin/kb/{slug}")
 def kb_edit_submit(
     request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
     slug: str,
     category: str = Form(max_length=16),
     title_zh: str = Form(max_length=200),
@@ -249,8 +226,6 @@ def kb_edit_submit(
     sources: str = Form("", max_length=5000),
     note: str = Form("", max_length=200),
     csrf: str = Form(""),
-    caller: Caller | None = Depends(optional_caller),
-    db: Session = Depends(get_db),
 ) -> Response:
     changes = {
         "category": category,
@@ -278,12 +253,12 @@ def kb_edit_submit(
 @router.post("/admin/kb/{slug}/candidates/{candidate_id}")
 def kb_candidate_decide(
     request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
     slug: str,
     candidate_id: int,
     accept: str = Form("0", max_length=1),
     csrf: str = Form(""),
-    caller: Caller | None = Depends(optional_caller),
-    db: Session = Depends(get_db),
 ) -> Response:
 
     def decide(user: User, lang: str) -> str:
@@ -298,11 +273,11 @@ def kb_candidate_decide(
 @router.post("/admin/kb/{slug}/revert/{version}")
 def kb_revert(
     request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
     slug: str,
     version: int,
     csrf: str = Form(""),
-    caller: Caller | None = Depends(optional_caller),
-    db: Session = Depends(get_db),
 ) -> Response:
 
     def restore(user: User, lang: str) -> str:

@@ -1,0 +1,369 @@
+"""The desk's HTML routes: the customer portal (/), the chat widget, the agent desk (/desk)
+with its fragments, and the admin console (/admin) with the SLA, calendar and canned-reply
+forms (the user forms of /admin are identity's)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from kefu.core import i18n
+from kefu.core.http import (
+    Caller,
+    DbSession,
+    OptionalCaller,
+    admin_form,
+    admin_page_caller,
+    check_form_csrf,
+    desk_page_caller,
+    fragment,
+    language,
+    login_redirect,
+    render,
+)
+from kefu.core.security import Role, User, can
+from kefu.customers import service as customers
+from kefu.desk import chat, queries
+from kefu.desk import service as desk
+from kefu.desk.models import CATEGORIES, PRIORITIES, Case
+from kefu.desk.readmodel import messages_read
+from kefu.identity import service as identity
+from kefu.knowledge import calculators
+from kefu.knowledge import service as knowledge
+
+router = APIRouter(include_in_schema=False)
+#: the choice lists of the case forms
+CHOICES = {"categories": CATEGORIES, "priorities": PRIORITIES}
+
+
+# --- customer portal ------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def portal(request: Request, caller: OptionalCaller, db: DbSession) -> Response:
+    if caller is None:
+        return login_redirect(request)
+    if caller.user.role != Role.customer:
+        return RedirectResponse("/desk", status_code=303)
+    me = customers.customer_for_user(db, caller.user)
+    cases = desk.list_cases(db, viewer=caller.user, limit=100)
+    cases.sort(key=lambda c: c.updated_at, reverse=True)
+    return render(
+        request, "portal/portal.html", caller, area="portal", customer=me, cases=cases, **CHOICES
+    )
+
+
+@router.get("/widget", response_class=HTMLResponse)
+def widget(request: Request, caller: OptionalCaller, db: DbSession) -> Response:
+    """The embeddable panel: the customer's open chat, or the start form, or the login form."""
+    if caller is None:
+        return RedirectResponse("/login?" + urlencode({"next": "/widget"}), status_code=303)
+    if caller.user.role != Role.customer:
+        return RedirectResponse("/desk", status_code=303)
+    open_chats = desk.list_cases(
+        db, viewer=caller.user, channel="chat", status_category="open,pending", limit=1
+    )
+    if open_chats:
+        return RedirectResponse(f"/cases/{open_chats[0].id}", status_code=303)
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/chat/start")
+def portal_start_chat(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    body: str = Form(max_length=10_000),
+    category: str = Form("", max_length=16),
+    csrf: str = Form(""),
+) -> Response:
+    if caller is None:
+        return login_redirect(request)
+    check_form_csrf(caller, csrf)
+    lang = "en" if language(request) == "en" else "zh"
+    case = chat.start_chat(
+        db, actor=caller.user, body=body, category=category or None, language=lang
+    )
+    return RedirectResponse(f"/cases/{case.id}", status_code=303)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def portal_case(request: Request, case_id: int, caller: OptionalCaller, db: DbSession) -> Response:
+    if caller is None:
+        return login_redirect(request)
+    if caller.user.role != Role.customer:
+        return RedirectResponse(f"/desk/cases/{case_id}", status_code=303)
+    case = desk.visible_case(db, viewer=caller.user, case_id=case_id)
+    msgs = messages_read(db, case, viewer=caller.user, lang=language(request))
+    return render(
+        request,
+        "portal/portal_case.html",
+        caller,
+        area="portal",
+        case=case,
+        messages=msgs,
+        survey=queries.case_csat(db, case.id),
+        **CHOICES,
+    )
+
+
+@router.post("/cases/{case_id}/csat")
+def portal_csat(
+    request: Request,
+    case_id: int,
+    caller: OptionalCaller,
+    db: DbSession,
+    score: int = Form(ge=1, le=5),
+    comment: str = Form("", max_length=2000),
+    csrf: str = Form(""),
+) -> Response:
+    if caller is None:
+        return login_redirect(request)
+    check_form_csrf(caller, csrf)
+    desk.submit_csat(db, actor=caller.user, case_id=case_id, score=score, comment=comment)
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+# --- agent desk -----------------------------------------------------------------------------
+
+
+def _filters(view: str, q: str, category: str, priority: str) -> dict[str, Any]:
+    return {"view": view, "q": q, "category": category, "priority": priority}
+
+
+def _desk_ctx(
+    request: Request, caller: Caller, db: Session, case: Case | None, filters: dict[str, Any]
+) -> dict[str, Any]:
+    lang = language(request)
+    user = caller.user
+    ctx: dict[str, Any] = {
+        "area": "desk",
+        "filters": filters,
+        "qs": urlencode(filters),
+        "cases": queries.queue(db, viewer=user, lang=lang, **filters),
+        "current": case,
+        "case": case,
+        "agent_profile": queries.agent_profile(db, user.id),
+        **CHOICES,
+    }
+    if case is not None:
+        ctx["messages"] = messages_read(db, case, viewer=user, lang=lang)
+        ctx["sla"] = desk.sla_view(db, case)
+        ctx["c360"] = customers.customer_360(
+            db, viewer=user, customer_id=case.customer_id, lang=lang
+        )
+        ctx["statuses"] = queries.statuses(db)
+        ctx["canned"] = queries.canned_replies(db)
+        ctx["assignee_name"] = identity.user_name(db, case.assignee_id, lang)
+        ctx["agents"] = queries.agents_with_presence(db, lang=lang)
+        ctx["can_reveal"] = can(user, "pii.reveal")
+        ctx["intent"] = knowledge.article_title(db, case.intent, lang) if case.intent else None
+    return ctx
+
+
+@router.get("/desk", response_class=HTMLResponse)
+def desk_page(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    view: str = Query("open", max_length=16),
+    q: str = Query("", max_length=200),
+    category: str = Query("", max_length=16),
+    priority: str = Query("", max_length=8),
+) -> Response:
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    ctx = _desk_ctx(request, c, db, None, _filters(view, q, category, priority))
+    return render(request, "desk/desk.html", c, **ctx)
+
+
+@router.get("/desk/cases/{case_id}", response_class=HTMLResponse)
+def desk_case(
+    request: Request,
+    case_id: int,
+    caller: OptionalCaller,
+    db: DbSession,
+    view: str = Query("open", max_length=16),
+    q: str = Query("", max_length=200),
+    category: str = Query("", max_length=16),
+    priority: str = Query("", max_length=8),
+) -> Response:
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    case = desk.visible_case(db, viewer=c.user, case_id=case_id)
+    ctx = _desk_ctx(request, c, db, case, _filters(view, q, category, priority))
+    return render(request, "desk/desk.html", c, **ctx)
+
+
+@router.get("/desk/queue", response_class=HTMLResponse)
+def desk_queue(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    view: str = Query("open", max_length=16),
+    q: str = Query("", max_length=200),
+    category: str = Query("", max_length=16),
+    priority: str = Query("", max_length=8),
+    current: str = Query("", max_length=20),
+) -> Response:
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return HTMLResponse("", status_code=401)
+    filters = _filters(view, q, category, priority)
+    return fragment(
+        request,
+        "desk/_queue.html",
+        current=queries.case_or_none(db, int(current)) if current.isdigit() else None,
+        cases=queries.queue(db, viewer=c.user, lang=language(request), **filters),
+        qs=urlencode(filters),
+    )
+
+
+@router.get("/desk/calc", response_class=HTMLResponse)
+def desk_calc(
+    request: Request,
+    caller: OptionalCaller,
+    kind: str = Query("price-limit", max_length=20),
+) -> Response:
+    """The desk's calculator panel: the same engine as `kefu calc` and /api/v1/calc/{kind}, only
+    the fields of the chosen calculator, labels in the agent's language."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return HTMLResponse("", status_code=401)
+    params = {k: v for k, v in request.query_params.items() if k != "kind"}
+    try:
+        data = calculators.compute(kind, params)
+    except calculators.CalcError as exc:
+        label = i18n.t(f"calc.f_{exc.field}", language(request))
+        name = label if not label.startswith("calc.") else exc.field
+        return fragment(request, "desk/_calc.html", error=str(exc), field=name)
+    return fragment(request, "desk/_calc.html", error=None, result=data)
+
+
+# --- admin console --------------------------------------------------------------------------
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    flash: str = Query("", max_length=200),
+    kind: str = Query("ok", max_length=8),
+) -> Response:
+    c = admin_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    return render(
+        request,
+        "admin/admin.html",
+        c,
+        area="admin",
+        users=identity.list_users(db),
+        roles=list(identity.ROLES),
+        can_users=can(c.user, "users.manage"),
+        policies=queries.sla_policies(db),
+        calendars=queries.business_calendars(db),
+        canned=queries.canned_replies(db, by_category=False),
+        flash=flash,
+        flash_kind="error" if kind == "error" else "ok",
+        **CHOICES,
+    )
+
+
+@router.post("/admin/sla/{policy_id}")
+def admin_sla(
+    request: Request,
+    policy_id: int,
+    caller: OptionalCaller,
+    db: DbSession,
+    first_response_minutes: int = Form(ge=1),
+    resolution_minutes: int = Form(ge=1),
+    calendar_id: int = Form(ge=1),
+    near_breach_percent: int = Form(80, ge=1, le=99),
+    csrf: str = Form(""),
+) -> Response:
+    def save(actor: User) -> str:
+        desk.update_sla_policy(
+            db,
+            actor=actor,
+            policy_id=policy_id,
+            first_response_minutes=first_response_minutes,
+            resolution_minutes=resolution_minutes,
+            calendar_id=calendar_id,
+            near_breach_percent=near_breach_percent,
+        )
+        return "SLA policy saved (applies to new cases and priority changes)"
+
+    return admin_form(request, caller, csrf, save)
+
+
+@router.post("/admin/calendars/{calendar_id}/days")
+def admin_calendar_day(
+    request: Request,
+    calendar_id: int,
+    caller: OptionalCaller,
+    db: DbSession,
+    day: date = Form(),
+    kind: str = Form(max_length=8),
+    csrf: str = Form(""),
+) -> Response:
+    def mark(actor: User) -> str:
+        desk.set_calendar_day(db, actor=actor, calendar_id=calendar_id, day=day, kind=kind)
+        return f"{day.isoformat()}: {kind}"
+
+    return admin_form(request, caller, csrf, mark)
+
+
+@router.post("/admin/canned")
+def admin_canned(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    key: str = Form(max_length=64),
+    category: str = Form(max_length=16),
+    title_zh: str = Form(max_length=128),
+    title_en: str = Form(max_length=128),
+    body_zh: str = Form(max_length=5000),
+    body_en: str = Form(max_length=5000),
+    csrf: str = Form(""),
+) -> Response:
+    def add(actor: User) -> str:
+        desk.add_canned(
+            db,
+            actor=actor,
+            key=key,
+            category=category,
+            title_zh=title_zh,
+            title_en=title_en,
+            body_zh=body_zh,
+            body_en=body_en,
+        )
+        return f"canned reply {key} added"
+
+    return admin_form(request, caller, csrf, add)
+
+
+@router.get("/desk/cases/{case_id}/kb", response_class=HTMLResponse)
+def desk_kb(request: Request, caller: OptionalCaller, db: DbSession, case_id: int) -> Response:
+    """The knowledge panel: the articles that answer what the customer said last."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return HTMLResponse("", status_code=401)
+    case = desk.visible_case(db, viewer=c.user, case_id=case_id)
+    text = desk.last_customer_text(case)
+    return fragment(
+        request,
+        "partials/kb_results.html",
+        searched=bool(text.strip()),
+        hits=knowledge.suggest(db, text, top=3, lang=language(request)),
+        insert=True,
+        case_id=case.id,
+    )

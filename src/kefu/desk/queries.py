@@ -1,0 +1,141 @@
+"""Reads of the desk's consoles (portal, desk, admin): what a page shows, gathered in one
+place so pages run no queries of their own. Reads never write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kefu.core.security import User
+from kefu.customers import service as customers
+from kefu.desk import service as desk
+from kefu.desk.models import (
+    PRIORITIES,
+    AgentProfile,
+    BusinessCalendar,
+    CannedReply,
+    Case,
+    CaseStatus,
+    CsatSurvey,
+    SlaPolicy,
+)
+from kefu.identity import service as identity
+
+__all__ = [
+    "QUEUE_VIEWS",
+    "agent_profile",
+    "agents_with_presence",
+    "business_calendars",
+    "canned_replies",
+    "case_csat",
+    "case_or_none",
+    "queue",
+    "sla_policies",
+    "statuses",
+]
+
+#: the desk's saved views: name -> filters of :func:`kefu.desk.service.list_cases`
+QUEUE_VIEWS: dict[str, dict[str, str]] = {
+    "open": {"status_category": "open"},
+    "mine": {"status_category": "open,pending", "assignee": "me"},
+    "unassigned": {"status_category": "open", "assignee": "none"},
+    "pending": {"status_category": "pending"},
+    "resolved": {"status_category": "resolved,closed"},
+    "all": {},
+}
+
+
+def queue(
+    db: Session,
+    *,
+    viewer: User,
+    lang: str,
+    view: str = "open",
+    q: str = "",
+    category: str = "",
+    priority: str = "",
+) -> list[Case]:
+    """The desk's queue (one of :data:`QUEUE_VIEWS`, unknown names read as ``open``): up to
+    100 cases, each with ``sla_first``, ``sla_resolution``, ``customer_name`` and
+    ``assignee_name`` set for the page."""
+    args: dict[str, Any] = dict(QUEUE_VIEWS.get(view, QUEUE_VIEWS["open"]))
+    cases = desk.list_cases(
+        db,
+        viewer=viewer,
+        q=q or None,
+        category=category or None,
+        priority=priority or None,
+        limit=100,
+        **args,
+    )
+    policies = {p: desk.policy_for(db, p) for p in PRIORITIES}
+    names = {
+        cid: c.name_for(lang)
+        for cid, c in customers.customers_by_id(db, {c.customer_id for c in cases}).items()
+    }
+    agents = {
+        u.id: u.name_for(lang)
+        for u in identity.users_by_id(db, {c.assignee_id for c in cases if c.assignee_id}).values()
+    }
+    for c in cases:
+        clock = desk.sla_view(db, c, policies=policies)
+        c.sla_first = clock["first_response"]  # type: ignore[attr-defined]
+        c.sla_resolution = clock["resolution"]  # type: ignore[attr-defined]
+        c.customer_name = names.get(c.customer_id, "")  # type: ignore[attr-defined]
+        c.assignee_name = agents.get(c.assignee_id or 0)  # type: ignore[attr-defined]
+    return cases
+
+
+def case_or_none(db: Session, case_id: int) -> Case | None:
+    """A case by id without a visibility check: only for marking the open one in a list the
+    viewer already sees."""
+    return db.get(Case, case_id)
+
+
+def statuses(db: Session) -> list[CaseStatus]:
+    """Every case status in the team's order."""
+    return list(db.scalars(select(CaseStatus).order_by(CaseStatus.position)))
+
+
+def canned_replies(db: Session, *, by_category: bool = True) -> list[CannedReply]:
+    """The canned replies, grouped by category then key (the desk's picker), or by key alone
+    (the admin list)."""
+    order = (CannedReply.category, CannedReply.key) if by_category else (CannedReply.key,)
+    return list(db.scalars(select(CannedReply).order_by(*order)))
+
+
+def agent_profile(db: Session, user_id: int) -> AgentProfile | None:
+    """A staff member's desk profile (presence, capacity); None for who has none."""
+    return db.get(AgentProfile, user_id)
+
+
+def agents_with_presence(db: Session, *, lang: str) -> list[dict[str, Any]]:
+    """The agents a case can be handed to: name, presence and current load."""
+    slots = {s.agent_id: s for s in desk.agent_slots(db)}
+    users = identity.users_by_id(db, set(slots))
+    return [
+        {
+            "user_id": a,
+            "name": users[a].name_for(lang),
+            "presence": s.presence,
+            "open_cases": s.open_cases,
+            "capacity": s.capacity,
+        }
+        for a, s in slots.items()
+        if a in users
+    ]
+
+
+def sla_policies(db: Session) -> list[SlaPolicy]:
+    return list(db.scalars(select(SlaPolicy).order_by(SlaPolicy.id)))
+
+
+def business_calendars(db: Session) -> list[BusinessCalendar]:
+    return list(db.scalars(select(BusinessCalendar).order_by(BusinessCalendar.id)))
+
+
+def case_csat(db: Session, case_id: int) -> CsatSurvey | None:
+    """The satisfaction survey of a case, if one was requested."""
+    return db.scalar(select(CsatSurvey).where(CsatSurvey.case_id == case_id))
