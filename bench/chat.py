@@ -170,7 +170,8 @@ class Side:
     """One socket with reconnect: hello(last_seen) on every (re)connect; resend unacked."""
 
     def __init__(self, base: str, case_id: int, token: str, stats: Stats, receiver: bool) -> None:
-        self.url = f"{base}/ws?token={token}"
+        self.url = f"{base}/ws"
+        self.token = token
         self.case_id, self.stats, self.receiver = case_id, stats, receiver
         self.last_seen = 0
         self.pending: dict[str, str] = {}
@@ -182,6 +183,7 @@ class Side:
             try:
                 async with websockets.connect(self.url, open_timeout=10, max_queue=256) as ws:
                     self.ws = ws
+                    await ws.send(json.dumps({"type": "auth", "token": self.token}))
                     await ws.send(
                         json.dumps(
                             {"type": "hello", "case_id": self.case_id, "last_seen": self.last_seen}

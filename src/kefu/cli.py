@@ -100,46 +100,34 @@ def user_add(
         ..., help="customer | agent | supervisor | compliance | trainer | admin"
     ),
     name: str = typer.Option("", help="display name"),
-    password: str | None = typer.Option(None, help="omit to be prompted (or read from stdin)"),
 ) -> None:
-    """Add a user with an Argon2-hashed password."""
-    from sqlalchemy import select
+    """Add a user with an Argon2-hashed password, asked for at a prompt (twice) or read from
+    the first line of standard input — never from the command line, where `ps` and the shell
+    history would keep it."""
+    from kefu.core.errors import KefuError
+    from kefu.identity import service as identity
 
-    from kefu.core import audit
-    from kefu.core.security import Role, User, hash_password
-    from kefu.identity.audit import IdentityAudit
-
-    if role not in Role.__members__:
-        err.print(f"[red]unknown role {role!r}[/red]; choose one of {', '.join(Role.__members__)}")
-        raise typer.Exit(2)
-    if password is None:
-        password = (
-            getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
-        )
-    if len(password) < 8:
-        err.print("[red]password must be at least 8 characters[/red]")
-        raise typer.Exit(2)
+    if sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            err.print("[red]the two passwords differ[/red]")
+            raise typer.Exit(2)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
     database = _database()
-    with database.session() as db:
-        if db.scalar(select(User).where(User.username == username)):
-            err.print(f"[red]user {username!r} already exists[/red]")
-            raise typer.Exit(1)
-        u = User(
-            username=username,
-            role=role,
-            display_name=name or username,
-            password_hash=hash_password(password),
-        )
-        db.add(u)
-        db.flush()
-        audit.record(
-            db,
-            actor_id=None,
-            action=IdentityAudit.user_create,
-            entity="user",
-            entity_id=u.id,
-            data={"username": username, "role": role, "via": "cli"},
-        )
+    try:
+        with database.session() as db:
+            identity.create_user(
+                db,
+                actor=None,
+                username=username,
+                role=role,
+                password=password,
+                display_name=name,
+            )
+    except KefuError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2 if exc.status == 422 else 1) from exc
     console.print(f"[green]added {role} {username}[/green]")
 
 

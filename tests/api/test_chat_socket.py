@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
@@ -20,6 +21,14 @@ def _start(client, h, body="你好，我的入金还没到账"):
     return r.json()["case_id"]
 
 
+@contextmanager
+def _socket(client, token, headers=None):
+    """A socket authenticated the way non-browser clients do: the token in the first frame."""
+    with client.websocket_connect("/ws", headers=dict(headers or {})) as ws:
+        ws.send_json({"type": "auth", "token": token})
+        yield ws
+
+
 def _until(ws, kind, limit=20):
     for _ in range(limit):
         f = ws.receive_json()
@@ -33,8 +42,8 @@ def test_customer_and_agent_see_each_other(client, seed):
     client.cookies.clear()
     cid = _start(client, ch)
     with (
-        client.websocket_connect(f"/ws?token={_token(client, 'alice')}") as cws,
-        client.websocket_connect(f"/ws?token={_token(client, 'agent1')}") as aws,
+        _socket(client, _token(client, "alice")) as cws,
+        _socket(client, _token(client, "agent1")) as aws,
     ):
         client.cookies.clear()
         cws.send_json({"type": "hello", "case_id": cid, "last_seen": 0})
@@ -67,7 +76,7 @@ def test_resend_with_same_key_is_not_duplicated_and_reconnect_replays(client, se
     cid = _start(client, ch)
     tok = _token(client, "alice")
     client.cookies.clear()
-    with client.websocket_connect(f"/ws?token={tok}") as ws:
+    with _socket(client, tok) as ws:
         ws.send_json({"type": "hello", "case_id": cid, "last_seen": 0})
         seen = _until(ws, "message")["message"]["id"]
         ws.send_json({"type": "send", "case_id": cid, "body": "补充一下卡号尾号0128", "key": "k9"})
@@ -79,7 +88,7 @@ def test_resend_with_same_key_is_not_duplicated_and_reconnect_replays(client, se
     ah = login(client, "agent1")
     client.cookies.clear()
     client.post(f"/api/v1/cases/{cid}/messages", headers=ah, json={"body": "收到，已转财务核查"})
-    with client.websocket_connect(f"/ws?token={tok}") as ws:
+    with _socket(client, tok) as ws:
         ws.send_json({"type": "hello", "case_id": cid, "last_seen": seen})
         bodies = []
         for _ in range(4):
@@ -99,7 +108,7 @@ def _closed(ws):
 
 
 def test_socket_without_session_is_refused(client, seed):
-    with client.websocket_connect("/ws?token=nope") as ws:
+    with _socket(client, "nope") as ws:
         closed = _closed(ws)
     assert closed.code == 4401 and "login" in closed.reason
 
@@ -107,11 +116,11 @@ def test_socket_without_session_is_refused(client, seed):
 def test_malformed_frame_closes_with_reason(client, seed):
     tok = _token(client, "alice")
     client.cookies.clear()
-    with client.websocket_connect(f"/ws?token={tok}") as ws:
+    with _socket(client, tok) as ws:
         ws.send_text("{not json")
         closed = _closed(ws)
     assert closed.code == 4400 and "JSON" in closed.reason
-    with client.websocket_connect(f"/ws?token={tok}") as ws:
+    with _socket(client, tok) as ws:
         ws.send_text(json.dumps({"type": "send", "case_id": "1", "body": "x"}))
         assert _closed(ws).code == 4400
 
@@ -122,7 +131,7 @@ def test_over_long_message_is_refused(client, seed):
     cid = _start(client, ch)
     tok = _token(client, "alice")
     client.cookies.clear()
-    with client.websocket_connect(f"/ws?token={tok}") as ws:
+    with _socket(client, tok) as ws:
         ws.send_json({"type": "send", "case_id": cid, "body": "长" * 10_001, "key": "x"})
         closed = _closed(ws)
     assert closed.code == 4413 and "10000" in closed.reason
@@ -134,8 +143,8 @@ def test_flood_is_rate_limited_and_others_carry_on(client, seed):
     _start(client, ch)
     tok, other = _token(client, "alice"), _token(client, "agent1")
     client.cookies.clear()
-    with client.websocket_connect(f"/ws?token={other}") as calm:
-        with client.websocket_connect(f"/ws?token={tok}") as ws:
+    with _socket(client, other) as calm:
+        with _socket(client, tok) as ws:
             for _ in range(200):
                 ws.send_json({"type": "ping"})
             closed = _closed(ws)
@@ -150,7 +159,60 @@ def test_someone_elses_case_is_refused(client, seed):
     cid = _start(client, ch)
     tok = _token(client, "bob")
     client.cookies.clear()
-    with client.websocket_connect(f"/ws?token={tok}") as ws:
+    with _socket(client, tok) as ws:
         ws.send_json({"type": "hello", "case_id": cid, "last_seen": 0})
         closed = _closed(ws)
     assert closed.code == 4404
+
+
+def test_a_page_from_another_origin_cannot_open_the_socket(client, seed):
+    tok = _token(client, "alice")
+    client.cookies.clear()
+    evil = {"origin": "http://127.0.0.1:9999", "host": "testserver"}
+    with _socket(client, tok, headers=evil) as ws:
+        closed = _closed(ws)
+    assert closed.code == 4403 and "origin" in closed.reason
+    # the app's own pages (same host) and clients without a browser still connect
+    own = {"origin": "http://testserver"}
+    with _socket(client, tok, headers=own) as ws:
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json()["type"] == "pong"
+
+
+def test_logging_out_closes_the_open_socket(client, seed):
+    h = login(client, "alice")
+    client.cookies.clear()
+    cid = _start(client, h)
+    with _socket(client, h["Authorization"][7:]) as ws:
+        ws.send_json({"type": "hello", "case_id": cid, "last_seen": 0})
+        _until(ws, "message")
+        assert client.post("/api/v1/auth/logout", headers=h).status_code == 204
+        closed = _closed(ws)
+    assert closed.code == 4401 and "session ended" in closed.reason
+
+
+def test_a_token_in_the_url_does_not_authenticate(client, seed):
+    """Tokens in URLs end up in proxy and access logs: only the cookie or the first frame count."""
+    tok = _token(client, "alice")
+    client.cookies.clear()
+    with client.websocket_connect(f"/ws?token={tok}") as ws:
+        ws.send_json({"type": "ping"})
+        closed = _closed(ws)
+    assert closed.code == 4401
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "hello", "case_id": 1, "last_seen": 2**70},
+        {"type": "read", "case_id": 1, "message_id": 2**70},
+        {"type": "hello", "case_id": 2**70, "last_seen": 0},
+    ],
+)
+def test_huge_numbers_in_frames_are_refused_as_malformed(client, seed, frame):
+    tok = _token(client, "alice")
+    client.cookies.clear()
+    with _socket(client, tok) as ws:
+        ws.send_json(frame)
+        closed = _closed(ws)
+    assert closed.code == 4400, closed.reason

@@ -531,13 +531,15 @@ def test_route_answers_each_role_as_declared(world: World, method: str, path: st
 def _check_socket(
     client: TestClient, url: str, session: tuple[str, str] | None, expected: str
 ) -> None:
-    target = url if session is None else f"{url}?token={session[0]}"
-    with client.websocket_connect(target) as ws:
+    with client.websocket_connect(url) as ws:
         if expected == "anonymous":
+            ws.send_text("not json")  # no cookie and no auth frame: refused at once
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_text()
             assert closed.value.code == 4401
             return
+        assert session is not None
+        ws.send_json({"type": "auth", "token": session[0]})
         # past authentication, a malformed frame is refused as such (4400), not as 4401
         ws.send_text("not json")
         with pytest.raises(WebSocketDisconnect) as closed:

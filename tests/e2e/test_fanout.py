@@ -89,9 +89,11 @@ def test_two_processes_share_a_conversation(broker, tmp_path):
         )
         case_id = r.json()["case_id"]
         with (
-            connect(f"ws://127.0.0.1:{ports[0]}/ws?token={cust}") as cws,
-            connect(f"ws://127.0.0.1:{ports[1]}/ws?token={agent}") as aws,
+            connect(f"ws://127.0.0.1:{ports[0]}/ws") as cws,
+            connect(f"ws://127.0.0.1:{ports[1]}/ws") as aws,
         ):
+            cws.send(json.dumps({"type": "auth", "token": cust}))
+            aws.send(json.dumps({"type": "auth", "token": agent}))
             for ws in (cws, aws):
                 ws.send(json.dumps({"type": "hello", "case_id": case_id, "last_seen": 0}))
                 _until(ws, "case")

@@ -372,7 +372,9 @@ class Guard:
                         f"pii.{kind}",
                         a,
                         b,
-                        text[a:b],
+                        # the finding travels with the message (REST, socket, audit): it names
+                        # the number masked, never in full; the offsets locate it in the text
+                        _mask(kind, text[a:b]),
                         f"消息中含有完整的{zh}，个人信息须脱敏（《个人信息保护法》第51条）。",
                         f"The message contains a full {en}; personal data must be masked "
                         "(PIPL art. 51).",

@@ -60,7 +60,11 @@ def screen_message(
     """Returns (redacted body, guard record) or raises Blocked / NeedsConfirmation."""
     role = "customer" if actor.role == Role.customer else "agent"
     if internal:
-        return body, None  # internal notes never reach a customer
+        # notes never reach a customer; their personal data is masked for staff who may not
+        # reveal it (the author reads their own words)
+        noted = screen_text(body, "customer")
+        pii = [f for f in noted["findings"] if f["category"] == "pii"]
+        return noted["redacted"], ({"verdict": "allow", "findings": pii} if pii else None)
     try:
         result = screen_text(body, role)
     except ValidationFailed:

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     login_attempts_per_15min: int = 10
     broker_url: str = "memory://"
     cookie_secure: bool = False
+    #: origins (scheme://host:port, comma-separated) whose pages may open the chat socket besides
+    #: the app's own; a browser page from anywhere else is refused
+    allowed_origins: str = ""
+    #: sites (scheme://host:port, comma-separated) that may show the customer chat widget in a
+    #: frame; unset = any site. Staff consoles can never be framed.
+    widget_origins: str = ""
     #: a model from `kefu intent train` routing new cases; unset = trained from the shipped content
     intent_model: Path | None = None
 

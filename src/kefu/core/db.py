@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, create_engine, event
@@ -98,8 +101,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _private_file(url: str) -> None:
+    """An SQLite database holds personal data: its file is created readable by its owner only
+    (like the key file beside it)."""
+    path = url.removeprefix("sqlite:///")
+    if not path or path.startswith(":memory:") or url.startswith("sqlite:///:memory:"):
+        return
+    target = Path(path)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
+    with contextlib.suppress(OSError):
+        target.chmod(0o600)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # SQL errors and logs never carry bound values (personal data, message bodies)
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
+        if url.startswith("sqlite:///"):
+            _private_file(url)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
 

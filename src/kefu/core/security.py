@@ -186,10 +186,11 @@ def session_for_token(db: Session, token: str | None) -> tuple[User, AuthSession
     return user, row
 
 
-def close_session(db: Session, token: str) -> None:
+def close_session(db: Session, token: str) -> AuthSession | None:
     row = db.scalar(select(AuthSession).where(AuthSession.token_hash == _sha256(token)))
     if row is not None:
         row.revoked = True
+    return row
 
 
 # --- PII encryption --------------------------------------------------------------------------

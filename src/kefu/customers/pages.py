@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from kefu.core.errors import NotFound
 from kefu.core.http import (
     DbSession,
+    Id,
     OptionalCaller,
     check_form_csrf,
     desk_page_caller,
@@ -22,7 +23,7 @@ REVEALABLE = ("phone", "email", "id_number", "card")
 @router.post("/desk/customers/{customer_id}/reveal", response_class=HTMLResponse)
 def desk_reveal(
     request: Request,
-    customer_id: int,
+    customer_id: Id,
     caller: OptionalCaller,
     db: DbSession,
     field: str = Form(max_length=16),

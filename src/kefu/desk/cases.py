@@ -51,9 +51,12 @@ def create_case(
     created_at: datetime | None = None,
     status: str = "new",
     auto_assign: bool = True,
+    confirm_warning: bool = False,
 ) -> Case:
     """A new case. Without a ``category`` the routing model picks the queue from the subject and
-    first message; the intent (the knowledge article that answers it) is recorded either way."""
+    first message; the intent (the knowledge article that answers it) is recorded either way.
+    A customer's words are masked for staff; staff's subject and first message reach the
+    customer, so the guard screens them like any reply (a block refuses the whole case)."""
     require(actor, "case.create")
     check_choice("channel", channel, CHANNELS)
     if category is not None:
@@ -99,6 +102,15 @@ def create_case(
     )
     db.add(case)
     db.flush()
+    if actor.role != Role.customer:
+        screen_message(
+            db,
+            actor=actor,
+            case_id=case.id,
+            body=subject,
+            internal=False,
+            confirm_warning=confirm_warning,
+        )
     apply_sla(db, case)
     audit.record(
         db,
@@ -133,8 +145,25 @@ def create_case(
             redacted=redacted,
             guard=guard,
         )
-    elif body:  # an agent's call notes or the customer's words as the agent took them down
-        add_message(db, case=case, actor=actor, kind="agent", body=body, at=now)
+    elif body:  # staff's first message: the customer reads it, so it is screened as a reply
+        redacted, guard = screen_message(
+            db,
+            actor=actor,
+            case_id=case.id,
+            body=body,
+            internal=False,
+            confirm_warning=confirm_warning,
+        )
+        add_message(
+            db,
+            case=case,
+            actor=actor,
+            kind="agent",
+            body=body,
+            at=now,
+            redacted=redacted,
+            guard=guard,
+        )
     if auto_assign and case.assignee_id is None and st.category == "open":
         assign_automatically(db, case=case, actor=None)
     emit(db, "desk", {"type": "case.created", "case_id": case.id})
@@ -198,7 +227,10 @@ def set_case_category(db: Session, *, actor: User, case_id: int, category: str) 
 
 
 @action
-def rename_case(db: Session, *, actor: User, case_id: int, subject: str) -> Case:
+def rename_case(
+    db: Session, *, actor: User, case_id: int, subject: str, confirm_warning: bool = False
+) -> Case:
+    """A new subject; the customer sees it, so the guard screens it like a reply."""
     case = _editable(db, actor=actor, case_id=case_id)
     if not subject.strip() or len(subject) > 200:
         raise field_error("subject", "1–200 characters")
@@ -206,6 +238,14 @@ def rename_case(db: Session, *, actor: User, case_id: int, subject: str) -> Case
     if subject == case.subject:
         unchanged(db)
         return case
+    screen_message(
+        db,
+        actor=actor,
+        case_id=case.id,
+        body=subject,
+        internal=False,
+        confirm_warning=confirm_warning,
+    )
     old, case.subject = case.subject, subject
     case.search_text = index_text(case.subject, case.transcript)
     _record_change(db, actor=actor, case=case, field="subject", old=old, new=subject)
@@ -223,6 +263,7 @@ def update_case(
     assignee_id: int | None = None,
     unassign: bool = False,
     subject: str | None = None,
+    confirm_warning: bool = False,
 ) -> Case:
     """Applies the changes of one edit (PATCH /cases/{id}, the desk's form), each through its
     own action; the caller's transaction makes them one unit."""
@@ -234,7 +275,9 @@ def update_case(
     if category is not None:
         set_case_category(db, actor=actor, case_id=case_id, category=category)
     if subject is not None:
-        rename_case(db, actor=actor, case_id=case_id, subject=subject)
+        rename_case(
+            db, actor=actor, case_id=case_id, subject=subject, confirm_warning=confirm_warning
+        )
     if unassign or assignee_id is not None:
         assign_case(db, actor=actor, case=case, to=None if unassign else assignee_id)
     return case

@@ -75,6 +75,11 @@ def post_message(
         if prior is not None:
             if prior.author_id != actor.id:
                 raise Conflict("this idempotency key was used by someone else")
+            if prior.body != body or (prior.kind == "note") != internal:
+                raise Conflict(
+                    "this idempotency key was already used for a different message; "
+                    "send a new key for a new message"
+                )
             unchanged(db)
             return prior, False
     check_body(body)

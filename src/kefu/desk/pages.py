@@ -4,11 +4,12 @@ forms (the user forms of /admin are identity's)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from kefu.core import i18n
 from kefu.core.http import (
     Caller,
     DbSession,
+    Id,
     OptionalCaller,
     admin_form,
     admin_page_caller,
@@ -28,7 +30,7 @@ from kefu.core.http import (
 )
 from kefu.core.security import Role, User, can
 from kefu.customers import service as customers
-from kefu.desk import chat, queries
+from kefu.desk import chat, queries, readmodel
 from kefu.desk import service as desk
 from kefu.desk.models import CATEGORIES, PRIORITIES, Case
 from kefu.desk.readmodel import messages_read
@@ -93,7 +95,7 @@ def portal_start_chat(
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def portal_case(request: Request, case_id: int, caller: OptionalCaller, db: DbSession) -> Response:
+def portal_case(request: Request, case_id: Id, caller: OptionalCaller, db: DbSession) -> Response:
     if caller is None:
         return login_redirect(request)
     if caller.user.role != Role.customer:
@@ -115,7 +117,7 @@ def portal_case(request: Request, case_id: int, caller: OptionalCaller, db: DbSe
 @router.post("/cases/{case_id}/csat")
 def portal_csat(
     request: Request,
-    case_id: int,
+    case_id: Id,
     caller: OptionalCaller,
     db: DbSession,
     score: int = Form(ge=1, le=5),
@@ -132,8 +134,17 @@ def portal_csat(
 # --- agent desk -----------------------------------------------------------------------------
 
 
-def _filters(view: str, q: str, category: str, priority: str) -> dict[str, Any]:
+def _filters(
+    view: str = Query("open", max_length=16),
+    q: str = Query("", max_length=200),
+    category: str = Query("", max_length=16),
+    priority: str = Query("", max_length=8),
+) -> dict[str, Any]:
+    """The queue's filters, shared by the desk page, a case in it and the queue fragment."""
     return {"view": view, "q": q, "category": category, "priority": priority}
+
+
+QueueFilters = Annotated[dict[str, Any], Depends(_filters)]
 
 
 def _desk_ctx(
@@ -153,6 +164,7 @@ def _desk_ctx(
     }
     if case is not None:
         ctx["messages"] = messages_read(db, case, viewer=user, lang=lang)
+        ctx["transcript"] = readmodel.transcript_for(case, viewer=user)
         ctx["sla"] = desk.sla_view(db, case)
         ctx["c360"] = customers.customer_360(
             db, viewer=user, customer_id=case.customer_id, lang=lang
@@ -171,34 +183,28 @@ def desk_page(
     request: Request,
     caller: OptionalCaller,
     db: DbSession,
-    view: str = Query("open", max_length=16),
-    q: str = Query("", max_length=200),
-    category: str = Query("", max_length=16),
-    priority: str = Query("", max_length=8),
+    filters: QueueFilters,
 ) -> Response:
     c = desk_page_caller(request, caller)
     if isinstance(c, Response):
         return c
-    ctx = _desk_ctx(request, c, db, None, _filters(view, q, category, priority))
+    ctx = _desk_ctx(request, c, db, None, filters)
     return render(request, "desk/desk.html", c, **ctx)
 
 
 @router.get("/desk/cases/{case_id}", response_class=HTMLResponse)
 def desk_case(
     request: Request,
-    case_id: int,
+    case_id: Id,
     caller: OptionalCaller,
     db: DbSession,
-    view: str = Query("open", max_length=16),
-    q: str = Query("", max_length=200),
-    category: str = Query("", max_length=16),
-    priority: str = Query("", max_length=8),
+    filters: QueueFilters,
 ) -> Response:
     c = desk_page_caller(request, caller)
     if isinstance(c, Response):
         return c
     case = desk.visible_case(db, viewer=c.user, case_id=case_id)
-    ctx = _desk_ctx(request, c, db, case, _filters(view, q, category, priority))
+    ctx = _desk_ctx(request, c, db, case, filters)
     return render(request, "desk/desk.html", c, **ctx)
 
 
@@ -207,20 +213,18 @@ def desk_queue(
     request: Request,
     caller: OptionalCaller,
     db: DbSession,
-    view: str = Query("open", max_length=16),
-    q: str = Query("", max_length=200),
-    category: str = Query("", max_length=16),
-    priority: str = Query("", max_length=8),
+    filters: QueueFilters,
     current: str = Query("", max_length=20),
 ) -> Response:
     c = desk_page_caller(request, caller)
     if isinstance(c, Response):
         return HTMLResponse("", status_code=401)
-    filters = _filters(view, q, category, priority)
     return fragment(
         request,
         "desk/_queue.html",
-        current=queries.case_or_none(db, int(current)) if current.isdigit() else None,
+        current=queries.case_or_none(db, int(current))
+        if re.fullmatch(r"[0-9]{1,18}", current)
+        else None,
         cases=queries.queue(db, viewer=c.user, lang=language(request), **filters),
         qs=urlencode(filters),
     )
@@ -281,7 +285,7 @@ def admin(
 @router.post("/admin/sla/{policy_id}")
 def admin_sla(
     request: Request,
-    policy_id: int,
+    policy_id: Id,
     caller: OptionalCaller,
     db: DbSession,
     first_response_minutes: int = Form(ge=1),
@@ -308,7 +312,7 @@ def admin_sla(
 @router.post("/admin/calendars/{calendar_id}/days")
 def admin_calendar_day(
     request: Request,
-    calendar_id: int,
+    calendar_id: Id,
     caller: OptionalCaller,
     db: DbSession,
     day: date = Form(),
@@ -352,7 +356,7 @@ def admin_canned(
 
 
 @router.get("/desk/cases/{case_id}/kb", response_class=HTMLResponse)
-def desk_kb(request: Request, caller: OptionalCaller, db: DbSession, case_id: int) -> Response:
+def desk_kb(request: Request, caller: OptionalCaller, db: DbSession, case_id: Id) -> Response:
     """The knowledge panel: the articles that answer what the customer said last."""
     c = desk_page_caller(request, caller)
     if isinstance(c, Response):

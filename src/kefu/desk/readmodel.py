@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kefu.core.security import User
+from kefu.compliance.service import screen_text
+from kefu.core.security import Role, User, can
 from kefu.customers.models import Customer
 from kefu.customers.service import customers_by_id
 from kefu.desk.conversation import message_payload
@@ -67,7 +68,7 @@ def case_read(
         "resolved_at": case.resolved_at,
         "sla": sla_view(db, case, policies=policies),
         "call_minutes": case.call_minutes,
-        "transcript": case.transcript,
+        "transcript": transcript_for(case, viewer=viewer),
         "csat": None
         if csat is None
         else {
@@ -76,6 +77,16 @@ def case_read(
             "requested_at": csat.requested_at.isoformat(),
         },
     }
+
+
+def transcript_for(case: Case, *, viewer: User) -> str:
+    """A call transcript is an internal record: customers do not receive it, and staff who may
+    not reveal personal data read it with ID, card and phone numbers masked."""
+    if viewer.role == Role.customer or not case.transcript:
+        return ""
+    if can(viewer, "pii.reveal"):
+        return case.transcript
+    return str(screen_text(case.transcript, "customer")["redacted"])
 
 
 def cases_read(
@@ -109,3 +120,36 @@ def messages_read(
 def message_read(db: Session, msg: Message, *, viewer: User, lang: str) -> dict[str, Any]:
     (payload,) = message_payloads(db, [msg])
     return message_view(payload, viewer=viewer, lang=lang)
+
+
+# --- what the chat socket replays ---------------------------------------------------------------
+
+
+def delivered_floor(db: Session, *, case_id: int, last_seen_id: int) -> int:
+    """The highest seq at or below a client's last seen message id: everything up to it counts
+    as delivered when the client reconnects."""
+    floor = db.execute(
+        select(func.coalesce(func.max(Message.seq), 0)).where(
+            Message.case_id == case_id, Message.id <= last_seen_id
+        )
+    ).scalar_one()
+    return int(floor)
+
+
+def message_payload_by_id(db: Session, message_id: int) -> list[dict[str, Any]]:
+    m = db.get(Message, message_id)
+    return message_payloads(db, [m]) if m is not None else []
+
+
+def message_payloads_between(
+    db: Session, *, case_id: int, after_seq: int, upto_seq: int
+) -> list[dict[str, Any]]:
+    """The messages of a case with after_seq < seq <= upto_seq, in order (a gap to refill)."""
+    msgs = list(
+        db.scalars(
+            select(Message)
+            .where(Message.case_id == case_id, Message.seq > after_seq, Message.seq <= upto_seq)
+            .order_by(Message.seq)
+        )
+    )
+    return message_payloads(db, msgs)

@@ -31,6 +31,9 @@ class CaseCreate(Strict):
     body: str = Field(default="", description="the first message (customer's words or call notes)")
     transcript: str = Field(default="", max_length=100_000)
     call_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    confirm_warning: bool = Field(
+        default=False, description="send although the guard warns (e.g. no risk statement)"
+    )
 
 
 class CasePatch(Strict):
@@ -40,6 +43,7 @@ class CasePatch(Strict):
     subject: str | None = Field(default=None, min_length=1, max_length=200)
     assignee_id: int | None = Field(default=None, ge=1, le=2**62)
     unassign: bool = False
+    confirm_warning: bool = False
 
 
 class MessageIn(Strict):

@@ -4,6 +4,8 @@ queries of the desk live here and nowhere else."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -123,7 +125,7 @@ def list_cases(
     elif assignee == "none":
         stmt = stmt.where(Case.assignee_id.is_(None))
     elif assignee:
-        if not assignee.isdigit():
+        if not re.fullmatch(r"[0-9]{1,18}", assignee):
             raise field_error("assignee", "me, none or a user id")
         stmt = stmt.where(Case.assignee_id == int(assignee))
     if q and q.strip():

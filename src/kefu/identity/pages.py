@@ -12,6 +12,7 @@ from kefu.core.http import (
     COOKIE,
     LANG_COOKIE,
     DbSession,
+    Id,
     OptionalCaller,
     admin_form,
     check_form_csrf,
@@ -131,7 +132,7 @@ def admin_add_user(
 @router.post("/admin/users/{user_id}/role")
 def admin_set_role(
     request: Request,
-    user_id: int,
+    user_id: Id,
     caller: OptionalCaller,
     db: DbSession,
     role: str = Form(max_length=16),

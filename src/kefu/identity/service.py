@@ -5,9 +5,11 @@ pages need about users. Tables, password hashing and permissions stay in
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,6 +19,7 @@ from kefu.core.actions import action
 from kefu.core.config import get_settings
 from kefu.core.db import utcnow
 from kefu.core.errors import Conflict, NotFound, TooManyRequests, Unauthorized, ValidationFailed
+from kefu.core.events import emit
 from kefu.core.security import (
     AuthSession,
     LoginAttempt,
@@ -31,8 +34,10 @@ from kefu.core.security import (
 from kefu.identity.audit import IdentityAudit
 
 __all__ = [
+    "COMMON_PASSWORDS",
     "ROLES",
     "Login",
+    "check_password_policy",
     "create_user",
     "get_user",
     "list_users",
@@ -60,19 +65,92 @@ class Login:
 # --- log in / log out ----------------------------------------------------------------------
 
 
+#: passwords seen most often in public breach corpora (English- and Chinese-speaking users);
+#: a staff account with one of them is refused whatever its length
+COMMON_PASSWORDS = frozenset(
+    """
+    12345678 123456789 1234567890 11111111 00000000 88888888 66666666 87654321 11223344
+    12341234 123123123 147258369 159357456 5201314520 52013145 1314520520 woaini1314
+    woaini520 iloveyou iloveyou1 password password1 password123 passw0rd p@ssw0rd qwerty123
+    qwertyuiop 1qaz2wsx 1q2w3e4r 1q2w3e4r5t qazwsxedc zxcvbnm123 asdfghjkl abc12345
+    abcd1234 abc123456 a1234567 a12345678 aa123456 qq123456 admin123 administrator
+    welcome1 letmein1 sunshine princess football baseball dragon123 monkey123 shadow123
+    superman starwars trustno1 kefu-demo
+    """.split()
+)
+
+
+def check_password_policy(password: str, *, username: str) -> None:
+    """At least 8 characters (NIST SP 800-63B §5.1.1.2), not a common password, not the
+    username, not one character repeated or a run of consecutive digits."""
+    problem = None
+    low = password.lower()
+    if len(password) < 8:
+        problem = "at least 8 characters"
+    elif len(password) > 256:
+        problem = "at most 256 characters"
+    elif low in COMMON_PASSWORDS:
+        problem = "this is one of the most common passwords; choose another"
+    elif username and username.lower() in low:
+        problem = "must not contain the username"
+    elif len(set(password)) == 1 or low in "01234567890123456789" or low in "98765432109876543210":
+        problem = "too easy to guess (a repeated character or a run of digits)"
+    if problem:
+        raise ValidationFailed(
+            f"password: {problem}", fields=[{"field": "password", "message": problem}]
+        )
+
+
+_dummy_hash: str | None = None
+
+
+def _dummy() -> str:
+    """A hash to verify against when the username does not exist, so the answer takes as long
+    either way and timing does not tell which usernames exist."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password(secrets.token_urlsafe(16))
+    return _dummy_hash
+
+
+def _backoff(failures: int, limit: int) -> int:
+    """Seconds to wait after the latest failure once ``failures`` reached ``limit``: 2, 4, 8 …
+    up to 15 minutes, so a guesser is slowed to a crawl and nobody is locked out for good."""
+    return 0 if failures < limit else min(2 ** (failures - limit + 1), 900)
+
+
+def _retry_after(db: Session, *conditions: Any, limit: int, since: datetime) -> int:
+    row = db.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            LoginAttempt.at >= since, ~LoginAttempt.ok, *conditions
+        )
+    ).one()
+    failures, last = int(row[0] or 0), row[1]
+    wait = _backoff(failures, limit)
+    if not wait or last is None:
+        return 0
+    return max(0, int(wait - (utcnow() - last).total_seconds()) + 1)
+
+
 def _check_password(db: Session, username: str, password: str, *, ip: str) -> User:
-    """Checks the password with a per-username rate limit; records every attempt (a failed
-    one through its own session, so it stays on record although the request fails)."""
+    """Checks the password with backoff per username *and* address (a guesser at one address
+    slows only themselves; many addresses against one username slow that username at ten times
+    the limit; one address spraying many usernames slows at five times); records every attempt
+    (a failed one through its own session, so it stays on record although the request fails)."""
+    limit = get_settings().login_attempts_per_15min
     since = utcnow() - timedelta(minutes=15)
-    failures = db.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.username == username, LoginAttempt.at >= since, ~LoginAttempt.ok)
+    wait = max(
+        _retry_after(
+            db, LoginAttempt.username == username, LoginAttempt.ip == ip, limit=limit, since=since
+        ),
+        _retry_after(db, LoginAttempt.username == username, limit=10 * limit, since=since),
+        _retry_after(db, LoginAttempt.ip == ip, limit=5 * limit, since=since) if ip else 0,
     )
-    if (failures or 0) >= get_settings().login_attempts_per_15min:
-        raise TooManyRequests("too many failed logins for this user; try again in 15 minutes")
+    if wait:
+        raise TooManyRequests(f"too many failed logins; try again in {wait} s", retry_after=wait)
     user = db.scalar(select(User).where(User.username == username))
-    ok = user is not None and user.is_active and verify_password(user.password_hash, password)
+    ok = verify_password(user.password_hash if user is not None else _dummy(), password)
+    ok = ok and user is not None and user.is_active
     if not ok or user is None:
         attempt = {"username": username[:64], "ok": False, "ip": ip[:64]}
         actions.keep_on_record(db, lambda s: s.add(LoginAttempt(**attempt)))
@@ -107,7 +185,10 @@ def login(
 def logout(db: Session, *, actor: User, token: str | None) -> None:
     """Revokes the session of ``token`` (when given) and writes ``auth.logout``."""
     if token:
-        close_session(db, token.strip())
+        ended = close_session(db, token.strip())
+        if ended is not None:
+            # every socket opened with this session closes, in every worker
+            emit(db, f"session:{ended.id}", {"type": "session.ended"})
     audit.record(
         db, actor_id=actor.id, action=IdentityAudit.logout, entity="user", entity_id=actor.id
     )
@@ -143,11 +224,7 @@ def create_user(
             fields=[{"field": "username", "message": "invalid"}],
         )
     _check_role(role)
-    if len(password) < 8:
-        raise ValidationFailed(
-            "password: at least 8 characters",
-            fields=[{"field": "password", "message": "too short"}],
-        )
+    check_password_policy(password, username=username)
     if db.scalar(select(User).where(User.username == username)):
         raise Conflict(f"user {username!r} already exists")
     u = User(

@@ -18,6 +18,7 @@ from kefu.core.errors import Forbidden, KefuError
 from kefu.core.http import (
     Caller,
     DbSession,
+    Id,
     OptionalCaller,
     check_form_csrf,
     fragment,
@@ -256,7 +257,7 @@ def kb_candidate_decide(
     caller: OptionalCaller,
     db: DbSession,
     slug: str,
-    candidate_id: int,
+    candidate_id: Id,
     accept: str = Form("0", max_length=1),
     csrf: str = Form(""),
 ) -> Response:
@@ -276,7 +277,7 @@ def kb_revert(
     caller: OptionalCaller,
     db: DbSession,
     slug: str,
-    version: int,
+    version: Id,
     csrf: str = Form(""),
 ) -> Response:
 

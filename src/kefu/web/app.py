@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
 from kefu.compliance.views import router as compliance_api
@@ -45,29 +46,142 @@ def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+_SECRET_QUERY = re.compile(r"(?i)\b(token|access_token|csrf|password|key)=[^&\s\"]*")
+#: 7 or more digits in a row (allowing spaces and dashes): phone, ID and card numbers
+_LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){6,}")
+
+
+def redact_for_log(text: str) -> str:
+    """Secrets in query strings and long numbers (phones, IDs, cards used as search terms)
+    never reach the access log."""
+    text = _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=[redacted]", text)
+    return _LONG_NUMBER.sub(lambda m: "*" * (len(m.group()) - 4) + m.group()[-4:], text)
+
+
+class RedactAccessLog(logging.Filter):
+    """Applied to uvicorn's access log, whose record arguments are (client, method, path, …)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            args[2] = redact_for_log(str(args[2]))
+            record.args = tuple(args)
+        return True
+
+
+def install_log_redaction() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactAccessLog) for f in access.filters):
+        access.addFilter(RedactAccessLog())
+
+
+#: sent with every response: browsers may not guess content types, and nothing that shows
+#: personal data is cached
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+)
+#: the customer's pages, which the chat widget opens in a frame on the broker's own site
+WIDGET_PATHS = ("/widget", "/login", "/logout", "/lang/", "/chat/", "/cases/", "/portal/", "/help")
+
+
+def frame_policy(path: str, widget_origins: str) -> list[tuple[bytes, bytes]]:
+    """Staff consoles and the API are never framed (clickjacking); the customer pages may be
+    framed by the sites in KEFU_WIDGET_ORIGINS (default: any site, so the widget works on the
+    broker's page out of the box)."""
+    base = "object-src 'none'; base-uri 'self'; form-action 'self'"
+    customer = path == "/" or path.startswith(WIDGET_PATHS)
+    if not customer:
+        return [
+            (b"x-frame-options", b"DENY"),
+            (b"content-security-policy", f"frame-ancestors 'none'; {base}".encode()),
+        ]
+    origins = " ".join(o.strip() for o in widget_origins.split(",") if o.strip()) or "*"
+    return [(b"content-security-policy", f"frame-ancestors 'self' {origins}; {base}".encode())]
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS and the frame policy; pages and API answers (personal data) are
+    marked no-store, static files keep their caching."""
+
+    def __init__(self, app: ASGIApp, widget_origins: str = "") -> None:
+        self.app, self.widget_origins = app, widget_origins
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        static = path.startswith("/static/")
+        extra = [*SECURITY_HEADERS, *frame_policy(path, self.widget_origins)]
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in extra if n not in present]
+                if not static and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class BodyLimit:
-    """Refuses request bodies over the configured size with 413 before reading them."""
+    """Refuses request bodies over the configured size with 413: at once when Content-Length
+    says so, and while reading when it does not (a chunked upload is counted as it arrives and
+    never held beyond the limit)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
 
+    def _too_large(self, size: str) -> JSONResponse:
+        return problem_response(
+            413,
+            {
+                "type": PROBLEM_BASE + "too-large",
+                "title": "Payload too large",
+                "status": 413,
+                "limit": self.limit,
+                "detail": f"request body is {size} bytes; limit {self.limit}",
+            },
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for name, value in scope.get("headers", ()):
-                if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                    resp = problem_response(
-                        413,
-                        {
-                            "type": PROBLEM_BASE + "too-large",
-                            "title": "Payload too large",
-                            "status": 413,
-                            "limit": self.limit,
-                            "detail": f"request body is {int(value)} bytes; limit {self.limit}",
-                        },
-                    )
-                    await resp(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                if re.fullmatch(rb"[0-9]{1,18}", value) and int(value) > self.limit:
+                    await self._too_large(str(int(value)))(scope, receive, send)
                     return
-        await self.app(scope, receive, send)
+        # read the body up to the limit (it is small), then hand it on
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.limit:
+                await self._too_large(f"over {self.limit}")(scope, receive, send)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 def _wants_html(request: Request) -> bool:
@@ -114,6 +228,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(database: Database | None = None) -> FastAPI:
     settings = get_settings()
+    install_log_redaction()
     app = FastAPI(
         lifespan=lifespan,
         title="Kefu API",
@@ -128,8 +243,12 @@ def create_app(database: Database | None = None) -> FastAPI:
     @app.exception_handler(KefuError)
     async def _kefu_error(request: Request, exc: KefuError) -> Response:
         if _wants_html(request):
-            return error_page(request, exc.status, exc.title, exc.detail)
-        return problem_response(exc.status, exc.problem(str(request.url.path)))
+            resp: Response = error_page(request, exc.status, exc.title, exc.detail)
+        else:
+            resp = problem_response(exc.status, exc.problem(str(request.url.path)))
+        if "retry_after" in exc.extra:
+            resp.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -224,4 +343,5 @@ def create_app(database: Database | None = None) -> FastAPI:
     static = Path(__file__).with_name("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, widget_origins=settings.widget_origins)
     return app

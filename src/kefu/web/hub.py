@@ -1,13 +1,16 @@
 """The chat socket: one WebSocket per browser tab, JSON frames, committed-before-pushed messages.
 
-Client frames: ``hello`` {case_id, last_seen} subscribes to a case and replays what was missed;
-``send`` {case_id, body, key} commits a message (the key makes retries harmless); ``typing``,
-``read`` {case_id, message_id}, ``ping``. Server frames: ``message``, ``ack``, ``typing``,
-``read``, ``queue``, ``case``, ``chat.ended``, ``error``, ``pong``.
+A browser authenticates with its session cookie; other clients send ``auth`` {token} as their
+first frame (a token never travels in the URL). Client frames: ``hello`` {case_id, last_seen}
+subscribes to a case and replays what was missed; ``send`` {case_id, body, key} commits a message
+(the key makes retries harmless); ``typing``, ``read`` {case_id, message_id}, ``ping``. Server
+frames: ``message``, ``ack``, ``typing``, ``read``, ``queue``, ``case``, ``chat.ended``,
+``error``, ``pong``.
 
 Refusals close the socket with a code and a reason the client shows: 4401 no valid session,
 4400 malformed frame, 4413 message over the limit, 4429 too many frames (rate limit), 4404 no
-such case for this user.
+such case for this user, 4403 a page from an origin that is not allowed. A socket closes with
+4401 when its session ends (logout in any worker, or expiry).
 """
 
 from __future__ import annotations
@@ -17,15 +20,17 @@ import contextlib
 import json
 import logging
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from kefu.core.actions import actions_only
 from kefu.core.config import get_settings
-from kefu.core.db import Database
+from kefu.core.db import Database, utcnow
 from kefu.core.errors import KefuError, NotFound, PayloadTooLarge
 from kefu.core.events import get_broker
 from kefu.core.http import COOKIE
@@ -103,11 +108,7 @@ class Connection:
             msgs = service.visible_messages(s, viewer=user, case=case, after_id=last_seen)
             payloads = _payloads(s, msgs)
             # everything up to the last seq at or below last_seen counts as delivered
-            floor = s.execute(
-                select(func.coalesce(func.max(Message.seq), 0)).where(
-                    Message.case_id == case.id, Message.id <= last_seen
-                )
-            ).scalar_one()
+            floor = readmodel.delivered_floor(s, case_id=case.id, last_seen_id=last_seen)
             state = _state(case)
             return payloads, int(floor), state, chat.queue_info(s, case)
 
@@ -205,6 +206,8 @@ class Connection:
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             raise Refuse(4400, "malformed frame: expected an object with a 'type'")
         kind = frame["type"]
+        if kind == "auth":
+            return  # already authenticated (by cookie): a client that always sends it is fine
         if kind == "ping":
             await self.send({"type": "pong"})
             return
@@ -213,7 +216,7 @@ class Connection:
             raise Refuse(4400, f"malformed frame: '{kind}' needs an integer case_id")
         if kind == "hello":
             last = frame.get("last_seen", 0)
-            if not isinstance(last, int) or last < 0:
+            if not isinstance(last, int) or isinstance(last, bool) or not 0 <= last < 2**62:
                 raise Refuse(4400, "malformed frame: last_seen must be a non-negative integer")
             await self.hello(case_id, last)
         elif kind == "send":
@@ -231,7 +234,7 @@ class Connection:
                 )
         elif kind == "read":
             mid = frame.get("message_id")
-            if not isinstance(mid, int) or mid < 0:
+            if not isinstance(mid, int) or isinstance(mid, bool) or not 0 <= mid < 2**62:
                 raise Refuse(4400, "malformed frame: read needs an integer message_id")
             await self.db(
                 lambda s, u: chat.mark_read(s, actor=u, case_id=case_id, message_id=mid),
@@ -296,21 +299,15 @@ def _payloads(s: Any, msgs: list[Message]) -> list[dict[str, Any]]:
 
 
 def _load_message(s: Any, user: User, message_id: int) -> list[dict[str, Any]]:
-    m = s.get(Message, message_id)
-    return _payloads(s, [m]) if m is not None else []
+    return readmodel.message_payload_by_id(s, message_id)
 
 
 def _load_range(
     s: Any, user: User, case_id: int, after_seq: int, upto_seq: int
 ) -> list[dict[str, Any]]:
-    msgs = list(
-        s.scalars(
-            select(Message)
-            .where(Message.case_id == case_id, Message.seq > after_seq, Message.seq <= upto_seq)
-            .order_by(Message.seq)
-        )
+    return readmodel.message_payloads_between(
+        s, case_id=case_id, after_seq=after_seq, upto_seq=upto_seq
     )
-    return _payloads(s, msgs)
 
 
 def _state(case: Any) -> dict[str, Any]:
@@ -339,26 +336,88 @@ def _case_state(s: Any, user: User, case_id: int) -> dict[str, Any]:
     }
 
 
-def _authenticate(database: Database, token: str | None) -> User | None:
+@dataclass(frozen=True)
+class _Login:
+    user: User
+    session_id: int
+    expires_at: datetime
+
+
+def _authenticate(database: Database, token: str | None) -> _Login | None:
     with database.session() as s:
         found = session_for_token(s, token)
         if found is None:
             return None
-        user = found[0]
+        user, sess = found
         s.expunge(user)
-        return user
+        return _Login(user, sess.id, sess.expires_at)
+
+
+#: how long a socket without a session cookie may take to send its auth frame
+AUTH_SECONDS = 10
+
+
+def origin_allowed(origin: str | None, host: str | None) -> bool:
+    """A browser page may open the socket only from the app's own origin or a configured one
+    (clients without a browser send no Origin and authenticate by token)."""
+    if origin is None:
+        return True
+    allowed = {o.strip().rstrip("/") for o in get_settings().allowed_origins.split(",") if o}
+    if origin.rstrip("/") in allowed:
+        return True
+    parsed = urlsplit(origin)
+    return parsed.scheme in ("http", "https") and bool(host) and parsed.netloc == host
+
+
+async def _end_with_session(ws: WebSocket, session_id: int, expires_at: datetime) -> None:
+    """Closes the socket when its login ends: logout (an event from any worker) or expiry.
+    The client answers the close frame, which ends the socket's receive loop."""
+
+    async def ended() -> None:
+        async for _event in get_broker().subscribe([f"session:{session_id}"]):
+            return
+
+    remaining = max((expires_at - utcnow()).total_seconds(), 0.0)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ended(), timeout=remaining)
+    with contextlib.suppress(Exception):
+        await ws.close(4401, "session ended: log in again")
+
+
+async def _first_frame_token(ws: WebSocket) -> str | None:
+    """{"type": "auth", "token": "…"} as the first frame, within AUTH_SECONDS."""
+    try:
+        frame = json.loads(await asyncio.wait_for(ws.receive_text(), timeout=AUTH_SECONDS))
+    except (TimeoutError, ValueError, WebSocketDisconnect, KeyError):
+        return None
+    if isinstance(frame, dict) and frame.get("type") == "auth":
+        token = frame.get("token")
+        if isinstance(token, str) and 0 < len(token) <= 256:
+            return token
+    return None
 
 
 @router.websocket("/ws")
 async def socket(ws: WebSocket) -> None:
     database: Database = ws.app.state.db
-    token = ws.cookies.get(COOKIE) or ws.query_params.get("token")
-    user = await run_in_threadpool(_authenticate, database, token)
+    if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host")):
+        await ws.accept()
+        await ws.close(4403, "origin not allowed")
+        return
     await ws.accept()
-    if user is None:
+    token = ws.cookies.get(COOKIE)
+    login = await run_in_threadpool(_authenticate, database, token) if token else None
+    if login is None:
+        # without a session cookie, the first frame carries the token: never the URL, which
+        # proxies and access logs keep
+        token = await _first_frame_token(ws)
+        login = await run_in_threadpool(_authenticate, database, token) if token else None
+    if login is None:
         await ws.close(4401, "login required: no valid session")
         return
+    user = login.user
     conn = Connection(ws, database, user)
+    watcher = asyncio.create_task(_end_with_session(ws, login.session_id, login.expires_at))
     try:
         while True:
             raw = await ws.receive_text()
@@ -368,10 +427,11 @@ async def socket(ws: WebSocket) -> None:
                 await ws.close(r.code, r.reason)
                 return
     except WebSocketDisconnect:
-        pass
+        pass  # the client left, or answered the close of a session that ended
     except Exception:  # one bad connection never takes the others down
         log.exception("socket error for user %s", user.id)
         with contextlib.suppress(Exception):
             await ws.close(1011, "server error")
     finally:
+        watcher.cancel()
         await conn.close_all()

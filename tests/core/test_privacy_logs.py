@@ -1,0 +1,50 @@
+"""Personal data and secrets stay out of logs and files other users could read."""
+
+from __future__ import annotations
+
+import logging
+import stat
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from kefu.core.db import Database
+from kefu.core.security import User
+from kefu.web.app import RedactAccessLog, install_log_redaction
+
+
+def test_access_log_lines_lose_tokens_and_long_numbers(caplog):
+    install_log_redaction()
+    logger = logging.getLogger("uvicorn.access")
+    assert any(isinstance(f, RedactAccessLog) for f in logger.filters)
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        logger.info(
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5000",
+            "GET",
+            "/api/v1/cases?q=13812345678&token=s3cr3t-t0ken&id=11010519491231002X",
+            "1.1",
+            200,
+        )
+    line = caplog.records[-1].getMessage()
+    assert "s3cr3t" not in line and "token=[redacted]" in line
+    assert "13812345678" not in line and "5678" in line
+    assert "110105194912310" not in line
+
+
+def test_sql_errors_do_not_carry_the_values(database, seed):
+    with database.sessions() as s:
+        s.add(User(username="admin", role="admin", password_hash="x-secret-hash-value"))
+        with pytest.raises(IntegrityError) as exc:
+            s.flush()
+        s.rollback()
+    assert "x-secret-hash-value" not in str(exc.value)
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    with db.engine.connect():
+        pass
+    db.engine.dispose()
+    mode = stat.S_IMODE((tmp_path / "fresh.db").stat().st_mode)
+    assert mode == 0o600, oct(mode)
