@@ -173,3 +173,33 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_arrives(client, seed)
     )
     assert r.status_code == 413
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_ids_past_the_integer_column_answer_422_on_every_database(client, seed):
+    """Row ids are 32-bit INTEGER on PostgreSQL: 2**31 must be refused before the query."""
+    agent = login(client, "agent1")
+    for path in (f"/api/v1/cases/{2**31}", f"/api/v1/customers/{2**31}", f"/desk/cases/{2**31}"):
+        assert client.get(path, headers=agent).status_code == 422, path
+    r = client.post("/api/v1/cases", headers=agent, json={"subject": "x", "customer_id": 2**31})
+    assert r.status_code == 422 and "customer_id" in r.text
+
+
+def test_text_with_a_nul_character_is_refused_naming_it(client, seed):
+    sup = login(client, "supervisor")
+    r = client.post(
+        "/api/v1/statuses",
+        headers=sup,
+        json={
+            "key": "waiting_bank",
+            "category": "pending",
+            "name_zh": "等银行\u0000",
+            "name_en": "x",
+        },
+    )
+    assert r.status_code == 422 and "U+0000" in r.json()["detail"]
+    ok = client.post(
+        "/api/v1/statuses",
+        headers=sup,
+        json={"key": "waiting_bank", "category": "pending", "name_zh": "等银行", "name_en": "Bank"},
+    )
+    assert ok.status_code == 201, ok.text

@@ -129,3 +129,17 @@ def test_cli_user_add_reads_the_password_from_stdin_and_applies_the_policy(
 
         dave = next(u for u in identity.list_users(s) if u.username == "dave")
         assert dave.role == "agent"
+
+
+def test_another_sites_page_cannot_post_the_login_form(client, seed, database):
+    """Login CSRF: a page elsewhere must not log a visitor into an account of its choice."""
+    form = {"username": "alice", "password": "kefu-demo"}
+    evil = client.post(
+        "/login", data=form, headers={"origin": "https://evil.example"}, follow_redirects=False
+    )
+    assert evil.status_code == 403
+    assert "kefu_session" not in evil.cookies
+    own = client.post(
+        "/login", data=form, headers={"origin": "http://testserver"}, follow_redirects=False
+    )
+    assert own.status_code == 303 and "kefu_session" in own.cookies

@@ -9,11 +9,15 @@ deleting one leaves a gap in ``seq`` (or a head that no longer matches the last 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Integer, String, select
@@ -149,8 +153,108 @@ class VerifyResult:
     reason: str = ""
 
 
-def verify(db: Session, *, batch: int = 5000) -> VerifyResult:
-    """Walks the chain in order; names the first entry that was altered, removed or inserted."""
+# --- checkpoints: the chain anchored outside the database ------------------------------------
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The head's seq and hash at a moment, signed with a key the database does not hold."""
+
+    seq: int
+    hash: str
+    at: str
+    mac: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"seq": self.seq, "hash": self.hash, "at": self.at, "mac": self.mac},
+            separators=(",", ":"),
+        )
+
+
+def _checkpoint_mac(key: bytes, seq: int, digest: str, at: str) -> str:
+    return hmac.new(
+        key, f"kefu-audit-checkpoint:{seq}:{digest}:{at}".encode(), "sha256"
+    ).hexdigest()
+
+
+def make_checkpoint(db: Session, key: bytes) -> Checkpoint | None:
+    """A signed checkpoint of the current head (None while the log is empty)."""
+    head = db.get(AuditHead, 1)
+    if head is None or head.seq == 0:
+        return None
+    at = utcnow().isoformat(timespec="seconds")
+    return Checkpoint(head.seq, head.hash, at, _checkpoint_mac(key, head.seq, head.hash, at))
+
+
+def append_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
+    """Appends to the checkpoint file (opened for appending only, readable by its owner);
+    keep it where the database's users cannot write, or ship it off the machine."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
+        f.write(checkpoint.to_json() + "\n")
+
+
+def read_checkpoints(path: Path) -> list[Checkpoint]:
+    if not path.exists():
+        return []
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            out.append(Checkpoint(int(d["seq"]), str(d["hash"]), str(d["at"]), str(d["mac"])))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: line {n} is not a checkpoint") from exc
+    return out
+
+
+def verify(
+    db: Session,
+    *,
+    batch: int = 5000,
+    checkpoints: Sequence[Checkpoint] = (),
+    key: bytes | None = None,
+) -> VerifyResult:
+    """Walks the chain in order; names the first entry that was altered, removed or inserted.
+    With checkpoints (and their key) it also proves that nothing was cut from the end or
+    re-hashed: every checkpointed seq must still hold the hash that was signed."""
+    for cp in checkpoints:
+        if key is None or not hmac.compare_digest(
+            cp.mac, _checkpoint_mac(key, cp.seq, cp.hash, cp.at)
+        ):
+            return VerifyResult(
+                False, 0, cp.seq, None, f"the checkpoint of {cp.at} is not signed with this key"
+            )
+    wanted = {cp.seq for cp in checkpoints}
+    seen: dict[int, str] = {}
+    result = _walk(db, batch=batch, wanted=wanted, seen=seen)
+    if not result.ok:
+        return result
+    for cp in sorted(checkpoints, key=lambda c: c.seq):
+        if cp.seq not in seen:
+            return VerifyResult(
+                False,
+                result.checked,
+                result.checked + 1,
+                None,
+                f"the log ends at seq {result.checked} but the checkpoint of {cp.at} vouches "
+                f"for seq {cp.seq}: entries were deleted",
+            )
+        if seen[cp.seq] != cp.hash:
+            return VerifyResult(
+                False,
+                result.checked,
+                cp.seq,
+                None,
+                f"entry seq {cp.seq} is not the one the checkpoint of {cp.at} signed: "
+                "the chain was rewritten",
+            )
+    return result
+
+
+def _walk(db: Session, *, batch: int, wanted: set[int], seen: dict[int, str]) -> VerifyResult:
     prev = GENESIS
     expected_seq = 1
     checked = 0
@@ -192,6 +296,8 @@ def verify(db: Session, *, batch: int = 5000) -> VerifyResult:
                 return VerifyResult(
                     False, checked, e.seq, e.id, f"entry seq {e.seq} was altered (hash mismatch)"
                 )
+            if e.seq in wanted:
+                seen[e.seq] = e.hash
             prev = e.hash
             expected_seq += 1
             checked += 1

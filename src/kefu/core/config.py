@@ -33,8 +33,19 @@ class Settings(BaseSettings):
     #: sites (scheme://host:port, comma-separated) that may show the customer chat widget in a
     #: frame; unset = any site. Staff consoles can never be framed.
     widget_origins: str = ""
+    #: where `kefu audit checkpoint` appends signed checkpoints of the audit chain; unset = beside
+    #: the SQLite file (kefu.db.checkpoints), or kefu-audit-checkpoints.jsonl in the working folder
+    audit_checkpoints: Path | None = None
     #: a model from `kefu intent train` routing new cases; unset = trained from the shipped content
     intent_model: Path | None = None
+
+    def checkpoint_path(self) -> Path:
+        if self.audit_checkpoints is not None:
+            return self.audit_checkpoints
+        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
+            db_path = Path(self.database_url.removeprefix("sqlite:///"))
+            return db_path.with_name(db_path.name + ".checkpoints")
+        return Path("kefu-audit-checkpoints.jsonl")
 
     def effective_secret(self) -> str:
         """The configured secret, or a per-database development secret kept beside SQLite."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
@@ -100,8 +100,9 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_db)]
-#: a row id in a path: out-of-range numbers answer 422 naming the parameter, never a 500
-Id = Annotated[int, PathParam(ge=1, le=2**62)]
+#: a row id in a path (a 32-bit INTEGER column on PostgreSQL): out-of-range numbers answer
+#: 422 naming the parameter, never a 500
+Id = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 @dataclass
@@ -311,3 +312,16 @@ def admin_form(
             "/admin?" + urlencode({"flash": exc.detail, "kind": "error"}), status_code=303
         )
     return RedirectResponse("/admin?" + urlencode({"flash": message}), status_code=303)
+
+
+def origin_allowed(origin: str | None, host: str | None) -> bool:
+    """Whether a browser request comes from the app's own origin or a configured one
+    (KEFU_ALLOWED_ORIGINS). Programs that send no Origin are let through: they authenticate by
+    token. Guards the chat socket and the login form against other sites' pages."""
+    if origin is None:
+        return True
+    allowed = {o.strip().rstrip("/") for o in get_settings().allowed_origins.split(",") if o}
+    if origin.rstrip("/") in allowed:
+        return True
+    parsed = urlsplit(origin)
+    return parsed.scheme in ("http", "https") and bool(host) and parsed.netloc == host

@@ -223,3 +223,11 @@ class Crypto:
 @lru_cache
 def get_crypto() -> Crypto:
     return Crypto(get_settings().effective_secret())
+
+
+def audit_checkpoint_key() -> bytes:
+    """The key that signs audit checkpoints: derived from KEFU_SECRET_KEY, never stored in the
+    database, so whoever can rewrite the log cannot sign a matching checkpoint."""
+    return hashlib.sha256(
+        ("kefu-audit-checkpoint-v1:" + get_settings().effective_secret()).encode()
+    ).digest()

@@ -11,14 +11,14 @@ from kefu.core.http import CurrentUser, DbSession, language
 from kefu.customers import service
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
-CustomerId = Path(ge=1, le=2**62)
+CustomerId = Path(ge=1, le=2**31 - 1)
 
 
 class RevealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     field: Literal["phone", "email", "id_number", "card"]
     reason: str = Field(min_length=1, max_length=500)
-    card_id: int | None = Field(default=None, ge=1, le=2**62)
+    card_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 @router.get("/customers")

@@ -27,7 +27,7 @@ class CaseCreate(Strict):
     priority: Priority = "normal"
     channel: Channel = "web"
     language: Literal["zh", "en"] = "zh"
-    customer_id: int | None = Field(default=None, ge=1, le=2**62)
+    customer_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     body: str = Field(default="", description="the first message (customer's words or call notes)")
     transcript: str = Field(default="", max_length=100_000)
     call_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
@@ -41,7 +41,7 @@ class CasePatch(Strict):
     priority: Priority | None = None
     category: Category | None = None
     subject: str | None = Field(default=None, min_length=1, max_length=200)
-    assignee_id: int | None = Field(default=None, ge=1, le=2**62)
+    assignee_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     unassign: bool = False
     confirm_warning: bool = False
 
@@ -117,7 +117,7 @@ class PresenceIn(Strict):
 
 
 class CannedRenderIn(Strict):
-    case_id: int | None = Field(default=None, ge=1, le=2**62)
+    case_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     variables: dict[str, str] = Field(default_factory=dict)
     lang: Literal["zh", "en"] | None = None
 

@@ -28,7 +28,7 @@ from kefu.desk.schemas import (
 from kefu.knowledge import service as knowledge
 
 router = APIRouter(prefix="/api/v1", tags=["desk"])
-CaseId = Path(ge=1, le=2**62, description="case id")
+CaseId = Path(ge=1, le=2**31 - 1, description="case id")
 
 
 @router.get("/cases", response_model=CaseList)
@@ -40,7 +40,7 @@ def list_cases(
     category: str | None = Query(None, max_length=16),
     priority: str | None = Query(None, max_length=8),
     channel: str | None = Query(None, max_length=8),
-    customer_id: int | None = Query(None, ge=1, le=2**62),
+    customer_id: int | None = Query(None, ge=1, le=2**31 - 1),
     q: str | None = Query(None, max_length=200, description="Chinese or English search"),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=100_000),
@@ -115,7 +115,7 @@ def patch_case(
 def list_messages(
     request: Request,
     case_id: int = CaseId,
-    after: int = Query(0, ge=0, le=2**62, description="only messages after this id"),
+    after: int = Query(0, ge=0, le=2**31 - 1, description="only messages after this id"),
     user: User = Depends(current_user),
     db: Session = Depends(get_db),
 ) -> list[dict[str, Any]]:
@@ -286,7 +286,7 @@ class ChatStart(BaseModel):
 
 class HandOver(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    to_user_id: int = Field(ge=1, le=2**62)
+    to_user_id: int = Field(ge=1, le=2**31 - 1)
     note: str = Field(default="", max_length=2000)
 
 
@@ -362,7 +362,7 @@ class CandidateIn(BaseModel):
     """The case whose customer's last message the article answered."""
 
     model_config = ConfigDict(extra="forbid")
-    case_id: int = Field(ge=1, le=2**62)
+    case_id: int = Field(ge=1, le=2**31 - 1)
 
 
 @router.post("/kb/articles/{slug}/candidates")

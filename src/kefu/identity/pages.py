@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kefu.core import i18n
-from kefu.core.errors import KefuError
+from kefu.core.errors import Forbidden, KefuError
 from kefu.core.http import (
     COOKIE,
     LANG_COOKIE,
@@ -17,6 +17,7 @@ from kefu.core.http import (
     admin_form,
     check_form_csrf,
     language,
+    origin_allowed,
     render,
     set_session_cookie,
 )
@@ -56,6 +57,9 @@ def login_submit(
     password: str = Form(max_length=256),
     next: str = Form("/", max_length=200),
 ) -> Response:
+    if not origin_allowed(request.headers.get("origin"), request.headers.get("host")):
+        # login CSRF: another site's page may not log a visitor in (to an account of its choice)
+        raise Forbidden("this login form was sent from another site")
     ip = request.client.host if request.client else ""
     try:
         done = identity.login(db, username=username, password=password, ip=ip, via="console")

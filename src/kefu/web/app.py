@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -128,6 +129,44 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def _nul_refused(where: str) -> JSONResponse:
+    return problem_response(
+        422,
+        {
+            "type": PROBLEM_BASE + "validation",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": f"text may not contain the NUL character (U+0000): {where}",
+            "errors": [{"field": where, "message": "contains U+0000"}],
+        },
+    )
+
+
+def _carries_nul(body: bytes, content_type: bytes) -> bool:
+    """Whether a JSON or form body holds U+0000 in any text: no database column can store it
+    (PostgreSQL refuses it outright), so it is refused as bad input, naming what is wrong."""
+    if not body:
+        return False
+    if content_type.startswith(b"application/x-www-form-urlencoded"):
+        return b"%00" in body or b"\x00" in body
+    if not content_type.startswith(b"application/json") or b"\\u0000" not in body.lower():
+        return b"\x00" in body
+
+    def walk(value: object) -> bool:
+        if isinstance(value, str):
+            return "\x00" in value
+        if isinstance(value, dict):
+            return any(walk(k) or walk(v) for k, v in value.items())
+        if isinstance(value, list):
+            return any(walk(v) for v in value)
+        return False
+
+    try:
+        return walk(json.loads(body))
+    except ValueError:
+        return False  # malformed JSON is the validator's to name
+
+
 class BodyLimit:
     """Refuses request bodies over the configured size with 413: at once when Content-Length
     says so, and while reading when it does not (a chunked upload is counted as it arrives and
@@ -152,6 +191,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if b"%00" in scope.get("query_string", b"") or "\x00" in str(scope.get("path", "")):
+            await _nul_refused("the address")(scope, receive, send)
+            return
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 if re.fullmatch(rb"[0-9]{1,18}", value) and int(value) > self.limit:
@@ -172,13 +214,17 @@ class BodyLimit:
             chunks.append(body)
             if not message.get("more_body", False):
                 break
+        body = b"".join(chunks)
+        if _carries_nul(body, dict(scope.get("headers", ())).get(b"content-type", b"")):
+            await _nul_refused("body")(scope, receive, send)
+            return
         replayed = False
 
         async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)

@@ -23,7 +23,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
@@ -33,7 +32,7 @@ from kefu.core.config import get_settings
 from kefu.core.db import Database, utcnow
 from kefu.core.errors import KefuError, NotFound, PayloadTooLarge
 from kefu.core.events import get_broker
-from kefu.core.http import COOKIE
+from kefu.core.http import COOKIE, origin_allowed
 from kefu.core.security import Role, User, session_for_token
 from kefu.desk import chat, readmodel, service
 from kefu.desk.models import Message
@@ -212,11 +211,11 @@ class Connection:
             await self.send({"type": "pong"})
             return
         case_id = frame.get("case_id")
-        if not isinstance(case_id, int) or isinstance(case_id, bool) or not 0 < case_id < 2**62:
+        if not isinstance(case_id, int) or isinstance(case_id, bool) or not 0 < case_id < 2**31:
             raise Refuse(4400, f"malformed frame: '{kind}' needs an integer case_id")
         if kind == "hello":
             last = frame.get("last_seen", 0)
-            if not isinstance(last, int) or isinstance(last, bool) or not 0 <= last < 2**62:
+            if not isinstance(last, int) or isinstance(last, bool) or not 0 <= last < 2**31:
                 raise Refuse(4400, "malformed frame: last_seen must be a non-negative integer")
             await self.hello(case_id, last)
         elif kind == "send":
@@ -234,7 +233,7 @@ class Connection:
                 )
         elif kind == "read":
             mid = frame.get("message_id")
-            if not isinstance(mid, int) or isinstance(mid, bool) or not 0 <= mid < 2**62:
+            if not isinstance(mid, int) or isinstance(mid, bool) or not 0 <= mid < 2**31:
                 raise Refuse(4400, "malformed frame: read needs an integer message_id")
             await self.db(
                 lambda s, u: chat.mark_read(s, actor=u, case_id=case_id, message_id=mid),
@@ -355,18 +354,6 @@ def _authenticate(database: Database, token: str | None) -> _Login | None:
 
 #: how long a socket without a session cookie may take to send its auth frame
 AUTH_SECONDS = 10
-
-
-def origin_allowed(origin: str | None, host: str | None) -> bool:
-    """A browser page may open the socket only from the app's own origin or a configured one
-    (clients without a browser send no Origin and authenticate by token)."""
-    if origin is None:
-        return True
-    allowed = {o.strip().rstrip("/") for o in get_settings().allowed_origins.split(",") if o}
-    if origin.rstrip("/") in allowed:
-        return True
-    parsed = urlsplit(origin)
-    return parsed.scheme in ("http", "https") and bool(host) and parsed.netloc == host
 
 
 async def _end_with_session(ws: WebSocket, session_id: int, expires_at: datetime) -> None:
