@@ -18,8 +18,11 @@ from kefu.desk.models import CannedReply, Case
 from kefu.desk.validation import field_error
 
 
-def list_canned(db: Session) -> list[CannedReply]:
-    return list(db.scalars(select(CannedReply).order_by(CannedReply.category, CannedReply.key)))
+def list_canned(db: Session, *, by_category: bool = True) -> list[CannedReply]:
+    """The canned replies, grouped by category then key (the desk's picker), or by key alone
+    (the admin list)."""
+    order = (CannedReply.category, CannedReply.key) if by_category else (CannedReply.key,)
+    return list(db.scalars(select(CannedReply).order_by(*order)))
 
 
 _VAR = re.compile(r"\{([a-z_]+)\}")

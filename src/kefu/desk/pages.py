@@ -109,7 +109,7 @@ def portal_case(request: Request, case_id: Id, caller: OptionalCaller, db: DbSes
         area="portal",
         case=case,
         messages=msgs,
-        survey=queries.case_csat(db, case.id),
+        survey=desk.survey_of(db, case.id),
         **CHOICES,
     )
 
@@ -169,8 +169,8 @@ def _desk_ctx(
         ctx["c360"] = customers.customer_360(
             db, viewer=user, customer_id=case.customer_id, lang=lang
         )
-        ctx["statuses"] = queries.statuses(db)
-        ctx["canned"] = queries.canned_replies(db)
+        ctx["statuses"] = desk.list_statuses(db)
+        ctx["canned"] = desk.list_canned(db)
         ctx["assignee_name"] = identity.user_name(db, case.assignee_id, lang)
         ctx["agents"] = queries.agents_with_presence(db, lang=lang)
         ctx["can_reveal"] = can(user, "pii.reveal")
@@ -273,9 +273,9 @@ def admin(
         users=identity.list_users(db),
         roles=list(identity.ROLES),
         can_users=can(c.user, "users.manage"),
-        policies=queries.sla_policies(db),
-        calendars=queries.business_calendars(db),
-        canned=queries.canned_replies(db, by_category=False),
+        policies=desk.list_policies(db),
+        calendars=desk.list_calendars(db),
+        canned=desk.list_canned(db, by_category=False),
         flash=flash,
         flash_kind="error" if kind == "error" else "ok",
         **CHOICES,

@@ -5,21 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.core.security import User
 from kefu.customers import service as customers
 from kefu.desk import service as desk
 from kefu.desk.models import (
-    PRIORITIES,
     AgentProfile,
-    BusinessCalendar,
-    CannedReply,
     Case,
-    CaseStatus,
-    CsatSurvey,
-    SlaPolicy,
 )
 from kefu.identity import service as identity
 
@@ -27,13 +20,8 @@ __all__ = [
     "QUEUE_VIEWS",
     "agent_profile",
     "agents_with_presence",
-    "business_calendars",
-    "canned_replies",
-    "case_csat",
     "case_or_none",
     "queue",
-    "sla_policies",
-    "statuses",
 ]
 
 #: the desk's saved views: name -> filters of :func:`kefu.desk.service.list_cases`
@@ -70,7 +58,7 @@ def queue(
         limit=100,
         **args,
     )
-    policies = {p: desk.policy_for(db, p) for p in PRIORITIES}
+    policies = desk.policies_by_priority(db)
     names = {
         cid: c.name_for(lang)
         for cid, c in customers.customers_by_id(db, {c.customer_id for c in cases}).items()
@@ -94,18 +82,6 @@ def case_or_none(db: Session, case_id: int) -> Case | None:
     return db.get(Case, case_id)
 
 
-def statuses(db: Session) -> list[CaseStatus]:
-    """Every case status in the team's order."""
-    return list(db.scalars(select(CaseStatus).order_by(CaseStatus.position)))
-
-
-def canned_replies(db: Session, *, by_category: bool = True) -> list[CannedReply]:
-    """The canned replies, grouped by category then key (the desk's picker), or by key alone
-    (the admin list)."""
-    order = (CannedReply.category, CannedReply.key) if by_category else (CannedReply.key,)
-    return list(db.scalars(select(CannedReply).order_by(*order)))
-
-
 def agent_profile(db: Session, user_id: int) -> AgentProfile | None:
     """A staff member's desk profile (presence, capacity); None for who has none."""
     return db.get(AgentProfile, user_id)
@@ -126,16 +102,3 @@ def agents_with_presence(db: Session, *, lang: str) -> list[dict[str, Any]]:
         for a, s in slots.items()
         if a in users
     ]
-
-
-def sla_policies(db: Session) -> list[SlaPolicy]:
-    return list(db.scalars(select(SlaPolicy).order_by(SlaPolicy.id)))
-
-
-def business_calendars(db: Session) -> list[BusinessCalendar]:
-    return list(db.scalars(select(BusinessCalendar).order_by(BusinessCalendar.id)))
-
-
-def case_csat(db: Session, case_id: int) -> CsatSurvey | None:
-    """The satisfaction survey of a case, if one was requested."""
-    return db.scalar(select(CsatSurvey).where(CsatSurvey.case_id == case_id))

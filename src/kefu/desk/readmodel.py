@@ -3,7 +3,7 @@ and the chat socket alike; the masking rules themselves are in desk/schemas.py."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,13 +19,7 @@ from kefu.desk.messages import visible_messages
 from kefu.desk.models import Case, Message
 from kefu.desk.schemas import message_view
 from kefu.desk.sla_policies import Policy, policies_by_priority, sla_view
-
-
-def users_by_id(db: Session, ids: Iterable[int | None]) -> dict[int, User]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    return {u.id: u for u in db.scalars(select(User).where(User.id.in_(wanted)))}
+from kefu.identity import service as identity
 
 
 def case_read(
@@ -39,7 +33,7 @@ def case_read(
     policies: dict[str, Policy | None] | None = None,
 ) -> dict[str, Any]:
     """One case as ``viewer`` sees it (customer name in their language, SLA clocks, rating)."""
-    users = users if users is not None else users_by_id(db, [case.assignee_id])
+    users = users if users is not None else identity.users_by_id(db, [case.assignee_id])
     customer = (customers or {}).get(case.customer_id) or customers_by_id(
         db, [case.customer_id]
     ).get(case.customer_id)
@@ -93,7 +87,7 @@ def cases_read(
     db: Session, cases: Sequence[Case], *, viewer: User, lang: str
 ) -> list[dict[str, Any]]:
     """A page of the queue, with names, customers and policies loaded once."""
-    users = users_by_id(db, [c.assignee_id for c in cases])
+    users = identity.users_by_id(db, [c.assignee_id for c in cases])
     customers = customers_by_id(db, {c.customer_id for c in cases})
     policies = policies_by_priority(db)
     return [
@@ -106,7 +100,7 @@ def cases_read(
 
 def message_payloads(db: Session, msgs: Sequence[Message]) -> list[dict[str, Any]]:
     """What the socket carries for stored messages (each viewer then gets message_view)."""
-    authors = users_by_id(db, [m.author_id for m in msgs])
+    authors = identity.users_by_id(db, [m.author_id for m in msgs])
     return [message_payload(m, authors.get(m.author_id or 0)) for m in msgs]
 
 

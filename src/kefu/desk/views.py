@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from kefu.core.http import current_user, get_db, language
 from kefu.core.security import User, require
 from kefu.desk import chat, readmodel, service, triage
-from kefu.desk.readmodel import users_by_id
 from kefu.desk.schemas import (
     CannedRenderIn,
     CaseCreate,
@@ -25,6 +24,7 @@ from kefu.desk.schemas import (
     PresenceIn,
     StatusIn,
 )
+from kefu.identity import service as identity
 from kefu.knowledge import service as knowledge
 
 router = APIRouter(prefix="/api/v1", tags=["desk"])
@@ -252,7 +252,7 @@ def list_agents(
     require(user, "case.read_all")
     lang = language(request)
     slots = {s.agent_id: s for s in service.agent_slots(db)}
-    users = users_by_id(db, set(slots))
+    users = identity.users_by_id(db, set(slots))
     out = []
     for p in service.agent_profiles(db):
         u = users.get(p.user_id)

@@ -302,7 +302,7 @@ def list_users(db: Session) -> list[User]:
     return list(db.scalars(select(User).order_by(User.id)))
 
 
-def users_by_id(db: Session, ids: Iterable[int] | None = None) -> dict[int, User]:
+def users_by_id(db: Session, ids: Iterable[int | None] | None = None) -> dict[int, User]:
     """Users by id: those of ``ids`` (unknown ids are left out), or all users."""
     query = select(User)
     if ids is not None:
