@@ -216,3 +216,23 @@ def test_huge_numbers_in_frames_are_refused_as_malformed(client, seed, frame):
         ws.send_json(frame)
         closed = _closed(ws)
     assert closed.code == 4400, closed.reason
+
+
+def test_staff_who_may_not_reveal_receive_masked_messages_over_the_socket(client, seed, database):
+    from tests.conftest import make_user
+
+    with database.session() as s:
+        make_user(s, "trainer", "trainer")
+        make_user(s, "trainee", "agent", is_trainee=True)
+    h = login(client, "alice")
+    client.cookies.clear()
+    cid = _start(client, h, body="请回电 13812345678，身份证 11010519491231002X")
+    for who in ("trainer", "trainee"):
+        tok = _token(client, who)
+        client.cookies.clear()
+        with _socket(client, tok) as ws:
+            ws.send_json({"type": "hello", "case_id": cid, "last_seen": 0})
+            frame = _until(ws, "message")
+        raw = json.dumps(frame, ensure_ascii=False)
+        assert "13812345678" not in raw and "11010519491231002X" not in raw, who
+        assert "138****5678" in frame["message"]["body"], who
