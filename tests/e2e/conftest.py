@@ -12,6 +12,8 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -61,7 +63,7 @@ def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[
             "--port",
             str(port),
             "--log-level",
-            "warning",
+            "info",
         ],
         env=env,
         stdout=log.open("wb"),
@@ -96,6 +98,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for cmd in (["migrate"], ["demo"]):
         subprocess.run([*kefu, *cmd], env=env, check=True, capture_output=True)
     port = free_port()
+    SERVER_LOGS.append(tmp / "server.log")
     proc = start_server(env, port, tmp / "server.log")
     try:
         yield f"http://127.0.0.1:{port}"
@@ -115,12 +118,34 @@ def browser() -> Iterator[object]:
         b.close()
 
 
-def login(page: object, base: str, username: str) -> None:
-    page.goto(f"{base}/login")  # type: ignore[attr-defined]
-    page.fill("#username", username)  # type: ignore[attr-defined]
-    page.fill("#password", "kefu-demo")  # type: ignore[attr-defined]
-    page.click("button[type=submit]")  # type: ignore[attr-defined]
-    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+def login(page: Any, base: str, username: str) -> None:
+    """Logs in through the form and waits until the browser has left /login, so the next step
+    never races the redirect; a refused login fails here with what the page said."""
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", "kefu-demo")
+    page.click("button[type=submit]")
+    try:
+        page.wait_for_url(lambda url: urlsplit(url).path != "/login", timeout=60_000)
+    except Exception as exc:
+        said = page.inner_text("body")[:500]
+        raise AssertionError(f"login as {username} stayed on /login: {said!r}") from exc
+    page.wait_for_load_state("networkidle")
+
+
+#: the e2e servers' logs (access lines included), printed with any failing browser test
+SERVER_LOGS: list[Path] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed and SERVER_LOGS:
+        for log in SERVER_LOGS:
+            if log.exists():
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-80:])
+                report.sections.append((f"server log {log.parent.name} (last 80 lines)", tail))
 
 
 def shot(page: object, name: str) -> None:

@@ -99,7 +99,11 @@ def get_db(request: Request) -> Iterator[Session]:
             s.close()
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+#: committed before the response is sent (scope="function"): a client that follows a redirect
+#: or reads right after a write always sees it — with the default scope the commit would run
+#: after the response and a fast follow-up request could miss the write (a login bounced back)
+DB = Depends(get_db, scope="function")
+DbSession = Annotated[Session, DB]
 #: a row id in a path (a 32-bit INTEGER column on PostgreSQL): out-of-range numbers answer
 #: 422 naming the parameter, never a 500
 Id = Annotated[int, PathParam(ge=1, le=2**31 - 1)]

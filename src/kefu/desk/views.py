@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from kefu.core.http import current_user, get_db, language
+from kefu.core.http import DB, current_user, language
 from kefu.core.security import User, require
 from kefu.desk import chat, readmodel, service, triage
 from kefu.desk.schemas import (
@@ -45,7 +45,7 @@ def list_cases(
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=100_000),
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     lang = language(request)
     cases = service.list_cases(
@@ -74,7 +74,7 @@ def create_case(
     body: CaseCreate,
     request: Request,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     case = service.create_case(db, actor=user, **body.model_dump())
     lang = language(request)
@@ -89,7 +89,7 @@ def get_case(
     request: Request,
     case_id: int = CaseId,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     case = service.visible_case(db, viewer=user, case_id=case_id)
     lang = language(request)
@@ -105,7 +105,7 @@ def patch_case(
     request: Request,
     case_id: int = CaseId,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     case = service.update_case(db, actor=user, case_id=case_id, **body.model_dump())
     return readmodel.case_read(db, case, viewer=user, lang=language(request))
@@ -117,7 +117,7 @@ def list_messages(
     case_id: int = CaseId,
     after: int = Query(0, ge=0, le=2**31 - 1, description="only messages after this id"),
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> list[dict[str, Any]]:
     case = service.visible_case(db, viewer=user, case_id=case_id)
     return readmodel.messages_read(db, case, viewer=user, lang=language(request), after_id=after)
@@ -135,7 +135,7 @@ def post_message(
     response: Response,
     case_id: int = CaseId,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     msg, created = service.post_message(
         db,
@@ -156,16 +156,14 @@ def rate_case(
     body: CsatIn,
     case_id: int = CaseId,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     s = service.submit_csat(db, actor=user, case_id=case_id, score=body.score, comment=body.comment)
     return {"case_id": case_id, "score": s.score, "comment": s.comment}
 
 
 @router.get("/statuses")
-def list_statuses(
-    user: User = Depends(current_user), db: Session = Depends(get_db)
-) -> list[dict[str, Any]]:
+def list_statuses(user: User = Depends(current_user), db: Session = DB) -> list[dict[str, Any]]:
     return [
         {
             "key": s.key,
@@ -180,16 +178,14 @@ def list_statuses(
 
 @router.post("/statuses", status_code=201)
 def add_status(
-    body: StatusIn, user: User = Depends(current_user), db: Session = Depends(get_db)
+    body: StatusIn, user: User = Depends(current_user), db: Session = DB
 ) -> dict[str, Any]:
     s = service.create_status(db, actor=user, **body.model_dump())
     return {"key": s.key, "category": s.category, "name_zh": s.name_zh, "name_en": s.name_en}
 
 
 @router.get("/canned")
-def list_canned(
-    user: User = Depends(current_user), db: Session = Depends(get_db)
-) -> list[dict[str, Any]]:
+def list_canned(user: User = Depends(current_user), db: Session = DB) -> list[dict[str, Any]]:
     require(user, "canned.use")
     return [
         {
@@ -209,7 +205,7 @@ def render_canned(
     body: CannedRenderIn,
     key: str = Path(max_length=64),
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, str]:
     variables = dict(body.variables)
     lang: str = body.lang or "zh"
@@ -221,9 +217,7 @@ def render_canned(
 
 
 @router.get("/sla/policies")
-def sla_policies(
-    user: User = Depends(current_user), db: Session = Depends(get_db)
-) -> list[dict[str, Any]]:
+def sla_policies(user: User = Depends(current_user), db: Session = DB) -> list[dict[str, Any]]:
     require(user, "case.read_all")
     return [
         {
@@ -239,7 +233,7 @@ def sla_policies(
 
 @router.put("/agents/me/presence")
 def put_presence(
-    body: PresenceIn, user: User = Depends(current_user), db: Session = Depends(get_db)
+    body: PresenceIn, user: User = Depends(current_user), db: Session = DB
 ) -> dict[str, Any]:
     prof = service.set_presence(db, actor=user, presence=body.presence)
     return {"user_id": prof.user_id, "presence": prof.presence}
@@ -247,7 +241,7 @@ def put_presence(
 
 @router.get("/agents")
 def list_agents(
-    request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)
+    request: Request, user: User = Depends(current_user), db: Session = DB
 ) -> list[dict[str, Any]]:
     require(user, "case.read_all")
     lang = language(request)
@@ -300,7 +294,7 @@ def start_chat(
     body: ChatStart,
     request: Request,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     lang = body.language or ("en" if language(request) == "en" else "zh")
     case = chat.start_chat(db, actor=user, body=body.body, category=body.category, language=lang)
@@ -309,7 +303,7 @@ def start_chat(
 
 @router.get("/cases/{case_id}/queue")
 def queue_position(
-    case_id: int = CaseId, user: User = Depends(current_user), db: Session = Depends(get_db)
+    case_id: int = CaseId, user: User = Depends(current_user), db: Session = DB
 ) -> dict[str, Any]:
     case = service.visible_case(db, viewer=user, case_id=case_id)
     return chat.queue_info(db, case)
@@ -320,7 +314,7 @@ def hand_over(
     body: HandOver,
     case_id: int = CaseId,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     case = chat.hand_over(
         db, actor=user, case_id=case_id, to_user_id=body.to_user_id, note=body.note
@@ -333,7 +327,7 @@ def end_chat(
     body: EndChat,
     case_id: int = CaseId,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     case = chat.end_chat(db, actor=user, case_id=case_id, resolve=body.resolve)
     return {"case_id": case.id, "status": case.status.key}
@@ -348,9 +342,7 @@ class RouteIn(BaseModel):
 
 
 @router.post("/kb/route")
-def kb_route(
-    body: RouteIn, user: User = Depends(current_user), db: Session = Depends(get_db)
-) -> dict[str, Any]:
+def kb_route(body: RouteIn, user: User = Depends(current_user), db: Session = DB) -> dict[str, Any]:
     """What the desk would do with a new message: its queue (case category), the model's
     confidence, and its intent (the answering article, "" when none fits) — for gateways that
     file cases from e-mail or another channel."""
@@ -370,7 +362,7 @@ def kb_propose(
     slug: str,
     body: CandidateIn,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     """The desk calls this when an agent inserts an article's suggestion: the customer's last
     message on the case (redacted) becomes a candidate question of the article."""

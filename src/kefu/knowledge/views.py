@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from kefu.core.errors import ValidationFailed
-from kefu.core.http import current_user, get_db
+from kefu.core.http import DB, current_user
 from kefu.core.security import User, require
 from kefu.knowledge import calculators
 from kefu.knowledge import service as kb
@@ -27,7 +27,7 @@ def kb_search(
     top: int = Query(5, ge=1, le=20),
     lang: Literal["zh", "en"] | None = None,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     require(user, "kb.read")
     hits = kb.index_for(db).search(q, top=top, lang=lang)
@@ -83,9 +83,7 @@ def _article_out(row: KbArticle) -> dict[str, Any]:
 
 
 @router.get("/kb/articles")
-def kb_articles(
-    user: User = Depends(current_user), db: Session = Depends(get_db)
-) -> dict[str, Any]:
+def kb_articles(user: User = Depends(current_user), db: Session = DB) -> dict[str, Any]:
     require(user, "kb.read")
     return {
         "articles": [
@@ -102,9 +100,7 @@ def kb_articles(
 
 
 @router.get("/kb/articles/{slug}")
-def kb_article(
-    slug: str, user: User = Depends(current_user), db: Session = Depends(get_db)
-) -> dict[str, Any]:
+def kb_article(slug: str, user: User = Depends(current_user), db: Session = DB) -> dict[str, Any]:
     require(user, "kb.read")
     return _article_out(kb.get_article(db, slug))
 
@@ -114,7 +110,7 @@ def kb_edit(
     slug: str,
     edit: ArticleEdit,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     changes = edit.model_dump(exclude_none=True, exclude={"note"})
     row = kb.update_article(db, actor=user, slug=slug, changes=changes, note=edit.note)
@@ -122,9 +118,7 @@ def kb_edit(
 
 
 @router.get("/kb/articles/{slug}/versions")
-def kb_versions(
-    slug: str, user: User = Depends(current_user), db: Session = Depends(get_db)
-) -> dict[str, Any]:
+def kb_versions(slug: str, user: User = Depends(current_user), db: Session = DB) -> dict[str, Any]:
     require(user, "kb.manage")
     return {
         "versions": [
@@ -146,7 +140,7 @@ def kb_candidates(
     slug: str,
     status: Literal["open", "added", "dismissed"] = "open",
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     require(user, "kb.manage")
     return {"candidates": [candidate_out(c) for c in kb.candidates(db, slug, status)]}
@@ -163,7 +157,7 @@ def kb_decide(
     candidate_id: int,
     body: Decision,
     user: User = Depends(current_user),
-    db: Session = Depends(get_db),
+    db: Session = DB,
 ) -> dict[str, Any]:
     cand = kb.decide_candidate(
         db, actor=user, slug=slug, candidate_id=candidate_id, accept=body.accept

@@ -1,0 +1,35 @@
+"""The blind evaluation sets are frozen: their bytes match the hashes taken before the first
+scoring, and every item is well-formed (so a scorer never silently skips one)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from tests.compliance.blind.score import CATEGORIES, HERE, frozen_hashes
+
+KEYS = {"id", "speaker", "lang", "text", "expected", "categories", "pii", "report", "trap", "note"}
+
+
+@pytest.mark.parametrize("name", sorted(frozen_hashes()))
+def test_a_frozen_file_is_unchanged(name):
+    assert hashlib.sha256((HERE / name).read_bytes()).hexdigest() == frozen_hashes()[name]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_every_item_is_well_formed(n):
+    rows = [json.loads(x) for x in (HERE / f"set{n}.jsonl").read_text("utf-8").splitlines()]
+    assert len(rows) >= 250
+    assert len({r["id"] for r in rows}) == len(rows)
+    for r in rows:
+        assert set(r) == KEYS, r["id"]
+        assert r["speaker"] in ("agent", "customer"), r["id"]
+        assert r["expected"] in ("block", "warn", "allow"), r["id"]
+        assert set(r["categories"]) <= set(CATEGORIES), r["id"]
+        assert all(p in r["text"] for p in r["pii"]), r["id"]
+        if r["speaker"] == "customer":
+            assert r["expected"] == "allow", r["id"]
+        elif r["expected"] != "allow":
+            assert r["categories"], r["id"]
