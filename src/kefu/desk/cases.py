@@ -14,7 +14,7 @@ from kefu.core.actions import action, unchanged
 from kefu.core.db import utcnow
 from kefu.core.errors import Forbidden, NotFound
 from kefu.core.events import emit
-from kefu.core.security import Role, User, require
+from kefu.core.security import Role, User, get_crypto, require
 from kefu.core.textsearch import index_text
 from kefu.customers.service import customer_exists, customer_for_user
 from kefu.desk import lifecycle, triage
@@ -76,6 +76,10 @@ def create_case(
         check_body(body)
     if actor.role == Role.customer:
         subject = screen_text(subject, "customer")["redacted"]  # staff see it in every queue
+    # a call transcript is stored with personal data masked; the words as heard are sealed
+    heard = transcript
+    if transcript:
+        transcript = str(screen_text(transcript, "customer")["redacted"])
     now = created_at or utcnow()
     st = status_by_key(db, status)
     routed = triage.route(db, f"{subject}\n{body or transcript}", categories=CATEGORIES)
@@ -97,6 +101,7 @@ def create_case(
         created_at=now,
         updated_at=now,
         transcript=transcript,
+        transcript_sealed=get_crypto().encrypt(heard) if heard != transcript else None,
         call_minutes=call_minutes,
         search_text=index_text(subject, transcript),
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from kefu.core import audit
 from kefu.core.db import utcnow
 from kefu.core.events import emit
-from kefu.core.security import User
+from kefu.core.security import User, get_crypto
 from kefu.core.textsearch import index_text
 from kefu.desk.audit import MESSAGE_AUDIT
 from kefu.desk.models import Case, Message
@@ -42,17 +42,21 @@ def add_message(
         .returning(Case.last_seq)
     ).scalar_one()
     case.last_seq = seq
+    masked = body if redacted is None else redacted
     msg = Message(
         case_id=case.id,
         seq=seq,
         kind=kind,
         author_id=actor.id if actor else None,
-        body=body,
-        redacted=body if redacted is None else redacted,
+        # personal data never sits in clear at rest: the masked text is stored, the words as
+        # written are sealed for the viewers who may read them (the customer, the author)
+        body=masked,
+        sealed=get_crypto().encrypt(body) if masked != body else None,
+        redacted=masked,
         created_at=at,
         idempotency_key=idempotency_key,
         guard=guard,
-        search_text=index_text(body if redacted is None else redacted),
+        search_text=index_text(masked),
     )
     db.add(msg)
     db.flush()
@@ -80,6 +84,11 @@ def add_message(
     return msg
 
 
+def original_body(msg: Message) -> str:
+    """The words as written: decrypted when they held personal data, else the body itself."""
+    return get_crypto().decrypt(msg.sealed) if msg.sealed else msg.body
+
+
 def message_payload(msg: Message, author: User | None) -> dict[str, Any]:
     """What sockets push: both the body and its redacted form (each viewer gets the right one
     through desk.schemas.MessageOut.for_viewer)."""
@@ -91,7 +100,7 @@ def message_payload(msg: Message, author: User | None) -> dict[str, Any]:
         "author_id": msg.author_id,
         "author": author.display_name if author else None,
         "author_en": (author.display_name_en or author.display_name) if author else None,
-        "body": msg.body,
+        "body": original_body(msg),
         "redacted": msg.redacted,
         "created_at": msg.created_at.isoformat(),
         "guard": msg.guard,

@@ -78,7 +78,9 @@ class Case(Base):
     #: the earliest SLA deadline still running (NULL when none is): the queue sorts on it
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     call_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: a call transcript with personal data masked; the words as heard are in transcript_sealed
     transcript: Mapped[str] = mapped_column(Text, default="")
+    transcript_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     search_text: Mapped[str] = mapped_column(Text, default="")
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: per-case message counter: messages carry seq 1, 2, 3 … so sockets deliver them in order
@@ -107,9 +109,13 @@ class Message(Base):
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    #: the text as stored in clear: with personal data masked whenever the guard found any
     body: Mapped[str] = mapped_column(Text)
     #: the body with personal data masked, shown to roles without reveal rights
     redacted: Mapped[str] = mapped_column(Text, default="")
+    #: the words as written, encrypted (Fernet, KEFU_SECRET_KEY), when they held personal data;
+    #: read through kefu.desk.conversation.original_body
+    sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     guard: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
