@@ -13,6 +13,8 @@ import pytest
 
 os.environ.setdefault("KEFU_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("KEFU_LOGIN_ATTEMPTS_PER_15MIN", "1000")
+# tests seal the audit log when they mean to (audit.seal_pending); the app's own sealer stays idle
+os.environ.setdefault("KEFU_AUDIT_SEAL_SECONDS", "60")
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session

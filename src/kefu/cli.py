@@ -145,15 +145,29 @@ def user_list() -> None:
     console.print(table)
 
 
+@audit_app.command("seal")
+def audit_seal() -> None:
+    """Chain every committed entry not yet sealed (the web app does this every
+    KEFU_AUDIT_SEAL_SECONDS; run it after command-line work when no server is running)."""
+    from kefu.core.audit import seal_pending
+
+    database = _database()
+    n = seal_pending(database.sessions, lock=database.write_lock)
+    console.print(f"sealed {n} entries")
+
+
 @audit_app.command("checkpoint")
 def audit_checkpoint() -> None:
-    """Sign the chain's head and append it to the checkpoint file (run it from cron, e.g. every
-    five minutes): `kefu audit verify` then proves nothing was cut from the end or re-hashed."""
-    from kefu.core.audit import append_checkpoint, make_checkpoint
+    """Seal what is pending, sign the chain's head and append it to the checkpoint file (run it
+    from cron, e.g. every five minutes): `kefu audit verify` then proves nothing was cut from the
+    end or re-hashed."""
+    from kefu.core.audit import append_checkpoint, make_checkpoint, seal_pending
     from kefu.core.security import audit_checkpoint_key
 
     path = get_settings().checkpoint_path()
-    with _database().session() as db:
+    database = _database()
+    seal_pending(database.sessions, lock=database.write_lock)
+    with database.session() as db:
         cp = make_checkpoint(db, audit_checkpoint_key())
     if cp is None:
         console.print("the audit log is empty; nothing to sign")
@@ -180,13 +194,15 @@ def audit_verify(json_out: bool = typer.Option(False, "--json")) -> None:
                     "broken_seq": result.broken_seq,
                     "broken_id": result.broken_id,
                     "reason": result.reason,
+                    "pending": result.pending,
                 }
             )
         )
     elif result.ok:
         anchored = f", {len(checkpoints)} checkpoints matched" if checkpoints else ""
+        waiting = f"; {result.pending} recorded but not yet sealed" if result.pending else ""
         console.print(
-            f"[green]audit log intact[/green]: {result.checked} entries verified{anchored}"
+            f"[green]audit log intact[/green]: {result.checked} entries verified{anchored}{waiting}"
         )
     else:
         console.print(

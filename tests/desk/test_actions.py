@@ -31,7 +31,7 @@ def _entries(s, action: str, entity_id: int) -> list[AuditEntry]:
         s.scalars(
             select(AuditEntry)
             .where(AuditEntry.action == action, AuditEntry.entity_id == str(entity_id))
-            .order_by(AuditEntry.seq)
+            .order_by(AuditEntry.id)
         )
     )
 

@@ -24,7 +24,7 @@ def _attempts(database, username: str) -> list[bool]:
 
 def _actions(database) -> list[tuple[str, dict]]:
     with database.session() as s:
-        return [(e.action, e.data) for e in s.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
+        return [(e.action, e.data) for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
 
 
 def test_audit_names_are_the_stored_strings():
@@ -74,7 +74,7 @@ def test_logout_revokes_and_is_audited(session, seed):
     done = identity.login(session, username="agent1", password="kefu-demo")
     identity.logout(session, actor=done.user, token=done.token)
     assert done.session.revoked
-    entries = session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+    entries = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert entries[-2:] == ["auth.login", "auth.logout"]
 
 

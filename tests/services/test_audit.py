@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
-from kefu.core.audit import AuditEntry, verify
+from kefu.core.audit import AuditEntry, seal_pending, verify
 from tests.conftest import login
 
 
@@ -31,6 +31,8 @@ def _activity(client):
     ).json()["id"]
     client.post(f"/api/v1/cases/{cid}/messages", headers=agent, json={"body": "正在核实"})
     client.patch(f"/api/v1/cases/{cid}", headers=agent, json={"status": "resolved"})
+    database = client.app.state.db
+    seal_pending(database.sessions, lock=database.write_lock)
     return cid
 
 

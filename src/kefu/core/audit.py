@@ -1,13 +1,17 @@
 """The append-only, hash-chained audit log.
 
-Each entry stores ``seq`` (1, 2, 3 …), the previous entry's hash and its own hash over a canonical
-JSON of its content. A single ``audit_head`` row holds the last seq and hash and is locked while an
-entry is appended, so concurrent writers cannot fork the chain. Altering any row breaks its hash;
-deleting one leaves a gap in ``seq`` (or a head that no longer matches the last row).
+A writer appends its entry *unsealed* in its own transaction (no lock: writers never wait on one
+another). A sealer (:func:`seal`; the web app runs one every ``KEFU_AUDIT_SEAL_SECONDS``, and
+``kefu audit seal`` does the same) then chains the committed entries in batches: it takes the
+``audit_head`` row's lock, gives each entry the next ``seq``, the previous entry's hash and its
+own hash over a canonical JSON of its content. Altering a sealed row breaks its hash; deleting
+one leaves a gap in ``seq`` (or a head that no longer matches the last row); the database refuses
+UPDATE and DELETE on the log except the one update that seals an unsealed entry unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -20,7 +24,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, select
+from sqlalchemy import JSON, BigInteger, Integer, String, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kefu.core.db import Base, UTCDateTime, utcnow
@@ -34,15 +39,16 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    #: the entry's place in the chain; None until the sealer chains it (seconds after commit)
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True, nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AuditHead(Base):
@@ -103,45 +109,80 @@ def record(
     entity_id: object,
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Appends one entry in the caller's transaction (commits with the change it records).
-    ``action`` is a member of the context's audit enum (``desk/audit.py`` …)."""
+    """Appends one entry in the caller's transaction (commits with the change it records), not
+    yet chained: :func:`seal` chains it after commit. ``action`` is a member of the context's
+    audit enum (``desk/audit.py`` …)."""
     frames = db.info.get(ACTION_FRAMES)
     if frames:
         frames[-1].audited = True
+    entry = AuditEntry(
+        at=utcnow(),
+        actor_id=actor_id,
+        action=str(action),
+        entity=entity,
+        entity_id=str(entity_id),
+        data=_jsonable(data or {}),
+    )
+    db.add(entry)
+    db.flush()
+    return entry
+
+
+def seal(db: Session, *, limit: int = 5000) -> int:
+    """Chains up to ``limit`` committed, unsealed entries in the order they are found (their
+    ids), under the head row's lock, and returns how many it sealed. The caller commits. Two
+    sealers take turns on the lock; on SQLite, where that lock is a no-op, the loser fails on the
+    unique ``seq`` and simply tries again later (see :func:`seal_pending`)."""
     head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         db.add(head)
         db.flush()
-    payload = _jsonable(data or {})
-    at = utcnow()
-    seq = head.seq + 1
-    digest = entry_hash(
-        seq=seq,
-        at=at,
-        actor_id=actor_id,
-        action=str(action),
-        entity=entity,
-        entity_id=str(entity_id),
-        data=payload,
-        prev_hash=head.hash,
-    )
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor_id=actor_id,
-        action=str(action),
-        entity=entity,
-        entity_id=str(entity_id),
-        data=payload,
-        prev_hash=head.hash,
-        hash=digest,
-    )
-    db.add(entry)
-    head.seq = seq
-    head.hash = digest
+    rows = db.scalars(
+        select(AuditEntry).where(AuditEntry.seq.is_(None)).order_by(AuditEntry.id).limit(limit)
+    ).all()
+    seq, prev = head.seq, head.hash
+    for e in rows:
+        seq += 1
+        e.seq, e.prev_hash = seq, prev
+        e.hash = entry_hash(
+            seq=seq,
+            at=e.at,
+            actor_id=e.actor_id,
+            action=e.action,
+            entity=e.entity,
+            entity_id=e.entity_id,
+            data=e.data,
+            prev_hash=prev,
+        )
+        prev = e.hash
+    head.seq, head.hash = seq, prev
     db.flush()
-    return entry
+    return len(rows)
+
+
+def seal_pending(session_factory: Any, *, lock: Any = None, limit: int = 5000) -> int:
+    """Seals everything committed so far, batch by batch, each batch its own transaction;
+    returns the number sealed. A batch that loses a race with another process is retried."""
+    total = 0
+    for _attempt in range(1000):
+        try:
+            with lock if lock is not None else contextlib.nullcontext(), session_factory() as s:
+                n = seal(s, limit=limit)
+                s.commit()
+        except (IntegrityError, OperationalError):
+            continue  # another sealer chained the same entries first
+        total += n
+        if n < limit:
+            return total
+    return total
+
+
+def pending(db: Session) -> int:
+    """Entries recorded but not yet sealed."""
+    return int(
+        db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.seq.is_(None))) or 0
+    )
 
 
 @dataclass(frozen=True)
@@ -151,6 +192,8 @@ class VerifyResult:
     broken_seq: int | None = None
     broken_id: int | None = None
     reason: str = ""
+    #: entries recorded but not yet sealed (not part of the proof until the sealer runs)
+    pending: int = 0
 
 
 # --- checkpoints: the chain anchored outside the database ------------------------------------
@@ -258,10 +301,13 @@ def _walk(db: Session, *, batch: int, wanted: set[int], seen: dict[int, str]) ->
     prev = GENESIS
     expected_seq = 1
     checked = 0
-    last_id = 0
+    last_seq = 0
     while True:
         rows = db.scalars(
-            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+            select(AuditEntry)
+            .where(AuditEntry.seq > last_seq)
+            .order_by(AuditEntry.seq)
+            .limit(batch)
         ).all()
         if not rows:
             break
@@ -290,7 +336,7 @@ def _walk(db: Session, *, batch: int, wanted: set[int], seen: dict[int, str]) ->
                 entity=e.entity,
                 entity_id=e.entity_id,
                 data=e.data,
-                prev_hash=e.prev_hash,
+                prev_hash=prev,
             )
             if digest != e.hash:
                 return VerifyResult(
@@ -298,10 +344,10 @@ def _walk(db: Session, *, batch: int, wanted: set[int], seen: dict[int, str]) ->
                 )
             if e.seq in wanted:
                 seen[e.seq] = e.hash
-            prev = e.hash
+            prev = digest
             expected_seq += 1
             checked += 1
-            last_id = e.id
+            last_seq = e.seq
         db.expunge_all()
     head = db.get(AuditHead, 1)
     if head is not None and (head.seq != checked or head.hash != prev):
@@ -313,4 +359,4 @@ def _walk(db: Session, *, batch: int, wanted: set[int], seen: dict[int, str]) ->
             f"the log ends at seq {checked} but the head records seq {head.seq}: "
             "entries after it were deleted",
         )
-    return VerifyResult(True, checked)
+    return VerifyResult(True, checked, pending=pending(db))

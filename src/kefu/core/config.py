@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     #: where `kefu audit checkpoint` appends signed checkpoints of the audit chain; unset = beside
     #: the SQLite file (kefu.db.checkpoints), or kefu-audit-checkpoints.jsonl in the working folder
     audit_checkpoints: Path | None = None
+    #: how often each web worker chains the audit entries committed since its last pass
+    audit_seal_seconds: float = Field(default=1.0, gt=0, le=60)
     #: a model from `kefu intent train` routing new cases; unset = trained from the shipped content
     intent_model: Path | None = None
 

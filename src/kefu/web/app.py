@@ -18,11 +18,13 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
 from kefu.compliance.views import router as compliance_api
+from kefu.core import audit
 from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.core.errors import PROBLEM_BASE, KefuError
@@ -263,13 +265,34 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ready = asyncio.Event()
         task = asyncio.create_task(broker.run(ready))  # type: ignore[attr-defined]
         await asyncio.wait_for(ready.wait(), timeout=10)
+    sealer = asyncio.create_task(_seal_audit(app.state.db, get_settings().audit_seal_seconds))
     try:
         yield
     finally:
+        sealer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sealer
+        # what was recorded since the last pass is chained before the worker stops
+        await run_in_threadpool(_seal_once, app.state.db)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _seal_once(database: Database) -> int:
+    return audit.seal_pending(database.sessions, lock=database.write_lock)
+
+
+async def _seal_audit(database: Database, every: float) -> None:
+    """Chains committed audit entries every ``every`` seconds, off the request path: writers
+    append without waiting on one another, and the chain trails them by about ``every``."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await run_in_threadpool(_seal_once, database)
+        except Exception:  # the next pass tries again; a failing sealer must not stop the app
+            log.exception("audit sealer: pass failed")
 
 
 def create_app(database: Database | None = None) -> FastAPI:
