@@ -125,3 +125,33 @@ def test_the_web_app_seals_by_itself(database, seed, monkeypatch):
         assert result.ok and result.pending == 0 and result.checked >= 1
     finally:
         get_settings.cache_clear()
+
+
+def test_two_processes_on_one_sqlite_file_record_side_by_side(database):
+    """Two workers on one SQLite file each have their own in-process lock; when every audited
+    write read and bumped one head row, their concurrent writes failed (a unique seq or a stale
+    snapshot, a 500 to the user). Appending needs no shared row, so both complete."""
+    if database.dialect != "sqlite":
+        pytest.skip("the two-process case of the embedded database")
+    from kefu.core.db import Database
+
+    workers = [Database(database.url), Database(database.url)]
+    errors: list[BaseException] = []
+
+    def write(db: Database, who: int) -> None:
+        try:
+            for i in range(40):
+                with db.session() as s:
+                    audit.record(s, actor_id=None, action="test.reveal", entity="w", entity_id=i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w, n)) for n, w in enumerate(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:1]
+    seal_pending(database.sessions)
+    with database.session() as s:
+        assert verify(s).checked == 80
