@@ -367,6 +367,12 @@
     else if (s.hasAttribute("data-autosubmit")) s.form.submit();
   });
 
+  /* htmx evaluates no script here (allowEval is off, see base.html): an hx-on handler or a
+     trigger filter added to a template would be skipped without a word, so say so loudly */
+  document.body.addEventListener("htmx:evalDisallowedError", (e) => {
+    console.error("htmx was asked to evaluate script, which the Content-Security-Policy forbids:", e.target);
+  });
+
   /* htmx: send the CSRF token with every request */
   document.body.addEventListener("htmx:configRequest", (e) => { e.detail.headers["X-CSRF-Token"] = csrf; });
 })();
