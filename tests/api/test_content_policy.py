@@ -134,6 +134,8 @@ def pages(client, seed):
             ("supervisor", "/admin/kb", False),
             ("supervisor", f"/admin/kb/{slug}", False),
             ("agent1", "/no/such/page", False),  # the HTML error page
+            (None, "/api/docs", False),  # the API explorer
+            (None, "/docs/oauth2-redirect", False),
         ],
     )
 
@@ -211,3 +213,18 @@ def test_widget_origins_still_decide_who_may_frame_the_customer_pages():
     console = dict(security_policy("/desk", widget_origins="https://www.broker.example"))
     assert directives(console[b"content-security-policy"].decode())["frame-ancestors"] == ["'none'"]
     assert console[b"x-frame-options"] == b"DENY"
+
+
+def test_the_api_explorer_loads_only_kefus_own_files(client):
+    """Swagger UI is vendored: a CDN script would run with the consoles' origin and session."""
+    html = client.get("/api/docs").text
+    scripts = InlineCode()
+    scripts.feed(html)
+    assert scripts.scripts == [
+        "/static/vendor/swagger-ui-5.36.0/swagger-ui-bundle.js",
+        "/static/api-docs.js",
+    ]
+    assert "http" not in html.split("<body>")[0].split("<title>")[1]  # no remote stylesheet
+    for path in (*scripts.scripts, "/static/vendor/swagger-ui-5.36.0/swagger-ui.css"):
+        assert client.get(path).status_code == 200, path
+    assert 'data-openapi-url="/openapi.json"' in html

@@ -151,6 +151,22 @@ def test_a_customer_searches_and_chats_without_a_policy_violation(browser, demo_
         w.ctx.close()
 
 
+def test_the_api_explorer_works_under_the_same_policy(browser, demo_server):
+    w = Watched(browser)
+    page = w.page
+    try:
+        page.goto(f"{demo_server}/api/docs")
+        page.wait_for_selector(".opblock-summary")
+        spec = page.request.get(f"{demo_server}/openapi.json").json()
+        operations = sum(len(ops) for ops in spec["paths"].values())
+        assert page.locator(".opblock").count() == operations  # every REST operation is listed
+        page.click(".opblock-summary >> nth=0")
+        page.wait_for_selector(".try-out__btn")
+        w.assert_clean()
+    finally:
+        w.ctx.close()
+
+
 def test_the_recorder_sees_what_the_policy_blocks(browser, demo_server):
     """The tests above prove something only if a blocked inline handler would be reported:
     one is added to the login page, and the browser refuses it and reports it; an hx-on

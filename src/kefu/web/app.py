@@ -27,7 +27,7 @@ from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.core.errors import PROBLEM_BASE, KefuError
 from kefu.core.events import broker_from_url, set_broker
-from kefu.core.http import error_page
+from kefu.core.http import error_page, templates
 from kefu.customers.pages import router as customers_pages
 from kefu.customers.views import router as customers_api
 from kefu.desk.pages import router as desk_pages
@@ -41,6 +41,8 @@ from kefu.web.hub import router as hub
 
 log = logging.getLogger("kefu")
 PROBLEM = "application/problem+json"
+#: the API explorer and the page its OAuth2 flows return to (FastAPI's own paths for them)
+API_DOCS, API_DOCS_OAUTH2 = "/api/docs", "/docs/oauth2-redirect"
 
 
 def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
@@ -333,7 +335,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         version=__version__,
         description="Customer service for brokerages: desk, knowledge, compliance guard.",
         openapi_url="/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from Kefu's own files, under the same policy
         redoc_url=None,
     )
     app.state.db = database or Database(settings.database_url)
@@ -423,6 +425,27 @@ def create_app(database: Database | None = None) -> FastAPI:
         return JSONResponse(
             {"status": "ok", "database": app.state.db.dialect, "version": __version__}
         )
+
+    @app.get(API_DOCS, include_in_schema=False)
+    def api_docs(request: Request) -> Response:
+        """The API explorer: Swagger UI, vendored (static/VENDORED.md) rather than loaded from
+        a CDN, so no third-party script runs on the consoles' origin."""
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return templates.TemplateResponse(
+            request,
+            "api/docs.html",
+            {
+                "title": f"{app.title} - Swagger UI",
+                "root": root,
+                "openapi_url": root + (app.openapi_url or ""),
+                "oauth2_redirect_url": root + API_DOCS_OAUTH2,
+            },
+        )
+
+    @app.get(API_DOCS_OAUTH2, include_in_schema=False)
+    def api_docs_oauth2(request: Request) -> Response:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return templates.TemplateResponse(request, "api/oauth2_redirect.html", {"root": root})
 
     # every router, named: the JSON APIs, the chat socket, then each context's pages
     for router in (
