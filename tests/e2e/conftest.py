@@ -153,4 +153,41 @@ def shot(page: object, name: str) -> None:
     page.screenshot(path=str(SHOTS / name), full_page=False)  # type: ignore[attr-defined]
 
 
+#: reports each securitypolicyviolation to the test, from before any page script runs
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.kefuCspViolation({directive: e.effectiveDirective, blocked: e.blockedURI,
+    sample: e.sample, source: e.sourceFile, line: e.lineNumber, page: location.pathname});
+});
+"""
+
+
+class Watched:
+    """A browser context whose pages report CSP violations, console errors and page errors."""
+
+    def __init__(self, browser: object) -> None:
+        self.violations: list[dict[str, object]] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.ctx = browser.new_context(  # type: ignore[attr-defined]
+            viewport={"width": 1280, "height": 800}, locale="zh-CN"
+        )
+        self.ctx.expose_function("kefuCspViolation", lambda v: self.violations.append(v))
+        self.ctx.add_init_script(REPORT_VIOLATIONS)
+        self.page = self.ctx.new_page()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def _console(self, message: object) -> None:
+        kind, text = message.type, message.text  # type: ignore[attr-defined]
+        if kind == "error" or "Content Security Policy" in text:
+            self.errors.append(f"console.{kind}: {text}")
+
+    def assert_clean(self) -> None:
+        assert self.violations == [], self.violations
+        assert self.errors == [], self.errors
+        assert self.dialogs == [], self.dialogs
+
+
 _ = shutil

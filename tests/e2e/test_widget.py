@@ -8,7 +8,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import Watched, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +23,9 @@ def test_widget_on_a_broker_page(browser, demo_server, tmp_path):
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
     httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page = ctx.new_page()
+    # the broker's page has no policy of its own; the widget's pages in the frame have Kefu's
+    watched = Watched(browser)
+    ctx, page = watched.ctx, watched.page
     try:
         page.goto(f"http://127.0.0.1:{port}/index.html")
         page.click("[data-kefu-widget=button]")
@@ -36,6 +37,7 @@ def test_widget_on_a_broker_page(browser, demo_server, tmp_path):
         frame.locator("[data-testid=start-chat]").click()
         frame.locator("text=从帮助中心发起的咨询").first.wait_for()
         frame.locator("text=已连接").wait_for()
+        assert watched.violations == []
     finally:
         ctx.close()
         httpd.shutdown()

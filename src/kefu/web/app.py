@@ -29,7 +29,7 @@ from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.core.errors import PROBLEM_BASE, KefuError
 from kefu.core.events import broker_from_url, set_broker
-from kefu.core.http import error_page
+from kefu.core.http import error_page, templates
 from kefu.customers.pages import router as customers_pages
 from kefu.customers.views import router as customers_api
 from kefu.desk.pages import router as desk_pages
@@ -43,6 +43,8 @@ from kefu.web.hub import router as hub
 
 log = logging.getLogger("kefu")
 PROBLEM = "application/problem+json"
+#: the API explorer and the page its OAuth2 flows return to (FastAPI's own paths for them)
+API_DOCS, API_DOCS_OAUTH2 = "/api/docs", "/docs/oauth2-redirect"
 
 
 def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
@@ -86,29 +88,73 @@ SECURITY_HEADERS = (
 )
 #: the customer's pages, which the chat widget opens in a frame on the broker's own site
 WIDGET_PATHS = ("/widget", "/login", "/logout", "/lang/", "/chat/", "/cases/", "/portal/", "/help")
+#: what a page may load and run: scripts and styles only from Kefu's own /static files (no
+#: inline script, no inline style, no eval), images also as data: URLs (the favicon), nothing
+#: embedded as a plugin, no <base>, forms posted only to Kefu
+CONTENT_POLICY = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+)
+#: a Host header that can be named in a policy: a DNS name or an IP address, and a port
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?"
+)
 
 
-def frame_policy(path: str, widget_origins: str) -> list[tuple[bytes, bytes]]:
+def socket_sources(host: str, scheme: str, https_only: bool) -> str:
+    """The chat socket's own origin for connect-src. CSP 3 lets 'self' match ws:/wss: of the
+    page's host, but WebKit long did not, so the socket is also named outright: wss:// always,
+    ws:// only for a page served over plain HTTP in a deployment that does not claim HTTPS."""
+    if not _HOST.fullmatch(host):
+        return ""
+    sources = [f"wss://{host}"]
+    if scheme in ("http", "ws") and not https_only:
+        sources.append(f"ws://{host}")
+    return " ".join(sources)
+
+
+def frame_ancestors(path: str, widget_origins: str) -> str:
     """Staff consoles and the API are never framed (clickjacking); the customer pages may be
     framed by the sites in KEFU_WIDGET_ORIGINS (default: any site, so the widget works on the
     broker's page out of the box)."""
-    base = "object-src 'none'; base-uri 'self'; form-action 'self'"
-    customer = path == "/" or path.startswith(WIDGET_PATHS)
-    if not customer:
-        return [
-            (b"x-frame-options", b"DENY"),
-            (b"content-security-policy", f"frame-ancestors 'none'; {base}".encode()),
-        ]
+    if not (path == "/" or path.startswith(WIDGET_PATHS)):
+        return "frame-ancestors 'none'"
     origins = " ".join(o.strip() for o in widget_origins.split(",") if o.strip()) or "*"
-    return [(b"content-security-policy", f"frame-ancestors 'self' {origins}; {base}".encode())]
+    return f"frame-ancestors 'self' {origins}"
+
+
+def security_policy(
+    path: str,
+    *,
+    widget_origins: str,
+    host: str = "",
+    scheme: str = "http",
+    https_only: bool = False,
+) -> list[tuple[bytes, bytes]]:
+    """The Content-Security-Policy of one answer (and X-Frame-Options where it may not be
+    framed at all)."""
+    connect = " ".join(
+        filter(None, ("connect-src 'self'", socket_sources(host, scheme, https_only)))
+    )
+    ancestors = frame_ancestors(path, widget_origins)
+    policy = "; ".join((*CONTENT_POLICY, connect, ancestors))
+    headers = [(b"content-security-policy", policy.encode())]
+    if ancestors.endswith("'none'"):
+        headers.insert(0, (b"x-frame-options", b"DENY"))
+    return headers
 
 
 class SecurityHeaders:
-    """Adds SECURITY_HEADERS and the frame policy; pages and API answers (personal data) are
-    marked no-store, static files keep their caching."""
+    """Adds SECURITY_HEADERS and the Content-Security-Policy; pages and API answers (personal
+    data) are marked no-store, static files keep their caching."""
 
-    def __init__(self, app: ASGIApp, widget_origins: str = "") -> None:
-        self.app, self.widget_origins = app, widget_origins
+    def __init__(self, app: ASGIApp, widget_origins: str = "", https_only: bool = False) -> None:
+        self.app, self.widget_origins, self.https_only = app, widget_origins, https_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,7 +162,15 @@ class SecurityHeaders:
             return
         path = str(scope.get("path", ""))
         static = path.startswith("/static/")
-        extra = [*SECURITY_HEADERS, *frame_policy(path, self.widget_origins)]
+        host = dict(scope.get("headers", ())).get(b"host", b"").decode("latin-1")
+        policy = security_policy(
+            path,
+            widget_origins=self.widget_origins,
+            host=host,
+            scheme=str(scope.get("scheme", "http")),
+            https_only=self.https_only,
+        )
+        extra = [*SECURITY_HEADERS, *policy]
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -304,7 +358,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         version=__version__,
         description="Customer service for brokerages: desk, knowledge, compliance guard.",
         openapi_url="/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from Kefu's own files, under the same policy
         redoc_url=None,
     )
     app.state.db = database or Database(settings.database_url)
@@ -395,6 +449,27 @@ def create_app(database: Database | None = None) -> FastAPI:
             {"status": "ok", "database": app.state.db.dialect, "version": __version__}
         )
 
+    @app.get(API_DOCS, include_in_schema=False)
+    def api_docs(request: Request) -> Response:
+        """The API explorer: Swagger UI, vendored (static/VENDORED.md) rather than loaded from
+        a CDN, so no third-party script runs on the consoles' origin."""
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return templates.TemplateResponse(
+            request,
+            "api/docs.html",
+            {
+                "title": f"{app.title} - Swagger UI",
+                "root": root,
+                "openapi_url": root + (app.openapi_url or ""),
+                "oauth2_redirect_url": root + API_DOCS_OAUTH2,
+            },
+        )
+
+    @app.get(API_DOCS_OAUTH2, include_in_schema=False)
+    def api_docs_oauth2(request: Request) -> Response:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return templates.TemplateResponse(request, "api/oauth2_redirect.html", {"root": root})
+
     # every router, named: the JSON APIs, the chat socket, then each context's pages
     for router in (
         identity_api,
@@ -412,5 +487,9 @@ def create_app(database: Database | None = None) -> FastAPI:
     static = Path(__file__).with_name("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders, widget_origins=settings.widget_origins)
+    app.add_middleware(
+        SecurityHeaders,
+        widget_origins=settings.widget_origins,
+        https_only=settings.cookie_secure,
+    )
     return app

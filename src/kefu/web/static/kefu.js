@@ -1,5 +1,8 @@
-/* Kefu consoles: the chat socket client, the guard check while typing, keyboard shortcuts.
-   Everything a person wrote is inserted with textContent: HTML in a message never runs. */
+/* Kefu consoles: the chat socket client, the guard check while typing, keyboard shortcuts and
+   what the pages' buttons and selects do.
+   Everything a person wrote is inserted with textContent: HTML in a message never runs.
+   The pages carry no inline script or style (the Content-Security-Policy allows neither): an
+   element says what it does in data-attributes and one delegated listener acts on it. */
 (function () {
   "use strict";
   const cfg = JSON.parse(document.getElementById("kefu-config")?.textContent || "{}");
@@ -29,7 +32,6 @@
     try { data = await r.json(); } catch (e) { data = null; }
     return { ok: r.ok, status: r.status, data };
   }
-  window.kefuApi = api;
 
   /* ---------------------------------------------------------------- chat socket */
   class Chat {
@@ -65,7 +67,9 @@
     setStatus(text, bad) {
       if (!this.status) return;
       this.status.textContent = text;
-      this.status.className = "small " + (bad ? "flash error" : "muted");
+      this.status.classList.toggle("muted", !bad);
+      this.status.classList.toggle("flash", !!bad);
+      this.status.classList.toggle("error", !!bad);
     }
     connect() {
       const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -179,8 +183,8 @@
       const key = uuid();
       const p = { body, internal: !!(opts && opts.internal), confirm: !!(opts && opts.confirm) };
       this.pending.set(key, p);
-      const ghost = el("div", "msg mine", body);
-      ghost.dataset.key = key; ghost.style.opacity = ".6";
+      const ghost = el("div", "msg mine sending", body);
+      ghost.dataset.key = key;
       this.list.appendChild(ghost); this.scroll();
       this.sendFrame(key, p);
       return key;
@@ -225,9 +229,8 @@
       if (!this.guardBox) { this.setStatus(detail || "blocked", true); return; }
       this.guardBox.replaceChildren();
       const text = draft !== undefined && draft !== null ? draft : (pendingMsg ? pendingMsg.body : this.input.value);
-      const head = el("div", "small", verdict === "block" ? (T.blocked || "Blocked") : (T.warned || "Warning"));
-      head.style.fontWeight = "600";
-      head.style.color = verdict === "block" ? "var(--bad)" : "var(--warn)";
+      const head = el("div", "small verdict " + (verdict === "block" ? "block" : "warn"),
+        verdict === "block" ? (T.blocked || "Blocked") : (T.warned || "Warning"));
       this.guardBox.appendChild(head);
       // the draft with each finding highlighted (built from text nodes: nothing is parsed as HTML)
       const preview = el("div", "small");
@@ -298,6 +301,76 @@
       items[i].click();
     }
     if (e.key === "r") { const i = document.querySelector("[data-role=input]"); if (i) { e.preventDefault(); i.focus(); } }
+  });
+
+  /* ---------------------------------------------------------------- page actions */
+  function appendToReply(text) {
+    const input = document.querySelector("[data-role=input]");
+    if (!input || !text) return;
+    input.value = (input.value ? input.value + "\n" : "") + text;
+    input.dispatchEvent(new Event("input"));  // the guard screens the new draft
+  }
+
+  /* data-api="METHOD /url" calls the API with the JSON of data-api-body, and a select puts its
+     value into the field data-api-field (a number with data-api-int); then the page reloads to
+     show the change, after an alert naming the refusal if there was one. */
+  async function callApi(elm, value) {
+    const [method, url] = elm.dataset.api.split(" ");
+    const body = elm.dataset.apiBody ? JSON.parse(elm.dataset.apiBody) : {};
+    if (elm.dataset.apiField) {
+      body[elm.dataset.apiField] = elm.dataset.apiInt !== undefined ? parseInt(value, 10) : value;
+    }
+    elm.disabled = true;
+    const r = await api(method, url, body);
+    if (!r.ok) alert((r.data && (r.data.detail || r.data.title)) || String(r.status));
+    location.reload();
+  }
+
+  const actions = {
+    // a canned reply, rendered for this case (customer name, case number …), goes into the reply
+    async canned(select) {
+      const key = select.value;
+      select.value = "";
+      if (!key) return;
+      const r = await api("POST", "/api/v1/canned/" + encodeURIComponent(key) + "/render",
+        { case_id: parseInt(select.dataset.caseId, 10) });
+      if (r.ok) appendToReply(r.data.text);
+    },
+    // a knowledge-base snippet goes into the reply; the customer's words are proposed to the
+    // article's editors as a question it answers
+    "kb-insert"(button) {
+      appendToReply(button.dataset.text);
+      if (button.dataset.candidates) {
+        api("POST", button.dataset.candidates, { case_id: parseInt(button.dataset.caseId, 10) });
+      }
+    },
+    // the calculator shows the fields of the chosen kind (kefu.css) and drops the old result
+    "calc-kind"(select) {
+      select.form.dataset.kind = select.value;
+      const out = document.getElementById("calc-out");
+      if (out) out.replaceChildren();
+    },
+  };
+
+  document.addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-api], button[data-action]");
+    if (!b || b.disabled) return;
+    e.preventDefault();
+    if (b.dataset.api) callApi(b);
+    else if (actions[b.dataset.action]) actions[b.dataset.action](b);
+  });
+  document.addEventListener("change", (e) => {
+    const s = e.target.closest("select");
+    if (!s) return;
+    if (s.dataset.api) { if (s.value) callApi(s, s.value); }
+    else if (s.dataset.action && actions[s.dataset.action]) actions[s.dataset.action](s);
+    else if (s.hasAttribute("data-autosubmit")) s.form.submit();
+  });
+
+  /* htmx evaluates no script here (allowEval is off, see base.html): an hx-on handler or a
+     trigger filter added to a template would be skipped without a word, so say so loudly */
+  document.body.addEventListener("htmx:evalDisallowedError", (e) => {
+    console.error("htmx was asked to evaluate script, which the Content-Security-Policy forbids:", e.target);
   });
 
   /* htmx: send the CSRF token with every request */
