@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     content_dir: Path = REPO_ROOT / "content"
     default_language: str = "zh-CN"
     max_message_chars: int = 10_000
+    #: the most socket writes one transaction takes (group commit); 1 = a transaction per write
+    socket_batch: int = Field(default=200, ge=1, le=1000)
     max_body_bytes: int = 256 * 1024
     session_hours: int = 12
     login_attempts_per_15min: int = 10

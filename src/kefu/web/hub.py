@@ -68,6 +68,70 @@ class Bucket:
         return True
 
 
+class Writer:
+    """Group commit for the sockets of one process: every write a socket asks for (a message, a
+    read receipt) is queued; one task takes whatever has queued up since its last transaction —
+    nothing is held back to wait for company — and runs it in one transaction, each write in
+    its own SAVEPOINT so one refusal does not undo the others. A write's result (or error) is
+    handed back only after that transaction commits, so an ``ack`` still means committed, and
+    the events of the batch are published at that commit. Per message this saves a thread hop,
+    a lock hand-over and a commit; under load the batches grow and the cost per message falls."""
+
+    def __init__(self, database: Database, max_batch: int | None = None) -> None:
+        self.database = database
+        self.max_batch = max_batch or get_settings().socket_batch
+        self.queue: asyncio.Queue[tuple[Any, int, asyncio.Future[Any]]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.writes = 0
+
+    async def write(self, fn: Any, user_id: int) -> Any:
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run())
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((fn, user_id, done))
+        return await done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < self.max_batch and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                results = await run_in_threadpool(self._commit, [(f, u) for f, u, _ in batch])
+            except Exception as exc:  # the transaction itself failed: nothing was written
+                log.exception("socket writer: a batch of %d failed", len(batch))
+                results = [(False, exc)] * len(batch)
+            self.batches += 1
+            self.writes += len(batch)
+            for (_, _, done), (ok, value) in zip(batch, results, strict=True):
+                if done.done():
+                    continue  # the socket went away meanwhile
+                if ok:
+                    done.set_result(value)
+                else:
+                    done.set_exception(value)
+
+    def _commit(self, batch: list[tuple[Any, int]]) -> list[tuple[bool, Any]]:
+        out: list[tuple[bool, Any]] = []
+        with self.database.write_lock, self.database.session() as s:
+            actions_only(s)  # the socket writes only through actions, like the HTTP routes
+            for fn, user_id in batch:
+                try:
+                    with s.begin_nested():
+                        out.append((True, fn(s, s.get(User, user_id))))
+                except Exception as exc:
+                    out.append((False, exc))
+        return out
+
+
+def writer_for(app: Any) -> Writer:
+    writer: Writer | None = getattr(app.state, "socket_writer", None)
+    if writer is None:
+        writer = app.state.socket_writer = Writer(app.state.db)
+    return writer
+
+
 def view_message(m: dict[str, Any], user: User) -> dict[str, Any]:
     """The desk's read model decides what this user receives of a message."""
     return message_view(m, viewer=user, lang=user.language)
@@ -76,6 +140,7 @@ def view_message(m: dict[str, Any], user: User) -> dict[str, Any]:
 class Connection:
     def __init__(self, ws: WebSocket, database: Database, user: User) -> None:
         self.ws, self.database, self.user = ws, database, user
+        self.writer = writer_for(ws.app)
         self.bucket = Bucket()
         self.cases: dict[int, asyncio.Task[None]] = {}
         #: per case: the seq up to which every message has been delivered (in order, gap-free)
@@ -87,15 +152,18 @@ class Connection:
         async with self.send_lock:
             await self.ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
 
-    def _db(self, fn: Any, *args: Any, write: bool = False, **kw: Any) -> Any:
-        lock = self.database.write_lock if write else contextlib.nullcontext()
-        with lock, self.database.session() as s:
-            actions_only(s)  # the socket writes only through actions, like the HTTP routes
+    def _read(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        with self.database.session() as s:
+            actions_only(s)  # a read path never writes
             user = s.get(User, self.user.id)
             return fn(s, user, *args, **kw)
 
     async def db(self, fn: Any, *args: Any, write: bool = False, **kw: Any) -> Any:
-        return await run_in_threadpool(self._db, fn, *args, write=write, **kw)
+        """Runs ``fn(session, user, …)``: reads in a thread of their own, writes through the
+        process's group-commit writer (committed before this returns)."""
+        if write:
+            return await self.writer.write(lambda s, u: fn(s, u, *args, **kw), self.user.id)
+        return await run_in_threadpool(self._read, fn, *args, **kw)
 
     # --- frames --------------------------------------------------------------------------
 
