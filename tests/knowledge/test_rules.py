@@ -237,3 +237,23 @@ def test_kefu_rules_list_as_of_a_date_and_as_json():
     assert sum(row["rule"] == "stamp_duty" for row in json.loads(r.stdout)) == 3
     r = runner.invoke(app, ["rules", "list", "--as-of", "yesterday"])
     assert r.exit_code == 2
+
+
+def test_canned_replies_take_rule_numbers_from_the_registry():
+    """Agents send canned replies as they are: the same rule, the same number as the
+    articles (the binary-dispute reply time included)."""
+    import yaml
+
+    from kefu.core.config import get_settings
+    from kefu.desk.content import read_canned
+
+    path = get_settings().content_dir / "policies" / "canned_replies.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["canned_replies"]
+    for reply in raw:
+        for name in ("body_zh", "body_en"):
+            assert hand_typed(reply[name], R) == [], (reply["key"], name)
+    rendered = {r["key"]: r for r in read_canned()}
+    dispute = rendered["binary-dispute-intake"]
+    assert "一般在2个工作日内答复" in dispute["body_zh"]
+    assert "usually reply within 2 working days" in dispute["body_en"]
+    assert "{{" not in "".join(r["body_zh"] + r["body_en"] for r in rendered.values())

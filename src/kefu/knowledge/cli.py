@@ -223,7 +223,7 @@ def kb_sync(
     try:
         with database.session() as db:
             report = sync(db, force=force)
-    except ArticleError as exc:
+    except (ArticleError, RuleError) as exc:
         _err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     finally:

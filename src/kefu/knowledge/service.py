@@ -17,8 +17,9 @@ from kefu.knowledge.candidates import (
     open_candidate_counts,
     propose_question,
 )
-from kefu.knowledge.content import default_index, load_articles, rules
+from kefu.knowledge.content import default_index, load_articles, rules, rules_path
 from kefu.knowledge.index import index_for, suggest
+from kefu.knowledge.rules import RuleError
 from kefu.knowledge.schemas import candidate_out
 from kefu.knowledge.store import (
     CATEGORIES,
@@ -49,6 +50,7 @@ __all__ = [
     "Article",
     "ArticleError",
     "CalcError",
+    "RuleError",
     "SyncReport",
     "article_fields",
     "article_title",
@@ -69,6 +71,7 @@ __all__ = [
     "propose_question",
     "revert",
     "rules",
+    "rules_path",
     "suggest",
     "sync",
     "to_article",
