@@ -257,3 +257,23 @@ def test_canned_replies_take_rule_numbers_from_the_registry():
     assert "一般在2个工作日内答复" in dispute["body_zh"]
     assert "usually reply within 2 working days" in dispute["body_en"]
     assert "{{" not in "".join(r["body_zh"] + r["body_en"] for r in rendered.values())
+
+
+def test_a_content_folder_without_a_registry_uses_the_shipped_one(tmp_path, monkeypatch):
+    from kefu.core.config import get_settings
+    from kefu.knowledge.content import load_articles
+
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "t.x.md").write_text(
+        "---\nslug: t.x\ncategory: trading\ntitle: {zh: 标题, en: Title}\nquestions: {}\n---\n"
+        "<!-- lang:zh -->\n过户费{{rule:transfer_fee}}\n<!-- lang:en -->\nNo numbers.\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("KEFU_CONTENT_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        assert rules().value("transfer_fee", date(2026, 12, 7)) == D("0.00001")
+        (article,) = load_articles(as_of=date(2026, 12, 7))
+        assert article.body_zh == "过户费0.001%"
+    finally:
+        get_settings.cache_clear()

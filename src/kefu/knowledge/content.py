@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from kefu.core.config import get_settings
+from kefu.core.config import REPO_ROOT, get_settings
 from kefu.knowledge.articles import Article, ArticleError, parse_article
 from kefu.knowledge.rules import Registry, RuleError, parse_registry
 from kefu.knowledge.search import KnowledgeIndex, Synonyms
@@ -68,8 +68,11 @@ def read_registry(path: Path) -> Registry:
 
 def rules(folder: Path | None = None) -> Registry:
     """The rules registry of the configured content (or of ``folder``), read again when the
-    file changes."""
+    file changes. A content folder without one (a team's copy made before the registry) uses
+    the registry shipped with Kefu."""
     path = rules_path(folder)
+    if not path.exists():
+        path = rules_path(REPO_ROOT / "content")
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:
