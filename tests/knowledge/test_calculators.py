@@ -1,4 +1,5 @@
-"""Calculators: exact Decimal results, the dated rules, and clear errors with exit code 2."""
+"""Calculators: exact Decimal results, the dated rules of the registry, and clear errors with
+exit code 2."""
 
 from __future__ import annotations
 
@@ -12,52 +13,114 @@ from typer.testing import CliRunner
 from kefu.knowledge.calculators import (
     CalcError,
     binary_payout,
+    compute,
     maintenance_ratio,
     margin_interest,
     price_limit,
     trading_fees,
 )
 from kefu.knowledge.cli import calc_app
+from kefu.knowledge.content import rules
+
+R = rules()
 
 
 def test_price_limits_by_board_and_date():
-    assert price_limit(D("10.00"), "main").upper == D("11.00")
-    st_before = price_limit(D("3.33"), "st", date(2025, 7, 4))
-    st_after = price_limit(D("3.33"), "st", date(2025, 7, 7))
+    assert price_limit(D("10.00"), "main", rules=R).upper == D("11.00")
+    st_before = price_limit(D("3.33"), "st", date(2025, 7, 4), rules=R)
+    st_after = price_limit(D("3.33"), "st", date(2025, 7, 7), rules=R)
     assert (st_before.upper, st_before.lower) == (D("3.50"), D("3.16"))  # 3.4965 → 3.50 half-up
     assert (st_after.upper, st_after.lower) == (D("3.66"), D("3.00"))  # 3.663, 2.997
-    assert price_limit(D("25.55"), "chinext", date(2026, 1, 5)).upper == D("30.66")
-    assert price_limit(D("25.55"), "chinext", date(2020, 8, 21)).upper == D("28.11")
-    assert price_limit(D("12.35"), "bse").lower == D("8.65")  # 8.645 → 8.65 half-up
+    assert price_limit(D("25.55"), "chinext", date(2026, 1, 5), rules=R).upper == D("30.66")
+    assert price_limit(D("25.55"), "chinext", date(2020, 8, 21), rules=R).upper == D("28.11")
+    assert price_limit(D("12.35"), "bse", rules=R).lower == D("8.65")  # 8.645 → 8.65 half-up
 
 
-def test_new_listings_have_no_limit():
-    assert price_limit(D("20"), "star", listing_day=5).upper is None
-    assert price_limit(D("20"), "star", listing_day=6).upper == D("24.00")
-    assert price_limit(D("20"), "bse", listing_day=1).upper is None
-    assert price_limit(D("20"), "bse", listing_day=2).upper == D("26.00")
+def test_st_means_main_board_st_and_the_explanation_prints_plain_percentages():
+    """Board "st" is a main-board risk-warning share; ChiNext and STAR ST shares follow their board
+    (±20%), so they are asked for as "chinext" / "star"."""
+    st = price_limit(D("10"), "st", date(2025, 1, 2), rules=R)
+    assert (st.upper, st.message) == (D("10.50"), "st ±5% on 2025-01-02")
+    main = price_limit(D("10"), "main", date(2026, 11, 24), rules=R)
+    assert main.message == "main ±10% on 2026-11-24"  # not "±1E+1%"
+    assert "E" not in price_limit(D("10"), "bse", date(2026, 1, 5), rules=R).message
+    star = price_limit(D("10"), "star", date(2026, 1, 5), rules=R)
+    assert (star.upper, star.message) == (D("12.00"), "star ±20% on 2026-01-05")
+
+
+def test_new_listings_have_no_limit_under_the_registration_system():
+    assert price_limit(D("20"), "star", date(2026, 1, 5), listing_day=5, rules=R).upper is None
+    assert price_limit(D("20"), "star", date(2026, 1, 5), listing_day=6, rules=R).upper == D(
+        "24.00"
+    )
+    assert price_limit(D("20"), "bse", date(2026, 1, 5), listing_day=1, rules=R).upper is None
+    assert price_limit(D("20"), "bse", date(2026, 1, 5), listing_day=2, rules=R).upper == D("26.00")
+    assert price_limit(D("20"), "main", date(2023, 4, 10), listing_day=3, rules=R).upper is None
+
+
+def test_historical_first_day_band_on_the_issue_price():
+    """Before the registration reforms a new listing's first day was bounded at +44% / −36% of
+    the issue price, and from the second day the board's normal limit applied."""
+    first = price_limit(D("10.00"), "chinext", date(2019, 6, 3), listing_day=1, rules=R)
+    assert (first.upper, first.lower, first.ratio) == (D("14.40"), D("6.40"), None)
+    assert "+44% / −36%" in first.message
+    second = price_limit(D("14.40"), "chinext", date(2019, 6, 4), listing_day=2, rules=R)
+    assert second.upper == D("15.84")  # ChiNext was ±10% then
+    main = price_limit(D("8.88"), "main", date(2023, 3, 1), listing_day=1, rules=R)
+    assert (main.upper, main.lower) == (D("12.79"), D("5.68"))
+    assert price_limit(D("8.88"), "main", date(2023, 4, 10), listing_day=1, rules=R).upper is None
 
 
 def test_fees_on_a_10000_yuan_sell():
-    f = trading_fees("sell", D("10.00"), 1000, on=date(2026, 11, 24))
+    f = trading_fees("sell", D("10.00"), 1000, on=date(2026, 11, 24), rules=R)
     assert (f.commission, f.transfer_fee, f.stamp_duty, f.total) == (
         D("5.00"),
         D("0.10"),
         D("5.00"),
         D("10.10"),
     )
-    assert trading_fees("buy", D("10.00"), 1000).stamp_duty == D("0.00")
-    assert trading_fees("sell", D("10"), 1000, on=date(2023, 8, 25)).stamp_duty == D("10.00")
-    big = trading_fees("buy", D("50.00"), 10000)
+    assert trading_fees("buy", D("10.00"), 1000, rules=R).stamp_duty == D("0.00")
+    big = trading_fees("buy", D("50.00"), 10000, on=date(2026, 11, 24), rules=R)
     assert big.commission == D("125.00") and big.transfer_fee == D("5.00")
+
+
+@pytest.mark.parametrize(
+    ("day", "transfer", "stamp"),
+    [
+        (date(2021, 6, 1), "2.00", "100.00"),  # transfer fee 0.002%, stamp duty 0.1%
+        (date(2022, 4, 28), "2.00", "100.00"),
+        (date(2022, 4, 29), "1.00", "100.00"),  # transfer fee 0.001% from 2022-04-29
+        (date(2023, 8, 27), "1.00", "100.00"),
+        (date(2023, 8, 28), "1.00", "50.00"),  # stamp duty 0.05% from 2023-08-28
+    ],
+)
+def test_every_fee_honours_the_trade_date(day, transfer, stamp):
+    f = trading_fees("sell", D("100"), 1000, on=day, rules=R)  # a ¥100,000 sell
+    assert (f.transfer_fee, f.stamp_duty) == (D(transfer), D(stamp))
+
+
+def test_a_date_the_registry_does_not_cover_is_refused_naming_it():
+    with pytest.raises(CalcError, match="no entry in force on 2001-01-01"):
+        trading_fees("sell", D("10"), 100, on=date(2001, 1, 1), rules=R)
+    with pytest.raises(CalcError, match="price_limit_star"):
+        price_limit(D("10"), "star", date(2018, 1, 2), rules=R)
+
+
+def test_commission_above_the_regulatory_ceiling_is_refused():
+    with pytest.raises(CalcError, match=r"above the 0\.3% regulatory cap"):
+        trading_fees("buy", D("10"), 100, D("0.0031"), rules=R)
 
 
 def test_margin_interest_and_ratio():
     assert margin_interest(D("100000"), D("0.06"), 10) == D("166.67")
     assert margin_interest(D("100000"), D("0.06"), 10, 365) == D("164.38")
-    m = maintenance_ratio(D("20000"), D("250000"), D("200000"), D("1000"))
+    m = maintenance_ratio(D("20000"), D("250000"), D("200000"), D("1000"), rules=R)
     assert m.ratio == D("134.33") and m.status == "warning"
-    assert maintenance_ratio(D("0"), D("250000"), D("200000"), D("0")).status == "call"
+    assert m.message == "低于140%警戒线 / below the 140% warning line"
+    call = maintenance_ratio(D("0"), D("250000"), D("200000"), D("0"), rules=R)
+    assert call.status == "call"
+    # worded as the margin-ratio article words it: "within 2 trading days", not "T+2"
+    assert "须在2个交易日内" in call.message and "within 2 trading days" in call.message
 
 
 def test_binary_payouts():
@@ -70,13 +133,13 @@ def test_binary_payouts():
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: price_limit(D("-1"), "main"),
-        lambda: price_limit(D("1"), "nasdaq"),
-        lambda: trading_fees("hold", D("1"), 100),
-        lambda: trading_fees("buy", D("1"), 0),
+        lambda: price_limit(D("-1"), "main", rules=R),
+        lambda: price_limit(D("1"), "nasdaq", rules=R),
+        lambda: trading_fees("hold", D("1"), 100, rules=R),
+        lambda: trading_fees("buy", D("1"), 0, rules=R),
         lambda: margin_interest(D("1000"), D("6"), 10),
         lambda: binary_payout(D("1"), D("0"), "win"),
-        lambda: maintenance_ratio(D("1"), D("1"), D("0"), D("0")),
+        lambda: maintenance_ratio(D("1"), D("1"), D("0"), D("0"), rules=R),
     ],
 )
 def test_bad_input_raises(call):
@@ -101,13 +164,32 @@ def test_cli_json_and_errors():
     }
     r = CliRunner().invoke(
         calc_app,
+        [
+            "fees",
+            "--side",
+            "sell",
+            "--price",
+            "10",
+            "--qty",
+            "10000",
+            "--date",
+            "2022-04-28",
+            "--json",
+        ],
+    )
+    assert json.loads(r.stdout)["transfer_fee"] == "2.00"  # 0.002% before 2022-04-29
+    r = CliRunner().invoke(
+        calc_app,
         ["binary-payout", "--stake", "100", "--payout-rate", "80%", "--outcome", "win", "--json"],
     )
     assert json.loads(r.stdout) == {"returned": "180.00", "profit": "80.00"}
+    r = CliRunner().invoke(calc_app, ["price-limit", "--prev-close", "10", "--board", "main"])
+    assert "±10%" in r.stdout and "E+" not in r.stdout
     for bad in (
         ["price-limit", "--prev-close", "abc", "--board", "main"],
         ["price-limit", "--prev-close", "10", "--board", "nasdaq"],
         ["fees", "--side", "sell", "--price", "-3", "--qty", "100"],
+        ["fees", "--side", "sell", "--price", "3", "--qty", "100", "--date", "1999-01-04"],
     ):
         r = CliRunner().invoke(calc_app, bad)
         assert r.exit_code == 2, (bad, r.output)
@@ -125,6 +207,8 @@ def test_calculator_api_gives_the_cli_answers_and_names_bad_fields(client, seed)
         "stamp_duty": "5.00",
         "total": "10.10",
     }
+    r = client.get("/api/v1/calc/fees?side=sell&price=10&qty=1000&date=2023-08-25", headers=h)
+    assert r.json()["result"]["stamp_duty"] == "10.00"
     r = client.get("/api/v1/calc/margin-interest?amount=100000&annual_rate=6%25&days=7", headers=h)
     assert r.json()["result"] == {"interest": "116.67"}
     r = client.get("/api/v1/calc/binary-payout?stake=100&payout_rate=0.8&outcome=win", headers=h)
@@ -133,6 +217,8 @@ def test_calculator_api_gives_the_cli_answers_and_names_bad_fields(client, seed)
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert bad.json()["errors"][0]["field"] == "prev_close"
+    old = client.get("/api/v1/calc/price-limit?prev_close=3&board=star&date=2018-01-02", headers=h)
+    assert old.status_code == 422 and old.json()["errors"][0]["field"] == "date"
     missing = client.get("/api/v1/calc/maintenance-ratio?cash=1", headers=h)
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "securities_value"
     assert client.get("/api/v1/calc/astrology?x=1", headers=h).status_code == 422
@@ -141,7 +227,5 @@ def test_calculator_api_gives_the_cli_answers_and_names_bad_fields(client, seed)
 
 
 def test_an_over_long_parameter_is_refused_not_cut():
-    from kefu.knowledge.calculators import compute
-
     with pytest.raises(CalcError, match="price: at most 40 characters"):
-        compute("fees", {"side": "buy", "price": "1" * 41, "qty": "100"})
+        compute("fees", {"side": "buy", "price": "1" * 41, "qty": "100"}, R)

@@ -160,3 +160,36 @@ def test_cli_sync_reports_json(database, monkeypatch):
     assert first.exit_code == 0, first.output
     assert len(json.loads(first.stdout)["created"]) == len(load_articles())
     assert json.loads(second.stdout)["created"] == []
+
+
+def test_rule_values_reach_the_api_help_centre_and_search(client, seed):
+    """Articles are stored rendered: what customers and agents read carries the registry's
+    values, never a {{rule:…}} placeholder."""
+    alice = login(client, "alice")
+    art = client.get("/api/v1/kb/articles/trading.fees", headers=alice).json()
+    assert "0.05%" in art["body_zh"] and "0.001%" in art["body_en"]
+    assert "{{" not in art["body_zh"] + art["body_en"] + "".join(art["sources"])
+    page = client.get("/help/compliance.aml", headers={"Accept": "text/html"})
+    assert "200万元" in page.text and "{{rule" not in page.text
+    hits = client.get(
+        "/api/v1/kb/search", params={"q": "印花税多少", "top": 3}, headers=alice
+    ).json()["results"]
+    assert hits[0]["slug"] == "trading.fees" and "{{" not in hits[0]["snippet"]
+
+
+def test_an_editor_may_write_placeholders_and_an_unknown_rule_is_refused(client, seed):
+    staff = login(client, "supervisor")
+    r = client.patch(
+        "/api/v1/kb/articles/trading.t-plus-one",
+        json={"body_en": "Shares bought today can be sold tomorrow. Lot: {{rule:lot_main}}."},
+        headers=staff,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["body_en"].endswith("Lot: 100 shares.")
+    bad = client.patch(
+        "/api/v1/kb/articles/trading.t-plus-one",
+        json={"body_zh": "印花税{{rule:stamp_tax}}"},
+        headers=staff,
+    )
+    assert bad.status_code == 422
+    assert "body_zh" in bad.json()["detail"] and "stamp_tax" in bad.json()["detail"]

@@ -23,6 +23,7 @@ from kefu.desk import sla
 from kefu.desk.audit import DeskAudit
 from kefu.desk.models import BusinessCalendar, CannedReply, CaseStatus, SlaPolicy
 from kefu.desk.statuses import ensure_builtin_statuses
+from kefu.knowledge import service as knowledge
 
 CANNED_FIELDS = ("key", "category", "title_zh", "title_en", "body_zh", "body_en")
 
@@ -66,9 +67,24 @@ def read_sla(content: Path | None = None) -> dict[str, Any]:
 
 
 def read_canned(content: Path | None = None) -> list[dict[str, Any]]:
-    """policies/canned_replies.yaml: the canned replies."""
-    data = _read((content or get_settings().content_dir) / "policies" / "canned_replies.yaml")
-    return list(data.get("canned_replies", []))
+    """policies/canned_replies.yaml: the canned replies, their ``{{rule:…}}`` placeholders
+    rendered with the rules registry (the values in force today), as the articles are."""
+    folder = content or get_settings().content_dir
+    data = _read(folder / "policies" / "canned_replies.yaml")
+    registry = knowledge.rules(folder if knowledge.rules_path(folder).exists() else None)
+    out = []
+    for reply in data.get("canned_replies", []):
+        reply = dict(reply)
+        for name in ("body_zh", "body_en"):
+            if isinstance(reply.get(name), str):
+                try:
+                    reply[name] = registry.render(reply[name], name.removeprefix("body_"))
+                except knowledge.RuleError as exc:
+                    raise ValueError(
+                        f"canned_replies.yaml: {reply.get('key')}: {name}: {exc}"
+                    ) from exc
+        out.append(reply)
+    return out
 
 
 def _calendar(c: dict[str, Any]) -> BusinessCalendar:

@@ -35,7 +35,6 @@ from kefu.desk import service as desk
 from kefu.desk.models import CATEGORIES, PRIORITIES, Case
 from kefu.desk.readmodel import messages_read
 from kefu.identity import service as identity
-from kefu.knowledge import calculators
 from kefu.knowledge import service as knowledge
 
 router = APIRouter(include_in_schema=False)
@@ -243,8 +242,8 @@ def desk_calc(
         return HTMLResponse("", status_code=401)
     params = {k: v for k, v in request.query_params.items() if k != "kind"}
     try:
-        data = calculators.compute(kind, params)
-    except calculators.CalcError as exc:
+        data = knowledge.calculate(kind, params)
+    except knowledge.CalcError as exc:
         label = i18n.t(f"calc.f_{exc.field}", language(request))
         name = label if not label.startswith("calc.") else exc.field
         return fragment(request, "desk/_calc.html", error=str(exc), field=name)

@@ -1,6 +1,8 @@
 """Broker calculators: A-share price limits and fees, margin interest and maintenance ratio,
-binary-option payouts. Pure and exact: Decimal in, Decimal out, rounded half-up to 0.01 where
-money or prices are produced. Each rule cites its source."""
+binary-option payouts (for checking a disputed settlement). Pure and exact: Decimal in,
+Decimal out, rounded half-up to 0.01 where money or prices are produced. Every rule number comes
+from the rules registry (``content/policies/rules.yaml``, :mod:`kefu.knowledge.rules`), taken
+as it stood on the date asked about; the caller hands the registry in."""
 
 from __future__ import annotations
 
@@ -10,26 +12,16 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
+from kefu.knowledge.rules import Registry, RuleError, format_value, percent
+
 CENT = Decimal("0.01")
 Board = Literal["main", "st", "chinext", "star", "bse"]
+#: "st" is a main-board risk-warning share (ST, *ST); ChiNext and STAR risk-warning shares
+#: follow their own board's limit, so they are "chinext" and "star" here
 BOARDS: tuple[str, ...] = ("main", "st", "chinext", "star", "bse")
-
-#: SSE/SZSE rule revision: main-board risk-warning (ST, *ST) limit 5% → 10% from this date
-ST_REFORM = date(2025, 7, 7)
-#: ChiNext registration reform: 10% → 20% from this date (SZSE, 2020)
-CHINEXT_REFORM = date(2020, 8, 24)
-#: stamp duty halved to 0.05%, sells only (财政部 税务总局公告2023年第39号)
-STAMP_DUTY_CUT = date(2023, 8, 28)
-STAMP_DUTY = Decimal("0.0005")
-STAMP_DUTY_BEFORE = Decimal("0.001")
-#: transfer fee 0.001% of turnover, both sides (中国结算, since 2022-04-29)
-TRANSFER_FEE = Decimal("0.00001")
-#: demo broker commission: 0.025%, minimum ¥5 per order (broker-specific; at most 0.3%)
-COMMISSION = Decimal("0.00025")
-MIN_COMMISSION = Decimal("5")
-#: demo broker maintenance-ratio thresholds (percent)
-WARNING_LINE = Decimal("140")
-CALL_LINE = Decimal("130")
+#: the registry rules the calculators read (a registry without them is refused at first use)
+PRICE_LIMIT_RULES = {b: f"price_limit_{b}" for b in BOARDS}
+IPO_RULES = {b: f"ipo_first_days_{'main' if b == 'st' else b}" for b in BOARDS}
 
 
 class CalcError(ValueError):
@@ -80,51 +72,66 @@ class PriceLimit:
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
 
 
-def limit_ratio(board: str, on: date) -> Decimal:
-    """The daily limit ratio of a board on a date (SSE/SZSE/BSE trading rules)."""
-    if board == "main":
-        return Decimal("0.10")
-    if board == "st":
-        return Decimal("0.10") if on >= ST_REFORM else Decimal("0.05")
-    if board == "chinext":
-        return Decimal("0.20") if on >= CHINEXT_REFORM else Decimal("0.10")
-    if board == "star":
-        return Decimal("0.20")
-    if board == "bse":
-        return Decimal("0.30")
-    raise CalcError(f"board must be one of {', '.join(BOARDS)}, not {board!r}")
+def _rule(fn: Any, *args: Any) -> Any:
+    """Reads the registry; a date it holds no entry for becomes a CalcError naming the date."""
+    try:
+        return fn(*args)
+    except RuleError as exc:
+        raise CalcError(f"date: {exc}") from exc
+
+
+def limit_ratio(board: str, on: date, rules: Registry) -> Decimal:
+    """The daily limit ratio of a board on a date (SSE/SZSE/BSE trading rules, dated in the
+    registry)."""
+    if board not in BOARDS:
+        raise CalcError(f"board must be one of {', '.join(BOARDS)}, not {board!r}")
+    ratio: Decimal = _rule(rules.decimal, PRICE_LIMIT_RULES[board], on)
+    return ratio
 
 
 def price_limit(
-    prev_close: Decimal, board: str, on: date | None = None, listing_day: int | None = None
+    prev_close: Decimal,
+    board: str,
+    on: date | None = None,
+    listing_day: int | None = None,
+    *,
+    rules: Registry,
 ) -> PriceLimit:
-    """Limit-up and limit-down prices: previous close × (1 ± ratio), rounded half-up to 0.01."""
+    """Limit-up and limit-down prices: previous close × (1 ± ratio), rounded half-up to 0.01.
+    For the first days of a new listing (``listing_day`` from 1), the regime in force on ``on``:
+    no limit for the registry's ``free_days``, or, before the registration reforms, a first-day
+    band on the issue price (given as ``prev_close``)."""
     _positive(prev_close, "prev_close")
     on = on or date.today()
-    ratio = limit_ratio(board, on)
+    ratio = limit_ratio(board, on, rules)
     if listing_day is not None:
         if listing_day < 1:
             raise CalcError("listing_day counts trading days from 1 (the first day)")
-        if board == "bse" and listing_day == 1:
+        ipo = _rule(rules.entry, IPO_RULES[board], on)
+        free = int(ipo.values.get("free_days", 0))
+        if listing_day <= free:
+            days_zh = format_value("trading_days", free, "zh")
+            days_en = format_value("trading_days", free, "en")
             return PriceLimit(
                 None,
                 None,
                 None,
-                "北交所新股上市首日不设涨跌幅限制 / BSE: no price limit on the first "
-                "trading day of a new listing",
+                f"新股上市前{days_zh}不设涨跌幅限制 / no price limit on the first {days_en} of "
+                f"a new listing ({board}, {on.isoformat()})",
             )
-        if board != "bse" and listing_day <= 5:
+        if free == 0 and listing_day == 1 and "first_day_up" in ipo.values:
+            up, down = Decimal(ipo.values["first_day_up"]), Decimal(ipo.values["first_day_down"])
             return PriceLimit(
+                _round(prev_close * (1 + up)),
+                _round(prev_close * (1 - down)),
                 None,
-                None,
-                None,
-                "新股上市前5个交易日不设涨跌幅限制（注册制） / no price limit on the "
-                "first 5 trading days of a new listing (registration system)",
+                f"新股上市首日：发行价 +{percent(up)} / −{percent(down)} / first day of a new "
+                f"listing: issue price +{percent(up)} / −{percent(down)} ({board}, "
+                f"{on.isoformat()})",
             )
     upper = _round(prev_close * (1 + ratio))
     lower = _round(prev_close * (1 - ratio))
-    pct = f"{(ratio * 100).normalize()}%"
-    return PriceLimit(upper, lower, ratio, f"{board} ±{pct} on {on.isoformat()}")
+    return PriceLimit(upper, lower, ratio, f"{board} ±{percent(ratio)} on {on.isoformat()}")
 
 
 @dataclass(frozen=True)
@@ -142,30 +149,42 @@ def trading_fees(
     side: str,
     price: Decimal,
     qty: int,
-    commission_rate: Decimal = COMMISSION,
-    min_commission: Decimal = MIN_COMMISSION,
+    commission_rate: Decimal | None = None,
+    min_commission: Decimal | None = None,
     on: date | None = None,
+    *,
+    rules: Registry,
 ) -> Fees:
-    """Fees of one A-share order: commission (with its minimum), transfer fee, stamp duty."""
+    """Fees of one A-share order on ``on`` (default today): commission (with its minimum, the
+    demo broker's unless given, never above the regulatory ceiling), transfer fee on both sides
+    and stamp duty on sells, each at the rate the registry holds for that date."""
     if side not in ("buy", "sell"):
         raise CalcError(f"side must be buy or sell, not {side!r}")
     _positive(price, "price")
     if qty <= 0:
         raise CalcError("qty must be a positive number of shares")
+    day = on or date.today()
+    if commission_rate is None:
+        commission_rate = _rule(rules.decimal, "demo_commission", day, "rate")
+    if min_commission is None:
+        min_commission = _rule(rules.decimal, "demo_commission", day, "minimum")
+    assert commission_rate is not None and min_commission is not None
     _non_negative(commission_rate, "commission_rate")
-    if commission_rate > Decimal("0.003"):
-        raise CalcError("commission_rate above the 0.3% regulatory cap")
+    cap: Decimal = _rule(rules.decimal, "commission_cap", day)
+    if commission_rate > cap:
+        raise CalcError(f"commission_rate above the {percent(cap)} regulatory cap")
     _non_negative(min_commission, "min_commission")
     amount = price * qty
     commission = max(_round(amount * commission_rate), _round(min_commission))
-    transfer = _round(amount * TRANSFER_FEE)
-    rate = STAMP_DUTY if (on or date.today()) >= STAMP_DUTY_CUT else STAMP_DUTY_BEFORE
-    stamp = _round(amount * rate) if side == "sell" else Decimal("0.00")
+    transfer = _round(amount * _rule(rules.decimal, "transfer_fee", day))
+    stamp_rate: Decimal = _rule(rules.decimal, "stamp_duty", day, "rate")
+    stamp = _round(amount * stamp_rate) if side == "sell" else Decimal("0.00")
     return Fees(commission, transfer, stamp, commission + transfer + stamp)
 
 
 def margin_interest(amount: Decimal, annual_rate: Decimal, days: int, basis: int = 360) -> Decimal:
-    """Financing interest on the days actually used: amount × rate × days ÷ basis."""
+    """Financing interest on the days actually used: amount × rate × days ÷ basis. The rate
+    and the day basis (360 or 365) are both the customer's contract's."""
     _positive(amount, "amount")
     _non_negative(annual_rate, "annual_rate")
     if annual_rate >= 1:
@@ -188,10 +207,16 @@ class Maintenance:
 
 
 def maintenance_ratio(
-    cash: Decimal, securities_value: Decimal, debt: Decimal, interest: Decimal
+    cash: Decimal,
+    securities_value: Decimal,
+    debt: Decimal,
+    interest: Decimal,
+    *,
+    rules: Registry,
+    on: date | None = None,
 ) -> Maintenance:
-    """(cash + securities) ÷ (debt + interest), in percent; status by the demo broker's lines
-    (warning below 140%, margin call below 130%)."""
+    """(cash + securities) ÷ (debt + interest), in percent; status by the demo broker's
+    contract lines in the registry (warning line, close-out line and its deadline)."""
     for d, f in (
         (cash, "cash"),
         (securities_value, "securities_value"),
@@ -202,17 +227,28 @@ def maintenance_ratio(
     owed = debt + interest
     if owed == 0:
         raise CalcError("debt and interest are 0: there is no maintenance ratio without debt")
+    day = on or date.today()
+    warning: Decimal = _rule(rules.decimal, "demo_margin_lines", day, "warning_line")
+    call: Decimal = _rule(rules.decimal, "demo_margin_lines", day, "call_line")
+    deadline = _rule(rules.value, "demo_margin_lines", day, "call_deadline")
     ratio = _round((cash + securities_value) / owed * 100)
-    if ratio < CALL_LINE:
+    if ratio < call * 100:
         return Maintenance(
             ratio,
             "call",
-            "低于130%：须在2个交易日内补足，否则可能被强制平仓 / "
-            "below 130%: top up within 2 trading days or positions may be closed",
+            f"低于{percent(call)}（平仓线）：须在{format_value('trading_days', deadline, 'zh')}"
+            f"内追加担保物或减仓，使比例回到{percent(warning)}以上，否则可能被强制平仓 / "
+            f"below {percent(call)} (close-out line): add collateral or reduce positions "
+            f"within {format_value('trading_days', deadline, 'en')} to bring the ratio back "
+            f"above {percent(warning)}, or positions may be closed out",
         )
-    if ratio < WARNING_LINE:
-        return Maintenance(ratio, "warning", "低于140%警戒线 / below the 140% warning line")
-    return Maintenance(ratio, "safe", "高于140% / above 140%")
+    if ratio < warning * 100:
+        return Maintenance(
+            ratio,
+            "warning",
+            f"低于{percent(warning)}警戒线 / below the {percent(warning)} warning line",
+        )
+    return Maintenance(ratio, "safe", f"高于{percent(warning)} / above {percent(warning)}")
 
 
 @dataclass(frozen=True)
@@ -289,7 +325,7 @@ def _day(params: Mapping[str, str], name: str) -> date | None:
         raise CalcError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from exc
 
 
-def compute(kind: str, params: Mapping[str, str]) -> dict[str, Any]:
+def compute(kind: str, params: Mapping[str, str], rules: Registry) -> dict[str, Any]:
     """Runs calculator ``kind`` on string parameters named as in the CLI (underscores), as the
     desk panel and the API receive them; bad input raises CalcError naming the field."""
 
@@ -303,24 +339,35 @@ def compute(kind: str, params: Mapping[str, str]) -> dict[str, Any]:
             _param(params, "board", "main"),
             _day(params, "date"),
             listing or None,
+            rules=rules,
         ).to_dict()
     if kind == "fees":
         return trading_fees(
             _param(params, "side", "buy"),
             num("price"),
             _int(params, "qty"),
-            num("commission_rate", str(COMMISSION)),
-            num("min_commission", str(MIN_COMMISSION)),
+            num("commission_rate") if params.get("commission_rate") else None,
+            num("min_commission") if params.get("min_commission") else None,
             _day(params, "date"),
+            rules=rules,
         ).to_dict()
     if kind == "margin-interest":
+        basis = _rule(rules.value, "demo_margin_rates", None, "day_basis")
         interest = margin_interest(
-            num("amount"), num("annual_rate"), _int(params, "days"), _int(params, "basis", "360")
+            num("amount"),
+            num("annual_rate"),
+            _int(params, "days"),
+            _int(params, "basis", str(basis)),
         )
         return {"interest": str(interest)}
     if kind == "maintenance-ratio":
         return maintenance_ratio(
-            num("cash", "0"), num("securities_value"), num("debt"), num("interest", "0")
+            num("cash", "0"),
+            num("securities_value"),
+            num("debt"),
+            num("interest", "0"),
+            rules=rules,
+            on=_day(params, "date"),
         ).to_dict()
     if kind == "binary-payout":
         return binary_payout(

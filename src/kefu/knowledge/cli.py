@@ -1,5 +1,5 @@
-"""`kefu calc …` (the broker calculators, exit 2 on bad input) and `kefu kb …` (sync, ask,
-export, eval)."""
+"""`kefu calc …` (the broker calculators, exit 2 on bad input), `kefu rules list` (the rules
+registry) and `kefu kb …` (sync, ask, export, eval)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,21 @@ from rich.console import Console
 from rich.table import Table
 
 from kefu.knowledge import calculators as c
+from kefu.knowledge.content import rules as load_rules
+from kefu.knowledge.rules import Registry, RuleError
 
 calc_app = typer.Typer(
     help="Price limits, fees, margin interest, maintenance ratio, payouts.", no_args_is_help=True
 )
 _err = Console(stderr=True)
+
+
+def _registry() -> Registry:
+    try:
+        return load_rules()
+    except RuleError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
 
 
 def _run(fn: Callable[[], Any], json_out: bool, title: str) -> None:
@@ -65,8 +75,8 @@ def price_limit(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Limit-up and limit-down prices (half-up to 0.01)."""
-    p = _num(prev_close, "prev_close")
-    _run(lambda: c.price_limit(p, board, _day(on), listing_day), json_out, "price limit")
+    p, day, reg = _num(prev_close, "prev_close"), _day(on), _registry()
+    _run(lambda: c.price_limit(p, board, day, listing_day, rules=reg), json_out, "price limit")
 
 
 @calc_app.command("fees")
@@ -74,17 +84,21 @@ def fees(
     side: str = typer.Option(..., help="buy | sell"),
     price: str = typer.Option(...),
     qty: int = typer.Option(..., help="shares"),
-    commission_rate: str = typer.Option("0.025%", "--commission-rate"),
-    min_commission: str = typer.Option("5", "--min-commission"),
+    commission_rate: str | None = typer.Option(
+        None, "--commission-rate", help="default: the demo broker's rate in the rules registry"
+    ),
+    min_commission: str | None = typer.Option(
+        None, "--min-commission", help="default: the demo broker's minimum"
+    ),
+    on: str | None = typer.Option(None, "--date", help="trade date, YYYY-MM-DD (default today)"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Commission, transfer fee and stamp duty of one order."""
-    p, r, m = (
-        _num(price, "price"),
-        _num(commission_rate, "commission_rate"),
-        _num(min_commission, "min_commission"),
-    )
-    _run(lambda: c.trading_fees(side, p, qty, r, m), json_out, "fees")
+    """Commission, transfer fee and stamp duty of one order, at the rates of its date."""
+    p = _num(price, "price")
+    r = None if commission_rate is None else _num(commission_rate, "commission_rate")
+    m = None if min_commission is None else _num(min_commission, "min_commission")
+    day, reg = _day(on), _registry()
+    _run(lambda: c.trading_fees(side, p, qty, r, m, day, rules=reg), json_out, "fees")
 
 
 @calc_app.command("margin-interest")
@@ -92,12 +106,15 @@ def margin_interest(
     amount: str = typer.Option(...),
     annual_rate: str = typer.Option(..., "--annual-rate", help="e.g. 6% or 0.06"),
     days: int = typer.Option(...),
-    basis: int = typer.Option(360, help="360 or 365"),
+    basis: int | None = typer.Option(
+        None, help="360 or 365, as the contract says (default: the demo broker's contract)"
+    ),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Financing interest for the days used."""
+    """Financing interest for the days used; the rate and the day basis are the contract's."""
     a, r = _num(amount, "amount"), _num(annual_rate, "annual_rate")
-    _run(lambda: {"interest": str(c.margin_interest(a, r, days, basis))}, json_out, "interest")
+    b = basis if basis is not None else int(_registry().decimal("demo_margin_rates.day_basis"))
+    _run(lambda: {"interest": str(c.margin_interest(a, r, days, b))}, json_out, "interest")
 
 
 @calc_app.command("maintenance-ratio")
@@ -106,16 +123,18 @@ def maintenance_ratio(
     securities_value: str = typer.Option(..., "--securities-value"),
     debt: str = typer.Option(...),
     interest: str = typer.Option("0"),
+    on: str | None = typer.Option(None, "--date", help="YYYY-MM-DD (default today)"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Maintenance guarantee ratio and where it stands against the 140% / 130% lines."""
+    """Maintenance guarantee ratio against the demo contract's warning and close-out lines."""
     vals = (
         _num(cash, "cash"),
         _num(securities_value, "securities_value"),
         _num(debt, "debt"),
         _num(interest, "interest"),
     )
-    _run(lambda: c.maintenance_ratio(*vals), json_out, "maintenance ratio")
+    day, reg = _day(on), _registry()
+    _run(lambda: c.maintenance_ratio(*vals, rules=reg, on=day), json_out, "maintenance ratio")
 
 
 @calc_app.command("binary-payout")
@@ -126,9 +145,39 @@ def binary_payout(
     tie_rule: str = typer.Option("refund", "--tie-rule", help="refund | loss"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """What a binary option returns."""
+    """What a binary-option contract settles to (to check a disputed settlement)."""
     s, r = _num(stake, "stake"), _num(payout_rate, "payout_rate")
     _run(lambda: c.binary_payout(s, r, outcome, tie_rule), json_out, "payout")
+
+
+rules_app = typer.Typer(
+    help="The rules registry (content/policies/rules.yaml).", no_args_is_help=True
+)
+
+
+@rules_app.command("list")
+def rules_list(
+    as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today)"),
+    history: bool = typer.Option(False, "--history", help="every dated entry, not one per rule"),
+    lang: str = typer.Option("en", "--lang", help="en | zh: how values are written"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Each rule's value in force on a date, with its effective date, source and last check."""
+    day = _day(as_of)
+    rows = _registry().table(day, history=history)
+    if json_out:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    zh = lang.startswith("zh")
+    title = f"rules in force on {(day or date.today()).isoformat()}"
+    table = Table("rule", "value", "since", "source", "checked", title=None if history else title)
+    for row in rows:
+        values = "; ".join(
+            (f"{k}: " if len(row["values"]) > 1 else "") + v["zh" if zh else "en"]
+            for k, v in row["values"].items()
+        )
+        table.add_row(row["rule"], values, row["effective"] or "—", row["source"], row["checked"])
+    Console(width=200).print(table)
 
 
 kb_app = typer.Typer(help="The knowledge base: sync, ask, export, history.", no_args_is_help=True)
@@ -174,7 +223,7 @@ def kb_sync(
     try:
         with database.session() as db:
             report = sync(db, force=force)
-    except ArticleError as exc:
+    except (ArticleError, RuleError) as exc:
         _err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     finally:

@@ -5,7 +5,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from kefu.knowledge.articles import Article, ArticleError
+from kefu.knowledge.calculators import CalcError, compute
 from kefu.knowledge.candidates import (
     CANDIDATE_MAX_CHARS,
     candidates,
@@ -13,8 +17,9 @@ from kefu.knowledge.candidates import (
     open_candidate_counts,
     propose_question,
 )
-from kefu.knowledge.content import default_index, load_articles
+from kefu.knowledge.content import default_index, load_articles, rules, rules_path
 from kefu.knowledge.index import index_for, suggest
+from kefu.knowledge.rules import RuleError
 from kefu.knowledge.schemas import candidate_out
 from kefu.knowledge.store import (
     CATEGORIES,
@@ -44,9 +49,12 @@ __all__ = [
     "LIST_FIELDS",
     "Article",
     "ArticleError",
+    "CalcError",
+    "RuleError",
     "SyncReport",
     "article_fields",
     "article_title",
+    "calculate",
     "candidate_out",
     "candidates",
     "content_hash",
@@ -62,8 +70,16 @@ __all__ = [
     "open_candidate_counts",
     "propose_question",
     "revert",
+    "rules",
+    "rules_path",
     "suggest",
     "sync",
     "to_article",
     "update_article",
 ]
+
+
+def calculate(kind: str, params: Mapping[str, str]) -> dict[str, Any]:
+    """A broker calculator (``kefu calc``, ``/api/v1/calc/{kind}``, the desk panel) on the
+    configured rules registry; bad input raises CalcError naming the field."""
+    return compute(kind, params, rules())

@@ -22,6 +22,7 @@ from kefu.knowledge import content
 from kefu.knowledge.articles import Article
 from kefu.knowledge.audit import KnowledgeAudit
 from kefu.knowledge.models import KbArticle, KbArticleVersion
+from kefu.knowledge.rules import RuleError
 
 FIELDS = (
     "category",
@@ -278,6 +279,13 @@ def update_article(
                 raise ValidationFailed(
                     f"{k}: at most {LIMITS.get(k, 200)} characters", fields=[{"field": k}]
                 )
+            if k in content.RENDERED:
+                # an editor may write {{rule:…}} placeholders: stored with today's values,
+                # as the shipped files are when they are synced
+                try:
+                    text = content.rules().render(text, "en" if k.endswith("_en") else "zh")
+                except RuleError as exc:
+                    raise ValidationFailed(f"{k}: {exc}", fields=[{"field": k}]) from exc
             fields[k] = text
     if fields["category"] not in CATEGORIES:
         raise ValidationFailed(

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from kefu.core.errors import ValidationFailed
 from kefu.core.http import DB, current_user
 from kefu.core.security import User, require
-from kefu.knowledge import calculators
 from kefu.knowledge import service as kb
 from kefu.knowledge.models import KbArticle
 from kefu.knowledge.schemas import candidate_out
@@ -46,8 +45,8 @@ def calculate(
     require(user, "kb.read")
     params = {k: v for k, v in request.query_params.items()}
     try:
-        result = calculators.compute(kind, params)
-    except calculators.CalcError as exc:
+        result = kb.calculate(kind, params)
+    except kb.CalcError as exc:
         raise ValidationFailed(
             str(exc), fields=[{"field": exc.field, "message": str(exc)}]
         ) from exc
