@@ -90,6 +90,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        # chat frames are a few hundred bytes: compressing each one per socket costs more CPU
+        # than it saves on the wire
+        ws_per_message_deflate=False,
     )
 
 

@@ -123,8 +123,7 @@ def record(
         entity_id=str(entity_id),
         data=_jsonable(data or {}),
     )
-    db.add(entry)
-    db.flush()
+    db.add(entry)  # written with the action's own flush (core/actions.py), not one of its own
     return entry
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kefu.core import audit
 from kefu.core.db import utcnow
@@ -41,7 +42,7 @@ def add_message(
         .values(last_seq=Case.last_seq + 1)
         .returning(Case.last_seq)
     ).scalar_one()
-    case.last_seq = seq
+    set_committed_value(case, "last_seq", seq)  # already written: no second UPDATE
     masked = body if redacted is None else redacted
     msg = Message(
         case_id=case.id,

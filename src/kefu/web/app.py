@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import re
@@ -319,6 +320,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ready = asyncio.Event()
         task = asyncio.create_task(broker.run(ready))  # type: ignore[attr-defined]
         await asyncio.wait_for(ready.wait(), timeout=10)
+    # what was loaded at start-up (modules, templates, the guard's automaton, the knowledge
+    # index) lives as long as the worker: keep it out of the collector's full passes, which
+    # otherwise walk it again and again and stall every socket for a moment
+    gc.collect()
+    gc.freeze()
     sealer = asyncio.create_task(_seal_audit(app.state.db, get_settings().audit_seal_seconds))
     try:
         yield
