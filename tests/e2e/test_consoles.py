@@ -215,3 +215,30 @@ def test_desk_calculators_show_only_their_fields_and_name_bad_input(browser, dem
         assert "投入金额" in page.inner_text("[data-testid=calc-error]")
     finally:
         ctx.close()
+
+
+def test_ending_a_chat_tells_the_customer_and_closes_their_composer(browser, demo_server):
+    cust_ctx, agent_ctx = _contexts(browser), _contexts(browser)
+    customer, agent = cust_ctx.new_page(), agent_ctx.new_page()
+    try:
+        login(customer, demo_server, "customer7")
+        customer.fill("[data-testid=chat-first-message]", "你好，App 登录时一直提示网络错误。")
+        customer.click("[data-testid=start-chat]")
+        customer.wait_for_url(re.compile(r"/cases/\d+$"))
+        case_id = int(customer.url.rsplit("/", 1)[1])
+        customer.wait_for_selector("text=已连接")
+
+        login(agent, demo_server, "agent2")
+        agent.goto(f"{demo_server}/desk/cases/{case_id}")
+        agent.wait_for_selector("text=网络错误")
+        with agent.expect_navigation():
+            agent.click("[data-testid=end-chat]")
+        # the customer is told the chat ended (not that a case was created) and can't type on
+        customer.wait_for_selector("text=会话已结束", timeout=10_000)
+        customer.wait_for_selector("[data-role=composer][data-ended='1']", timeout=10_000)
+        assert customer.is_disabled("[data-role=composer] textarea")
+        # taking part in it moved the case on from 新建 on the agent's side too
+        assert "新建" not in agent.inner_text("[data-testid=case-status]")
+    finally:
+        cust_ctx.close()
+        agent_ctx.close()

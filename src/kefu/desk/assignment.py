@@ -17,6 +17,7 @@ from kefu.core.events import emit
 from kefu.core.security import Role, User, require
 from kefu.desk import routing
 from kefu.desk.audit import DeskAudit
+from kefu.desk.lifecycle import open_if_new
 from kefu.desk.models import CATEGORIES, AgentProfile, Case
 from kefu.desk.validation import check_choice, field_error
 
@@ -86,6 +87,7 @@ def assign_case(
     emit(db, "desk", {"type": "case.updated", "case_id": case.id})
     if to is not None:
         emit(db, f"user:{to}", {"type": "case.assigned", "case_id": case.id})
+        open_if_new(db, case=case, actor=actor, now=now)
     return case
 
 

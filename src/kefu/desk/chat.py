@@ -18,6 +18,7 @@ from kefu.desk.access import visible_case
 from kefu.desk.assignment import assign_case
 from kefu.desk.cases import create_case, set_case_status
 from kefu.desk.conversation import add_message
+from kefu.desk.lifecycle import open_if_new
 from kefu.desk.messages import mark_read
 from kefu.desk.models import AgentProfile, Case
 
@@ -124,9 +125,11 @@ def end_chat(db: Session, *, actor: User, case_id: int, resolve: bool = False) -
         case=case,
         actor=None,
         kind="system",
-        body=t("system.chat_to_case", lang, ref=f"#{case.id}"),
+        body=t("system.chat_ended", lang),
     )
     emit(db, f"case:{case.id}", {"type": "chat.ended", "case_id": case.id})
     if resolve and actor.role != Role.customer:
         set_case_status(db, actor=actor, case_id=case.id, status="resolved")
+    elif actor.role != Role.customer:
+        open_if_new(db, case=case, actor=actor)
     return case

@@ -65,3 +65,12 @@ def change_status(
     emit(db, f"case:{case.id}", {"type": "case.updated", "case_id": case.id, "changes": changes})
     emit(db, "desk", {"type": "case.updated", "case_id": case.id})
     return True
+
+
+def open_if_new(
+    db: Session, *, case: Case, actor: User | None, now: datetime | None = None
+) -> None:
+    """Someone has taken up a new case (assigned it, answered it, ended its chat): it is no
+    longer new, and the customer's view follows through the same events as any change."""
+    if case.status.key == "new":
+        change_status(db, case=case, actor=actor, key="open", now=now)

@@ -122,6 +122,8 @@ def post_message(
         return prior, False
     if kind == "agent" and case.first_response_at is None:
         case.first_response_at = now
+    if kind == "agent":
+        lifecycle.open_if_new(db, case=case, actor=actor, now=now)
     if kind == "customer" and case.status_category in ("pending", "resolved"):
         # the customer answered: the case is live again and its clock runs (on record)
         lifecycle.change_status(db, case=case, actor=actor, key="open", now=now)

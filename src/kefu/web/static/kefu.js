@@ -128,7 +128,7 @@
           badge.className = "pill " + c.status_category; }
         if (this.queueEl && c.assignee_id) { this.queueEl.hidden = true; }
         const rate = document.querySelector("[data-role=rate]");
-        if (rate && (c.status_category === "resolved" || c.status_category === "closed")) rate.hidden = false;
+        if (rate) rate.hidden = !(c.status_category === "resolved" || c.status_category === "closed");
       } else if (f.type === "queue") {
         if (!this.queueEl) return;
         if (f.assigned || !f.position) { this.queueEl.hidden = true; return; }
@@ -137,6 +137,11 @@
           .replace("{p}", f.position).replace("{m}", f.wait_minutes);
       } else if (f.type === "chat.ended") {
         this.setStatus(T.chatEnded || "chat ended");
+        // the customer's side of a finished chat closes; a new question starts a new chat
+        if (this.role === "customer" && this.form) {
+          this.form.querySelectorAll("textarea, input, button").forEach((x) => { x.disabled = true; });
+          this.form.dataset.ended = "1";
+        }
       }
     }
     addMessage(m) {
