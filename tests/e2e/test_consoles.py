@@ -31,9 +31,11 @@ def test_customer_chats_agent_answers_resolves_and_customer_rates(browser, demo_
         customer.wait_for_url(re.compile(r"/cases/\d+$"))
         case_id = int(customer.url.rsplit("/", 1)[1])
         customer.wait_for_selector("text=已连接")
-        # nobody online yet: the customer sees a queue position and an expected wait
+        # nobody online yet: the customer is told so (no wait estimate nobody will keep) and
+        # that the message is kept in the case
         customer.wait_for_selector("[data-testid=queue]:not([hidden])")
-        assert "排队" in customer.inner_text("[data-testid=queue]")
+        note = customer.inner_text("[data-testid=queue]")
+        assert "没有客服在线" in note and "工单" in note
 
         login(agent, demo_server, "agent1")
         with agent.expect_navigation():

@@ -207,6 +207,7 @@ _TEXT_KEYS = (
     "reconnecting",
     "refused",
     "queue",
+    "queue_nobody",
     "customer_typing",
     "agent_typing",
     "read",

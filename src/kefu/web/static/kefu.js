@@ -133,8 +133,11 @@
         if (!this.queueEl) return;
         if (f.assigned || !f.position) { this.queueEl.hidden = true; return; }
         this.queueEl.hidden = false;
-        this.queueEl.textContent = (T.queue || "Position {p}, about {m} min")
-          .replace("{p}", f.position).replace("{m}", f.wait_minutes);
+        // with nobody online a wait estimate would be a promise nobody keeps: say so instead
+        this.queueEl.textContent = f.agents_online === 0
+          ? (T.queueNobody || "No agent is online; your message is kept and answered later.")
+          : (T.queue || "Position {p}, about {m} min")
+            .replace("{p}", f.position).replace("{m}", f.wait_minutes);
       } else if (f.type === "chat.ended") {
         this.setStatus(T.chatEnded || "chat ended");
         // the customer's side of a finished chat closes; a new question starts a new chat
