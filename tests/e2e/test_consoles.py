@@ -244,3 +244,31 @@ def test_ending_a_chat_tells_the_customer_and_closes_their_composer(browser, dem
     finally:
         cust_ctx.close()
         agent_ctx.close()
+
+
+def test_handing_over_to_an_offline_agent_asks_first(browser, demo_server):
+    cust_ctx, agent_ctx = _contexts(browser), _contexts(browser)
+    customer, agent = cust_ctx.new_page(), agent_ctx.new_page()
+    asked: list[str] = []
+    agent.on("dialog", lambda d: (asked.append(d.message), d.accept()))
+    try:
+        login(customer, demo_server, "customer8")
+        customer.fill("[data-testid=chat-first-message]", "你好，我想修改绑定的银行卡。")
+        customer.click("[data-testid=start-chat]")
+        customer.wait_for_url(re.compile(r"/cases/\d+$"))
+        case_id = int(customer.url.rsplit("/", 1)[1])
+
+        login(agent, demo_server, "supervisor")
+        agent.goto(f"{demo_server}/desk/cases/{case_id}")
+        agent.wait_for_selector("text=银行卡")
+        target = agent.locator("[data-testid=handover] option", has_text="张伟").get_attribute(
+            "value"
+        )
+        with agent.expect_navigation():
+            agent.select_option("[data-testid=handover]", target)
+        # asked once (张伟 is offline), answered yes: the chat is his now
+        assert len(asked) == 1 and "不在线" in asked[0]
+        customer.wait_for_selector("text=张伟", timeout=10_000)
+    finally:
+        cust_ctx.close()
+        agent_ctx.close()

@@ -15,7 +15,7 @@ from kefu.core.i18n import t
 from kefu.core.security import Role, User, require
 from kefu.desk import routing
 from kefu.desk.access import visible_case
-from kefu.desk.assignment import assign_case
+from kefu.desk.assignment import agent_slots, assign_case
 from kefu.desk.cases import create_case, set_case_status
 from kefu.desk.conversation import add_message
 from kefu.desk.lifecycle import open_if_new
@@ -87,8 +87,18 @@ def queue_info(db: Session, case: Case) -> dict[str, Any]:
 
 
 @action
-def hand_over(db: Session, *, actor: User, case_id: int, to_user_id: int, note: str = "") -> Case:
-    """Passes a chat to another agent with a system line both sides see, and an optional note."""
+def hand_over(
+    db: Session,
+    *,
+    actor: User,
+    case_id: int,
+    to_user_id: int,
+    note: str = "",
+    confirm: bool = False,
+) -> Case:
+    """Passes a chat to another agent with a system line both sides see, and an optional note.
+    An agent who is not online, or already at capacity, would leave the customer waiting: that
+    hand-over is refused (409, ``needs_confirm``) unless the caller confirms it."""
     require(actor, "case.take")
     case = visible_case(db, viewer=actor, case_id=case_id)
     target = db.get(User, to_user_id)
@@ -96,6 +106,27 @@ def hand_over(db: Session, *, actor: User, case_id: int, to_user_id: int, note: 
         raise NotFound(f"agent {to_user_id} does not exist")
     if case.assignee_id not in (None, actor.id) and actor.role != Role.supervisor:
         raise Conflict("only the assigned agent or a supervisor can hand this chat over")
+    if not confirm:
+        slot = next((a for a in agent_slots(db) if a.agent_id == target.id), None)
+        name = target.name_for(actor.language)
+        if slot is None or slot.presence != "online":
+            raise Conflict(
+                t("ui.handover_offline", actor.language, agent=name),
+                needs_confirm=True,
+                reason="offline",
+            )
+        if slot.open_cases >= slot.capacity:
+            raise Conflict(
+                t(
+                    "ui.handover_full",
+                    actor.language,
+                    agent=name,
+                    load=slot.open_cases,
+                    capacity=slot.capacity,
+                ),
+                needs_confirm=True,
+                reason="full",
+            )
     assign_case(db, actor=actor, case=case, to=target.id, how="handover")
     lang = case.language
     add_message(

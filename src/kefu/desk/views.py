@@ -282,6 +282,9 @@ class HandOver(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to_user_id: int = Field(ge=1, le=2**31 - 1)
     note: str = Field(default="", max_length=2000)
+    confirm: bool = Field(
+        default=False, description="hand over although the agent is offline or at capacity"
+    )
 
 
 class EndChat(BaseModel):
@@ -317,7 +320,12 @@ def hand_over(
     db: Session = DB,
 ) -> dict[str, Any]:
     case = chat.hand_over(
-        db, actor=user, case_id=case_id, to_user_id=body.to_user_id, note=body.note
+        db,
+        actor=user,
+        case_id=case_id,
+        to_user_id=body.to_user_id,
+        note=body.note,
+        confirm=body.confirm,
     )
     return {"case_id": case.id, "assignee_id": case.assignee_id}
 

@@ -329,7 +329,12 @@
       body[elm.dataset.apiField] = elm.dataset.apiInt !== undefined ? parseInt(value, 10) : value;
     }
     elm.disabled = true;
-    const r = await api(method, url, body);
+    let r = await api(method, url, body);
+    // a refusal that only needs a yes (e.g. handing over to an agent who is offline) asks
+    if (r.status === 409 && r.data && r.data.needs_confirm) {
+      if (!window.confirm(r.data.detail)) { location.reload(); return; }
+      r = await api(method, url, Object.assign({}, body, { confirm: true }));
+    }
     if (!r.ok) alert((r.data && (r.data.detail || r.data.title)) || String(r.status));
     location.reload();
   }
