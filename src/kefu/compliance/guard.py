@@ -183,11 +183,36 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Chinese numerals (and the radio readings 幺 1, 两 2, 拐 7, 洞 0, 勾 9) read as digits, one
+# character for one, so a number written "一八七三零二二一零零六" is found and masked whole
+_CN_DIGITS = {
+    ord(k): v
+    for k, v in {
+        "零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
+        "四": "4", "五": "5", "六": "6", "七": "7", "拐": "7", "八": "8", "九": "9", "勾": "9",
+    }.items()
+}  # fmt: skip
+# one or two separators between digits: spaces, dashes, dots ("370202 19861231 0493",
+# "610113-19920103-7558", "180.9840.9564", "1 3 3 8 …")
+_S = r"[ \-.·]{0,2}"
+_NOT_AFTER_DIGIT = r"(?<![0-9])(?<![0-9][ \-.·])(?<![0-9][ \-.·]{2})"
+_NOT_BEFORE_DIGIT = r"(?![ \-.·]{0,2}[0-9])"
 _PII_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}")),
-    ("id", re.compile(r"(?<![0-9])\d{6}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dx](?![0-9a-z])")),
-    ("card", re.compile(r"(?<![0-9])\d(?:[ \-]?\d){12,18}(?![0-9])")),
-    ("phone", re.compile(r"(?<![0-9])(?:\+?86[ \-]?)?1[3-9]\d(?:[ \-]?\d){8}(?![0-9])")),
+    # an 18-character ID is tried before phones and cards, so it is never read as a phone
+    (
+        "id",
+        re.compile(
+            _NOT_AFTER_DIGIT + rf"[0-9](?:{_S}[0-9]){{16}}{_S}[0-9x](?![0-9a-z])(?!{_S}[0-9])"
+        ),
+    ),
+    ("card", re.compile(_NOT_AFTER_DIGIT + rf"[0-9](?:{_S}[0-9]){{12,18}}" + _NOT_BEFORE_DIGIT)),
+    (
+        "phone",
+        re.compile(
+            _NOT_AFTER_DIGIT + rf"(?:\+?86{_S})?1{_S}[3-9](?:{_S}[0-9]){{9}}" + _NOT_BEFORE_DIGIT
+        ),
+    ),
     ("passport", re.compile(r"(?<![a-z0-9])[eg]\d{8}(?![a-z0-9])")),
 )
 _PII_TEXT = {
@@ -199,15 +224,40 @@ _PII_TEXT = {
 }
 
 
+_CN_CLASS = "[" + "".join(map(chr, _CN_DIGITS)) + "]"
+_CN_RUN = re.compile(_CN_CLASS + "(?:[ \\-.·]{0,2}" + _CN_CLASS + "){3,}")
+
+
+def _digit_view(folded: str) -> str:
+    """``folded`` with runs of four or more Chinese numerals read as digits (same length); a
+    lone 一 after a number ("…8360一直") stays a word."""
+    if not any(ord(ch) in _CN_DIGITS for ch in folded):
+        return folded
+    return _CN_RUN.sub(lambda m: m.group().translate(_CN_DIGITS), folded)
+
+
+def _digits_of(raw: str, keep_x: bool = False) -> str:
+    """The digits of ``raw`` as written (full-width digits kept), Chinese numerals as 0–9."""
+    out = []
+    for ch in raw:
+        if ch.isdigit():
+            out.append(ch)
+        elif ord(ch) in _CN_DIGITS:
+            out.append(_CN_DIGITS[ord(ch)])
+        elif keep_x and ch in "xXｘＸ":
+            out.append(ch)
+    return "".join(out)
+
+
 def _mask(kind: str, raw: str) -> str:
-    digits = re.sub(r"\D", "", raw)
+    digits = _digits_of(raw)
     if kind == "card":
         return f"{digits[:4]} **** **** {digits[-4:]}"
     if kind == "phone":
         d = digits[-11:]
         return f"{d[:3]}****{d[-4:]}"
     if kind == "id":
-        v = re.sub(r"[^0-9xX]", "", raw)
+        v = _digits_of(raw, keep_x=True)
         return v[:3] + "*" * (len(v) - 7) + v[-4:]
     if kind == "email":
         local, _, domain = raw.partition("@")
@@ -349,7 +399,7 @@ class Guard:
                 (disclosure if rule.category == "disclosure" else findings).append(f)
                 taken.append((s, e))
         # personal data: validated numbers only, masked in the redacted text
-        folded = _fold(text)
+        folded = _digit_view(_fold(text))
         pii_spans: list[tuple[int, int, str]] = []
         for kind, pattern in _PII_PATTERNS:
             for m in pattern.finditer(folded):
@@ -357,7 +407,7 @@ class Guard:
                 if any(x < b and a < y for x, y, _ in pii_spans):
                     continue
                 raw = m.group()
-                digits = re.sub(r"\D", "", raw)
+                digits = re.sub(r"[^0-9]", "", raw)
                 if kind == "id" and not valid_resident_id(re.sub(r"[^0-9x]", "", raw).upper()):
                     continue
                 if kind == "card" and not (
