@@ -186,3 +186,46 @@ def test_masked_and_checksum_failing_numbers_pass(text):
 def test_an_id_number_is_never_read_as_a_phone():
     for text in ("身份证 440304 19850716 1234", "身份证440304198507161234"):
         assert [f.rule for f in screen(text, "customer").findings] == ["pii.id"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # warning frames after the hit
+        "“稳赚不赔”的说法是违规的，请勿相信",
+        "所谓保证收益的理财都是诈骗",
+        "A guaranteed return is a scam.",
+        "Promising you a guaranteed profit is illegal.",
+        # reported speech and quotation that correct or warn
+        "如果有人让您把验证码发给他，请立即挂断",
+        "您提到的“加我微信领红包”不是我们的活动",
+        'You mentioned someone said "add me on WeChat" - that was not our staff.',
+        "We will never ask you to tell us your password.",
+        # negation right before the words
+        "该产品不保本，可能亏损",
+        # service promises and margin terms
+        "我们保证24小时内回复您",
+        "维持担保比例低于130%时需要追加保证金",
+        "融资利率目前是年化6.5%，按日计息",
+    ],
+)
+def test_warnings_quotes_and_service_promises_pass(text):
+    r = screen(text)
+    assert r.verdict == "allow", r.findings
+
+
+def test_a_compositional_finding_names_its_rule_and_words():
+    f = screen("如果是我，我会把这只先卖掉")
+    assert f.verdict == "block"
+    (finding,) = [x for x in f.findings if x.rule == "advice.trade_call"]
+    classes = {c for c, *_ in finding.words}
+    assert classes >= {"TRADE_ACTION", "INSTRUMENT"} and classes & {"RECOMMEND", "COUNTERFACTUAL"}
+    d = finding.to_dict()
+    assert all(d["words"][i]["word"] for i in range(len(d["words"])))
+    for _, word, a, b in finding.words:
+        assert "如果是我，我会把这只先卖掉"[a:b] == word
+
+
+def test_customers_are_never_blocked_by_compositional_rules():
+    r = screen("客服说加他威信，还让我把动态码发给他", "customer")
+    assert r.verdict == "allow"

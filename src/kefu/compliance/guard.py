@@ -310,6 +310,7 @@ class Composition:
     unless: frozenset[str]
 
 
+_NEG_CHARS = frozenset("不没无非冇唔未勿")
 _CLAUSE_END = frozenset("，,。！？；;!?\n…")
 _SENTENCE_END = frozenset("。！？；;!?\n")
 
@@ -371,6 +372,7 @@ class Guard:
             reverse=True,
         )
         self.risk = [normalise(t)[0].strip() for t in _terms(policy.get("risk_statements"))]
+        self.risk += [normalise(t)[0].strip() for t in _terms(policy.get("not_pitch"))]
         self._compile_classes(policy)
         ctx = policy.get("context") or {}
         self.frames_after = [normalise(t)[0].strip() for t in _terms(ctx.get("after"))]
@@ -535,6 +537,8 @@ class Guard:
     def _negated(self, norm: str, start: int, end: int, latin: bool = False) -> bool:
         if self._framed(norm, start, end):
             return True
+        if start > 0 and norm[start - 1] in _NEG_CHARS:
+            return True  # a negating character right before the words: 不保本, 没跌过 …
         window = self.window_latin if latin else self.window
         lo = start
         while lo > 0 and start - lo < window and norm[lo - 1] not in _BOUNDARY:
