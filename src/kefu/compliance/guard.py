@@ -23,7 +23,9 @@ import opencc
 
 Role = Literal["agent", "customer"]
 Verdict = Literal["block", "warn", "allow"]
-BLOCKING = frozenset({"promise", "inducement", "advice", "credential", "offplatform", "pii"})
+BLOCKING = frozenset(
+    {"promise", "inducement", "advice", "credential", "offplatform", "third_party", "pii"}
+)
 MAX_CHARS = 10_000
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
