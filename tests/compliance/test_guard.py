@@ -136,3 +136,96 @@ def test_evaluation_set_floors():
         assert m["recall"] >= 0.95, (cat, m)
     assert not [m for m in res["misses"] if m[0] == "trap"]
     assert res["false_blocks_per_1000"] < 2
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "masked"),
+    [
+        # resident IDs in groups, with dashes, full-width digits and Chinese numerals
+        ("身份证 440304 19850716 1234 请核对", "pii.id", "身份证 440***********1234 请核对"),
+        ("ID 440304-19850716-1234.", "pii.id", "ID 440***********1234."),
+        ("证件号３１０１１５１９７７０３０２４５６５", "pii.id", "证件号３１０***********４５６５"),
+        ("身份证三一零一一五一九七七零三零二四五六五", "pii.id", "身份证310***********4565"),
+        # cards with dots, dashes and spaces
+        ("卡号 6217.0012.3456.7890.122 中行", "pii.card", "卡号 6217 **** **** 0122 中行"),
+        ("card 6217-0012-3456-7890-122", "pii.card", "card 6217 **** **** 0122"),
+        # mobiles: dotted, spaced digit by digit, Chinese numerals with 幺/两/拐, +86
+        ("my number is 139.2468.1357", "pii.phone", "my number is 139****1357"),
+        ("1 3 9 2 4 6 8 1 3 5 7 打我电话", "pii.phone", "139****1357 打我电话"),
+        ("手机幺三九两四六八幺三五拐", "pii.phone", "手机139****1357"),
+        ("電話：一三九 二四六八 一三五七", "pii.phone", "電話：139****1357"),
+        ("手机号139-2468-1357一直收不到短信", "pii.phone", "手机号139****1357一直收不到短信"),
+        ("call +86 139 2468 1357", "pii.phone", "call 139****1357"),
+    ],
+)
+def test_personal_data_in_any_layout_is_masked_whole(text, rule, masked):
+    customer = screen(text, "customer")
+    assert customer.verdict == "allow"
+    assert [f.rule for f in customer.findings if f.category == "pii"] == [rule]
+    assert customer.redacted == masked
+    assert screen(text, "agent").verdict == "block"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您尾号1357的手机已绑定",
+        "卡号 6217 **** **** 0122 已解绑",
+        "订单号 6217-0012-3456-7890-123 已处理",  # fails Luhn
+        "流水号 440304 19850716 1235",  # wrong ID check character
+        "工单 2026.12.07.0001 已关闭",
+        "一二三四五六七八九十，数到十再说",
+    ],
+)
+def test_masked_and_checksum_failing_numbers_pass(text):
+    r = screen(text)
+    assert r.verdict == "allow", r.findings
+    assert r.redacted == text
+
+
+def test_an_id_number_is_never_read_as_a_phone():
+    for text in ("身份证 440304 19850716 1234", "身份证440304198507161234"):
+        assert [f.rule for f in screen(text, "customer").findings] == ["pii.id"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # warning frames after the hit
+        "“稳赚不赔”的说法是违规的，请勿相信",
+        "所谓保证收益的理财都是诈骗",
+        "A guaranteed return is a scam.",
+        "Promising you a guaranteed profit is illegal.",
+        # reported speech and quotation that correct or warn
+        "如果有人让您把验证码发给他，请立即挂断",
+        "您提到的“加我微信领红包”不是我们的活动",
+        'You mentioned someone said "add me on WeChat" - that was not our staff.',
+        "We will never ask you to tell us your password.",
+        # negation right before the words
+        "该产品不保本，可能亏损",
+        # service promises and margin terms
+        "我们保证24小时内回复您",
+        "维持担保比例低于130%时需要追加保证金",
+        "融资利率目前是年化6.5%，按日计息",
+    ],
+)
+def test_warnings_quotes_and_service_promises_pass(text):
+    r = screen(text)
+    assert r.verdict == "allow", r.findings
+
+
+def test_a_compositional_finding_names_its_rule_and_words():
+    f = screen("如果是我，我会把这只先卖掉")
+    assert f.verdict == "block"
+    (finding,) = [x for x in f.findings if x.rule == "advice.trade_call"]
+    classes = {c for c, *_ in finding.words}
+    assert classes >= {"TRADE_ACTION", "INSTRUMENT"} and classes & {"RECOMMEND", "COUNTERFACTUAL"}
+    d = finding.to_dict()
+    assert all(d["words"][i]["word"] for i in range(len(d["words"])))
+    for _, word, a, b in finding.words:
+        assert "如果是我，我会把这只先卖掉"[a:b] == word
+
+
+def test_customers_are_never_blocked_by_compositional_rules():
+    r = screen("客服说加他威信，还让我把动态码发给他", "customer")
+    assert r.verdict == "allow"

@@ -11,8 +11,9 @@ offsets.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +23,9 @@ import opencc
 
 Role = Literal["agent", "customer"]
 Verdict = Literal["block", "warn", "allow"]
-BLOCKING = frozenset({"promise", "inducement", "advice", "credential", "offplatform", "pii"})
+BLOCKING = frozenset(
+    {"promise", "inducement", "advice", "credential", "offplatform", "third_party", "pii"}
+)
 MAX_CHARS = 10_000
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -46,9 +49,11 @@ class Finding:
     explanation_en: str
     hint_zh: str | None = None
     hint_en: str | None = None
+    # compositional rules: (class, word as typed, start, end) for each class that fired
+    words: tuple[tuple[str, str, int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "category": self.category,
             "rule": self.rule,
             "start": self.start,
@@ -57,6 +62,11 @@ class Finding:
             "explanation": {"zh": self.explanation_zh, "en": self.explanation_en},
             "hint": {"zh": self.hint_zh, "en": self.hint_en} if self.hint_zh else None,
         }
+        if self.words:
+            out["words"] = [
+                {"class": c, "word": w, "start": a, "end": b} for c, w, a, b in self.words
+            ]
+        return out
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,12 @@ def _t2s_table() -> dict[int, str]:
 
 # full-width ASCII (U+FF01–FF5E) and the ideographic space fold to ASCII; then t2s
 _FOLD = {cp: chr(cp - 0xFEE0) for cp in range(0xFF01, 0xFF5F)} | {0x3000: " "}
+del _FOLD[0xFF0C]  # the full-width comma stays: it ends a Chinese clause, it is no evasion filler
 _FOLD.update(_t2s_table())
+for _cp in range(0xC0, 0x250):  # pinyin tone marks and other diacritics: "bǎo běn" → "bao ben"
+    _base = unicodedata.normalize("NFD", chr(_cp))[0]
+    if _base != chr(_cp) and _base.isascii():
+        _FOLD[_cp] = _base
 
 
 def _fold(text: str) -> str:
@@ -103,7 +118,10 @@ def _fold(text: str) -> str:
     return lowered if len(lowered) == len(folded) else folded
 
 
-_GAP_CLASS = r"[\s\u200b-\u200f\u2060\ufeff.\-_*·•|/\\~+=,'\"`^#@$&()\[\]{}<>:：、]"
+_GAP_CLASS = (
+    r"[\s\u200b-\u200f\u2060\ufeff\u2600-\u27bf\ufe0f\U0001f300-\U0001faff"
+    r".\-_*·•|/\\~+=,'\"`^#@$&()\[\]{}<>:：、]"
+)
 # fillers between two Chinese characters are evasion ("稳 赚", "保.证"): dropped
 _CJK_GAP = re.compile(
     r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
@@ -183,11 +201,36 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+# Chinese numerals (and the radio readings 幺 1, 两 2, 拐 7, 洞 0, 勾 9) read as digits, one
+# character for one, so a number written "一八七三零二二一零零六" is found and masked whole
+_CN_DIGITS = {
+    ord(k): v
+    for k, v in {
+        "零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
+        "四": "4", "五": "5", "六": "6", "七": "7", "拐": "7", "八": "8", "九": "9", "勾": "9",
+    }.items()
+}  # fmt: skip
+# one or two separators between digits: spaces, dashes, dots ("370202 19861231 0493",
+# "610113-19920103-7558", "180.9840.9564", "1 3 3 8 …")
+_S = r"[ \-.·]{0,2}"
+_NOT_AFTER_DIGIT = r"(?<![0-9])(?<![0-9][ \-.·])(?<![0-9][ \-.·]{2})"
+_NOT_BEFORE_DIGIT = r"(?![ \-.·]{0,2}[0-9])"
 _PII_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}")),
-    ("id", re.compile(r"(?<![0-9])\d{6}(?:19|20)\d{2}[01]\d[0-3]\d\d{3}[\dx](?![0-9a-z])")),
-    ("card", re.compile(r"(?<![0-9])\d(?:[ \-]?\d){12,18}(?![0-9])")),
-    ("phone", re.compile(r"(?<![0-9])(?:\+?86[ \-]?)?1[3-9]\d(?:[ \-]?\d){8}(?![0-9])")),
+    # an 18-character ID is tried before phones and cards, so it is never read as a phone
+    (
+        "id",
+        re.compile(
+            _NOT_AFTER_DIGIT + rf"[0-9](?:{_S}[0-9]){{16}}{_S}[0-9x](?![0-9a-z])(?!{_S}[0-9])"
+        ),
+    ),
+    ("card", re.compile(_NOT_AFTER_DIGIT + rf"[0-9](?:{_S}[0-9]){{12,18}}" + _NOT_BEFORE_DIGIT)),
+    (
+        "phone",
+        re.compile(
+            _NOT_AFTER_DIGIT + rf"(?:\+?86{_S})?1{_S}[3-9](?:{_S}[0-9]){{9}}" + _NOT_BEFORE_DIGIT
+        ),
+    ),
     ("passport", re.compile(r"(?<![a-z0-9])[eg]\d{8}(?![a-z0-9])")),
 )
 _PII_TEXT = {
@@ -199,15 +242,40 @@ _PII_TEXT = {
 }
 
 
+_CN_CLASS = "[" + "".join(map(chr, _CN_DIGITS)) + "]"
+_CN_RUN = re.compile(_CN_CLASS + "(?:[ \\-.·]{0,2}" + _CN_CLASS + "){3,}")
+
+
+def _digit_view(folded: str) -> str:
+    """``folded`` with runs of four or more Chinese numerals read as digits (same length); a
+    lone 一 after a number ("…8360一直") stays a word."""
+    if not any(ord(ch) in _CN_DIGITS for ch in folded):
+        return folded
+    return _CN_RUN.sub(lambda m: m.group().translate(_CN_DIGITS), folded)
+
+
+def _digits_of(raw: str, keep_x: bool = False) -> str:
+    """The digits of ``raw`` as written (full-width digits kept), Chinese numerals as 0–9."""
+    out = []
+    for ch in raw:
+        if ch.isdigit():
+            out.append(ch)
+        elif ord(ch) in _CN_DIGITS:
+            out.append(_CN_DIGITS[ord(ch)])
+        elif keep_x and ch in "xXｘＸ":
+            out.append(ch)
+    return "".join(out)
+
+
 def _mask(kind: str, raw: str) -> str:
-    digits = re.sub(r"\D", "", raw)
+    digits = _digits_of(raw)
     if kind == "card":
         return f"{digits[:4]} **** **** {digits[-4:]}"
     if kind == "phone":
         d = digits[-11:]
         return f"{d[:3]}****{d[-4:]}"
     if kind == "id":
-        v = re.sub(r"[^0-9xX]", "", raw)
+        v = _digits_of(raw, keep_x=True)
         return v[:3] + "*" * (len(v) - 7) + v[-4:]
     if kind == "email":
         local, _, domain = raw.partition("@")
@@ -228,6 +296,34 @@ class Rule:
     hint_en: str | None
     examples_match: list[str] = field(default_factory=list)
     examples_pass: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Composition:
+    """A rule made of word classes that must co-occur: one word of each slot (a slot is one
+    class or a list of alternative classes) within ``window`` normalised characters of one
+    clause (``scope: clause``) or sentence (``scope: sentence``). ``unless`` names classes
+    whose presence anywhere in the message clears it (the risk statement of a pitch)."""
+
+    rule: Rule
+    slots: list[frozenset[str]]
+    window: int
+    sentence: bool
+    unless: frozenset[str]
+
+
+_NEG_CHARS = frozenset("不没无非冇唔未勿")
+_CLAUSE_END = frozenset("，,。！？；;!?\n…")
+_SENTENCE_END = frozenset("。！？；;!?\n")
+
+
+def _expand(term: str, homophones: Mapping[str, Sequence[str]]) -> list[str]:
+    """``term`` and its spellings with each homophone of a word it contains."""
+    out = [term]
+    for word, variants in homophones.items():
+        if word in term:
+            out += [t.replace(word, v) for t in list(out) for v in variants]
+    return out
 
 
 def _terms(spec: Mapping[str, Sequence[str]] | Sequence[str] | None) -> list[str]:
@@ -278,13 +374,173 @@ class Guard:
             reverse=True,
         )
         self.risk = [normalise(t)[0].strip() for t in _terms(policy.get("risk_statements"))]
+        self.risk += [normalise(t)[0].strip() for t in _terms(policy.get("not_pitch"))]
+        self._compile_classes(policy)
+        ctx = policy.get("context") or {}
+        self.frames_after = [normalise(t)[0].strip() for t in _terms(ctx.get("after"))]
+        self.reported = [normalise(t)[0].strip() for t in _terms(ctx.get("reported"))]
+        self.after_window = int(ctx.get("after_window", 40))
         imp = policy.get("impersonation") or {}
         self.actors = [normalise(t)[0].strip() for t in _terms(imp.get("actors"))]
         self.asks = [normalise(t)[0].strip() for t in _terms(imp.get("asks"))]
 
+    def _compile_classes(self, policy: Mapping[str, Any]) -> None:
+        """Word classes (terms and regular expressions, homophones expanded) and the
+        compositional rules built from them."""
+        homophones = {
+            normalise(str(k))[0].strip(): [normalise(str(v))[0].strip() for v in vs]
+            for k, vs in (policy.get("homophones") or {}).items()
+        }
+        classes = policy.get("classes") or {}
+        self._class_auto = ahocorasick.Automaton()
+        self._class_regex: list[tuple[str, re.Pattern[str]]] = []
+        keys: dict[str, set[str]] = {}
+        for name, spec in classes.items():
+            spec = spec or {}
+            terms = _terms({k: v for k, v in spec.items() if k in ("zh", "en")})
+            for term in terms:
+                key = normalise(term)[0].strip()
+                for variant in _expand(key, homophones) if key else []:
+                    keys.setdefault(variant, set()).add(name)
+            for pattern in spec.get("patterns") or []:
+                self._class_regex.append((name, re.compile(str(pattern))))
+        for key, names in keys.items():
+            latin = bool(_LATIN.match(key[0])) or bool(_LATIN.match(key[-1]))
+            self._class_auto.add_word(key, (len(key), tuple(sorted(names)), latin))
+        self._class_auto.make_automaton() if keys else None
+        self._has_classes = bool(keys)
+        self.compositions: list[Composition] = []
+        for spec in policy.get("compositions") or []:
+            rule = Rule(
+                id=spec["id"],
+                category=spec["category"],
+                explanation_zh=spec["explanation"]["zh"],
+                explanation_en=spec["explanation"]["en"],
+                hint_zh=(spec.get("hint") or {}).get("zh"),
+                hint_en=(spec.get("hint") or {}).get("en"),
+                examples_match=list(spec.get("examples_match", [])),
+                examples_pass=list(spec.get("examples_pass", [])),
+            )
+            if rule.id in self.rules:
+                raise ValueError(f"guard policy: duplicate rule id {rule.id!r}")
+            slots = [
+                frozenset([slot] if isinstance(slot, str) else slot) for slot in spec["classes"]
+            ]
+            for name in {n for slot in slots for n in slot} | set(spec.get("unless") or []):
+                if name not in classes:
+                    raise ValueError(f"guard policy: {rule.id} names unknown class {name!r}")
+            self.rules[rule.id] = rule
+            self.compositions.append(
+                Composition(
+                    rule,
+                    slots,
+                    int(spec.get("window", 30)),
+                    spec.get("scope", "clause") == "sentence",
+                    frozenset(spec.get("unless") or []),
+                )
+            )
+
+    def _class_hits(self, norm: str) -> dict[str, list[tuple[int, int]]]:
+        hits: dict[str, list[tuple[int, int]]] = {}
+        if self._has_classes:
+            for end_idx, (length, names, latin) in self._class_auto.iter(norm):
+                s, e = end_idx - length + 1, end_idx + 1
+                if latin and (
+                    (s > 0 and _LATIN.match(norm[s - 1]))
+                    or (e < len(norm) and _LATIN.match(norm[e]))
+                ):
+                    continue
+                for name in names:
+                    hits.setdefault(name, []).append((s, e))
+        for name, pattern in self._class_regex:
+            for m in pattern.finditer(norm):
+                hits.setdefault(name, []).append(m.span())
+        return hits
+
+    def _compose(
+        self, text: str, norm: str, offsets: list[int] | None
+    ) -> list[tuple[Composition, int, int, list[tuple[str, int, int]]]]:
+        """Every compositional rule that fires: (rule, start, end, [(class, s, e)…]) in
+        normalised offsets, after the context checks."""
+        if not self.compositions:
+            return []
+        hits = self._class_hits(norm)
+        if not hits:
+            return []
+        out = []
+        for comp in self.compositions:
+            if any(hits.get(n) for n in comp.unless):
+                continue
+            per_slot = [
+                sorted((s, e, n) for n in slot for s, e in hits.get(n, ())) for slot in comp.slots
+            ]
+            if not all(per_slot):
+                continue
+            ends = _SENTENCE_END if comp.sentence else _CLAUSE_END
+            found = None
+            for s0, e0, n0 in per_slot[0]:
+                chosen = [(n0, s0, e0)]
+                for cands in per_slot[1:]:
+                    best = None
+                    for s, e, n in cands:
+                        lo, hi = min(s, s0), max(e, e0)
+                        # English words are longer: twice the window when either word is Latin
+                        latin = bool(_LATIN.match(norm[s])) or bool(_LATIN.match(norm[s0]))
+                        if hi - lo > comp.window * (2 if latin else 1):
+                            continue
+                        if any(ch in ends for ch in norm[lo:hi]):
+                            continue
+                        d = abs(s - s0)
+                        if best is None or d < best[0]:
+                            best = (d, n, s, e)
+                    if best is None:
+                        break
+                    chosen.append((best[1], best[2], best[3]))
+                else:
+                    lo = min(c[1] for c in chosen)
+                    hi = max(c[2] for c in chosen)
+                    latin = any(_LATIN.match(norm[c[1]]) for c in chosen)
+                    if self._negated(norm, lo, hi, latin) or self._negated_between(
+                        norm, [(c[1], c[2]) for c in chosen]
+                    ):
+                        continue
+                    found = (comp, lo, hi, chosen)
+                    break
+            if found:
+                out.append(found)
+        return out
+
     # -- context ---------------------------------------------------------------------
 
+    def _framed(self, norm: str, start: int, end: int) -> bool:
+        """A warning frame after the hit in the same sentence ("…的说法是违规的", "…is a scam"),
+        reported speech before it in the sentence ("如果有人说…", "if anyone tells you…"),
+        or the hit quoted in a message that corrects or warns."""
+        hi = end
+        while hi < len(norm) and hi - end < self.after_window and norm[hi] not in _SENTENCE_END:
+            hi += 1
+        after = norm[end:hi]
+        if any(f and f in after for f in self.frames_after):
+            return True
+        lo = start
+        while lo > 0 and norm[lo - 1] not in _SENTENCE_END:
+            lo -= 1
+        before = norm[lo:start]
+        if any(r and r in before for r in self.reported):
+            return True
+        opened = max(before.rfind(q) for q in "“「『‘")
+        quoted = opened != -1 and not any(q in before[opened + 1 :] for q in "”」』’")
+        if quoted or before.count('"') % 2:
+            return any(f and f in norm for f in self.frames_after) or any(
+                r and r in norm for r in self.reported
+            )
+        return False
+
     def _negated(self, norm: str, start: int, end: int, latin: bool = False) -> bool:
+        if self._framed(norm, start, end):
+            return True
+        if start > 0 and norm[start - 1] in _NEG_CHARS:
+            return True  # a negating character right before the words: 不保本, 没跌过 …
         window = self.window_latin if latin else self.window
         lo = start
         while lo > 0 and start - lo < window and norm[lo - 1] not in _BOUNDARY:
@@ -296,6 +552,21 @@ class Guard:
                 if lo + pos < start:
                     return True
                 pos = scope.find(neg, pos + 1)
+        return False
+
+    def _negated_between(self, norm: str, spans: list[tuple[int, int]]) -> bool:
+        """A negation between the words of a composition, outside the words themselves
+        ("亏损不会由公司赔付")."""
+        lo = min(a for a, _ in spans)
+        hi = max(b for _, b in spans)
+        inner = norm[lo:hi]
+        for neg in self.negations:
+            pos = inner.find(neg)
+            while pos != -1:
+                a = lo + pos
+                if not any(x <= a < y for x, y in spans):
+                    return True
+                pos = inner.find(neg, pos + 1)
         return False
 
     def _finding(self, text: str, offsets: list[int] | None, rule: Rule, s: int, e: int) -> Finding:
@@ -348,8 +619,18 @@ class Guard:
                 f = self._finding(text, offsets, rule, s, e)
                 (disclosure if rule.category == "disclosure" else findings).append(f)
                 taken.append((s, e))
+        for comp, s, e, chosen in self._compose(text, norm, offsets):
+            if any(a < e and s < b for a, b in taken):
+                continue  # overlaps a phrase already reported
+            f = self._finding(text, offsets, comp.rule, s, e)
+            words = []
+            for name, a, b in chosen:
+                oa, ob = (a, b) if offsets is None else (offsets[a], offsets[b - 1] + 1)
+                words.append((name, text[oa:ob], oa, ob))
+            f = replace(f, words=tuple(words))
+            (disclosure if comp.rule.category == "disclosure" else findings).append(f)
         # personal data: validated numbers only, masked in the redacted text
-        folded = _fold(text)
+        folded = _digit_view(_fold(text))
         pii_spans: list[tuple[int, int, str]] = []
         for kind, pattern in _PII_PATTERNS:
             for m in pattern.finditer(folded):
@@ -357,7 +638,7 @@ class Guard:
                 if any(x < b and a < y for x, y, _ in pii_spans):
                     continue
                 raw = m.group()
-                digits = re.sub(r"\D", "", raw)
+                digits = re.sub(r"[^0-9]", "", raw)
                 if kind == "id" and not valid_resident_id(re.sub(r"[^0-9x]", "", raw).upper()):
                     continue
                 if kind == "card" and not (
