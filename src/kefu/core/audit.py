@@ -100,6 +100,20 @@ def entry_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _chained_hash(e: AuditEntry, seq: int, prev: str) -> str:
+    """The hash ``e`` has at place ``seq`` after an entry hashed ``prev`` (sealer and verify)."""
+    return entry_hash(
+        seq=seq,
+        at=e.at,
+        actor_id=e.actor_id,
+        action=e.action,
+        entity=e.entity,
+        entity_id=e.entity_id,
+        data=e.data,
+        prev_hash=prev,
+    )
+
+
 def record(
     db: Session,
     *,
@@ -144,17 +158,7 @@ def seal(db: Session, *, limit: int = 5000) -> int:
     for e in rows:
         seq += 1
         e.seq, e.prev_hash = seq, prev
-        e.hash = entry_hash(
-            seq=seq,
-            at=e.at,
-            actor_id=e.actor_id,
-            action=e.action,
-            entity=e.entity,
-            entity_id=e.entity_id,
-            data=e.data,
-            prev_hash=prev,
-        )
-        prev = e.hash
+        e.hash = prev = _chained_hash(e, seq, prev)
     head.seq, head.hash = seq, prev
     db.flush()
     return len(rows)
@@ -327,16 +331,7 @@ def _walk(db: Session, *, batch: int, wanted: set[int], seen: dict[int, str]) ->
                     e.id,
                     f"entry seq {e.seq} does not follow its predecessor",
                 )
-            digest = entry_hash(
-                seq=e.seq,
-                at=e.at,
-                actor_id=e.actor_id,
-                action=e.action,
-                entity=e.entity,
-                entity_id=e.entity_id,
-                data=e.data,
-                prev_hash=prev,
-            )
+            digest = _chained_hash(e, e.seq, prev)
             if digest != e.hash:
                 return VerifyResult(
                     False, checked, e.seq, e.id, f"entry seq {e.seq} was altered (hash mismatch)"
