@@ -337,6 +337,22 @@ def _terms(spec: Mapping[str, Sequence[str]] | Sequence[str] | None) -> list[str
 class Guard:
     """Compiled policy: build once (it compiles the automaton), screen many times."""
 
+    def _new_rule(self, spec: Mapping[str, Any]) -> Rule:
+        """A phrase rule or a composition, from its guard.yaml entry; ids are unique across both."""
+        rule = Rule(
+            id=spec["id"],
+            category=spec["category"],
+            explanation_zh=spec["explanation"]["zh"],
+            explanation_en=spec["explanation"]["en"],
+            hint_zh=(spec.get("hint") or {}).get("zh"),
+            hint_en=(spec.get("hint") or {}).get("en"),
+            examples_match=list(spec.get("examples_match", [])),
+            examples_pass=list(spec.get("examples_pass", [])),
+        )
+        if rule.id in self.rules:
+            raise ValueError(f"guard policy: duplicate rule id {rule.id!r}")
+        return rule
+
     def __init__(self, policy: Mapping[str, Any], max_chars: int = MAX_CHARS) -> None:
         self.max_chars = max_chars
         self.rules: dict[str, Rule] = {}
@@ -345,18 +361,7 @@ class Guard:
         self._auto = ahocorasick.Automaton()
         patterns: dict[str, list[tuple[str, bool]]] = {}
         for spec in policy.get("rules", []):
-            rule = Rule(
-                id=spec["id"],
-                category=spec["category"],
-                explanation_zh=spec["explanation"]["zh"],
-                explanation_en=spec["explanation"]["en"],
-                hint_zh=(spec.get("hint") or {}).get("zh"),
-                hint_en=(spec.get("hint") or {}).get("en"),
-                examples_match=list(spec.get("examples_match", [])),
-                examples_pass=list(spec.get("examples_pass", [])),
-            )
-            if rule.id in self.rules:
-                raise ValueError(f"guard policy: duplicate rule id {rule.id!r}")
+            rule = self._new_rule(spec)
             self.rules[rule.id] = rule
             for term in _terms(spec.get("terms")):
                 key, _ = normalise(term)
@@ -411,18 +416,7 @@ class Guard:
         self._has_classes = bool(keys)
         self.compositions: list[Composition] = []
         for spec in policy.get("compositions") or []:
-            rule = Rule(
-                id=spec["id"],
-                category=spec["category"],
-                explanation_zh=spec["explanation"]["zh"],
-                explanation_en=spec["explanation"]["en"],
-                hint_zh=(spec.get("hint") or {}).get("zh"),
-                hint_en=(spec.get("hint") or {}).get("en"),
-                examples_match=list(spec.get("examples_match", [])),
-                examples_pass=list(spec.get("examples_pass", [])),
-            )
-            if rule.id in self.rules:
-                raise ValueError(f"guard policy: duplicate rule id {rule.id!r}")
+            rule = self._new_rule(spec)
             slots = [
                 frozenset([slot] if isinstance(slot, str) else slot) for slot in spec["classes"]
             ]
