@@ -15,7 +15,21 @@ _DIR = Path(__file__).with_name("locales")
 
 @lru_cache
 def catalog(lang: str) -> dict[str, str]:
-    data = yaml.safe_load((_DIR / f"{lang}.yaml").read_text(encoding="utf-8")) or {}
+    """The flat catalog of ``lang``: ``locales/<lang>.yaml`` and then each context's own
+    ``locales/<context>/<lang>.yaml`` (so a context's strings live beside each other, not in one
+    shared file); a key defined twice is an error, not a silent override."""
+    files = [_DIR / f"{lang}.yaml", *sorted(_DIR.glob(f"*/{lang}.yaml"))]
+    flat: dict[str, str] = {}
+    for path in files:
+        part = _flatten(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        clash = sorted(set(part) & set(flat))
+        if clash:
+            raise ValueError(f"{path}: keys already defined elsewhere: {', '.join(clash[:5])}")
+        flat.update(part)
+    return flat
+
+
+def _flatten(data: Any) -> dict[str, str]:
     flat: dict[str, str] = {}
 
     def walk(prefix: str, node: Any) -> None:
