@@ -151,10 +151,17 @@ class BusinessCalendar(Base):
 
 
 class SlaPolicy(Base):
+    """Targets for one priority on one channel; ``channel == "any"`` is the fallback a channel
+    without a policy of its own uses (live chat answers in minutes, tickets in hours)."""
+
     __tablename__ = "sla_policies"
+    __table_args__ = (
+        UniqueConstraint("channel", "priority", name="uq_sla_policies_channel_priority"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    priority: Mapped[str] = mapped_column(String(8), unique=True)
+    channel: Mapped[str] = mapped_column(String(8), default="any", server_default="any")
+    priority: Mapped[str] = mapped_column(String(8))
     first_response_minutes: Mapped[int] = mapped_column(Integer)
     resolution_minutes: Mapped[int] = mapped_column(Integer)
     calendar_id: Mapped[int] = mapped_column(ForeignKey("business_calendars.id"))

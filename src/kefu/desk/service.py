@@ -30,10 +30,11 @@ from kefu.desk.messages import last_customer_text, mark_read, post_message, visi
 from kefu.desk.search import list_cases, search_case_ids
 from kefu.desk.sla_policies import (
     Policy,
+    PolicyBook,
     calendar_of,
     list_calendars,
     list_policies,
-    policies_by_priority,
+    load_policies,
     policy_for,
     refresh_next_due,
     set_calendar_day,
@@ -51,6 +52,7 @@ from kefu.desk.statuses import (
 __all__ = [
     "BUILTIN_STATUSES",
     "Policy",
+    "PolicyBook",
     "add_canned",
     "add_message",
     "agent_profiles",
@@ -71,9 +73,9 @@ __all__ = [
     "list_cases",
     "list_policies",
     "list_statuses",
+    "load_policies",
     "mark_read",
     "message_payload",
-    "policies_by_priority",
     "policy_for",
     "post_message",
     "refresh_next_due",
