@@ -9,9 +9,9 @@ import re
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from kefu.core.security import Role, User, require
+from kefu.core.security import Role, User, can, require
 from kefu.core.textsearch import fts5_query, tsquery_terms
-from kefu.customers.service import customer_for_user
+from kefu.customers.service import customer_for_user, search_customers
 from kefu.desk.models import CATEGORIES, CHANNELS, PRIORITIES, Case, Message
 from kefu.desk.statuses import status_by_key
 from kefu.desk.validation import check_choice, field_error
@@ -78,6 +78,33 @@ def search_case_ids(db: Session, q: str, *, limit: int = 200) -> list[int]:
     return found
 
 
+CASE_NUMBER = re.compile(r"#?([0-9]{1,12})")
+
+
+def lookup_case_ids(db: Session, q: str, *, viewer: User, limit: int = 200) -> list[int]:
+    """Cases a desk user finds by what identifies them rather than by their words: the case
+    number (``41`` or ``#41``), the external reference, or the customer — name, customer code,
+    account number, or phone / ID number matched exactly through the customer's blind index."""
+    q = q.strip()
+    found: set[int] = set()
+    number = CASE_NUMBER.fullmatch(q)
+    if number:
+        found.update(db.scalars(select(Case.id).where(Case.id == int(number.group(1)))))
+    found.update(db.scalars(select(Case.id).where(Case.external_ref == q[:64])))
+    if can(viewer, "customer.read"):
+        who = [c.id for c in search_customers(db, viewer=viewer, q=q, limit=20)]
+        if who:
+            found.update(
+                db.scalars(
+                    select(Case.id)
+                    .where(Case.customer_id.in_(who))
+                    .order_by(Case.id.desc())
+                    .limit(limit)
+                )
+            )
+    return sorted(found, reverse=True)[:limit]
+
+
 def list_cases(
     db: Session,
     *,
@@ -130,6 +157,8 @@ def list_cases(
         stmt = stmt.where(Case.assignee_id == int(assignee))
     if q and q.strip():
         ids = search_case_ids(db, q, limit=500)
+        # a customer's list is already limited to their own cases (the where clause above)
+        ids = sorted(set(ids) | set(lookup_case_ids(db, q, viewer=viewer)), reverse=True)
         if not ids:
             return []
         stmt = stmt.where(Case.id.in_(ids))
