@@ -794,7 +794,12 @@ def score(
                             per,
                         )
                 gain_at = right if right is not None else last
-                if right is not None:
+                if led.lost:
+                    zh, en = (
+                        "其余陈述的事实与规则库一致。",
+                        "The other facts stated agree with the registry.",
+                    )
+                elif right is not None:
                     zh, en = (
                         "回复中的规则数字与规则库一致。",
                         "The rule figures stated agree with the rules registry.",
@@ -850,7 +855,13 @@ def score(
                                 "guard_warn",
                                 per,
                             )
-                zh, en = "所有回复均通过合规检查。", "Every reply passes the compliance guard."
+                if led.lost:
+                    zh, en = (
+                        "其余回复通过合规检查。",
+                        "The other replies pass the compliance guard.",
+                    )
+                else:
+                    zh, en = "所有回复均通过合规检查。", "Every reply passes the compliance guard."
             elif check == "jargon":
                 per = item.per or item.points
                 for i in agent:
@@ -862,7 +873,10 @@ def score(
                             f"jargon:{g.term}",
                             per,
                         )
-                zh, en = "没有未加解释的专业术语。", "No jargon is left unexplained."
+                if led.lost:
+                    zh, en = "其余术语均有解释。", "Other terms are explained."
+                else:
+                    zh, en = "没有未加解释的专业术语。", "No jargon is left unexplained."
             elif check == "first_response":
                 cust = next((i for i, t in enumerate(turns) if t.role == "customer"), None)
                 if first is None:
@@ -913,8 +927,9 @@ def score(
                         pending = None
                 if not measured:
                     continue
-                zh = f"每次回复的间隔都在{_mins(card.gap_seconds)}分钟以内。"
-                en = f"Every reply came within {_mins(card.gap_seconds)} min."
+                every_zh, every_en = ("其余", "The other") if led.lost else ("每次", "Every")
+                zh = f"{every_zh}回复的间隔都在{_mins(card.gap_seconds)}分钟以内。"
+                en = f"{every_en} replies came within {_mins(card.gap_seconds)} min."
             elif check == "resolved":
                 if not conv.resolved:
                     esc = with_signal("escalate", agent)
@@ -1002,3 +1017,83 @@ def card_for(channel: str, cards: Mapping[str, Scorecard], default: str = "chat"
     if default not in cards:
         raise QualityError(f"no scorecard for channel {channel!r} and no {default!r} scorecard")
     return cards[default]
+
+
+# --- the JSON contract of `kefu qa score` ---------------------------------------------------------
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _when(value: Any, where: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise QualityError(f"{where}: expected an ISO 8601 time string")
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise QualityError(f"{where}: {value!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise QualityError(
+            f"{where}: {value!r} has no time zone (write e.g. 2026-03-02T10:00:00+08:00)"
+        )
+    return when
+
+
+def parse_conversation(data: Any, channels: Iterable[str] | None = None) -> Conversation:
+    """``{"channel", "resolved", "messages": [{"role": "customer"|"agent", "text", "at"}]}``
+    (optional ``"lang"``: zh or en, else guessed from the agent's words) as a
+    :class:`Conversation`; a bad field raises :class:`QualityError` naming it."""
+    if not isinstance(data, Mapping):
+        raise QualityError("input: expected a JSON object with channel, resolved and messages")
+    channel = data.get("channel")
+    if not isinstance(channel, str) or not channel:
+        raise QualityError("channel: expected a string (chat, web, phone or email)")
+    allowed = tuple(channels) if channels is not None else None
+    if allowed is not None and channel not in allowed:
+        raise QualityError(f"channel: {channel!r} is not one of {', '.join(allowed)}")
+    resolved = data.get("resolved")
+    if not isinstance(resolved, bool):
+        raise QualityError("resolved: expected true or false")
+    messages = data.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise QualityError("messages: expected a non-empty list")
+    turns: list[Turn] = []
+    for i, m in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(m, Mapping):
+            raise QualityError(f"{where}: expected an object with role, text and at")
+        role = m.get("role")
+        if role not in ("customer", "agent"):
+            raise QualityError(f"{where}.role: expected customer or agent, not {role!r}")
+        text = m.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise QualityError(f"{where}.text: expected a non-empty string")
+        turns.append(Turn(str(role), text, _when(m.get("at"), f"{where}.at")))
+    lang = data.get("lang")
+    if lang is None:
+        agent_text = "".join(t.text for t in turns if t.role == "agent") or turns[0].text
+        lang = "zh" if _CJK.search(agent_text) else "en"
+    if lang not in ("zh", "en"):
+        raise QualityError(f"lang: expected zh or en, not {lang!r}")
+    return Conversation(channel=channel, resolved=resolved, turns=tuple(turns), lang=str(lang))
+
+
+def contract_output(ev: Evaluation, lang: str) -> dict[str, Any]:
+    """The evaluation in the shape `kefu qa score --json` promises: score, passed, auto_fail,
+    sections and findings (section, message_index, points, reason in ``lang``)."""
+    return {
+        "score": ev.score,
+        "passed": ev.passed,
+        "auto_fail": ev.auto_fail,
+        "sections": dict(ev.sections),
+        "findings": [
+            {
+                "section": f.section,
+                "message_index": f.message_index,
+                "points": float(f.points),
+                "reason": f.reason(lang),
+            }
+            for f in ev.findings
+        ],
+    }
