@@ -30,6 +30,7 @@ REGISTRY = rules(CONTENT)
 
 COURSES = [
     "market-basics",
+    "common-questions",
 ]
 LANGS = ("zh", "en")
 TYPES = {"single", "multiple", "truefalse", "short", "numeric", "matching", "essay"}
