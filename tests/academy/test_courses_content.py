@@ -31,6 +31,7 @@ REGISTRY = rules(CONTENT)
 COURSES = [
     "market-basics",
     "common-questions",
+    "risk-compliance",
 ]
 LANGS = ("zh", "en")
 TYPES = {"single", "multiple", "truefalse", "short", "numeric", "matching", "essay"}
