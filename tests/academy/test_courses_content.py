@@ -32,6 +32,7 @@ COURSES = [
     "market-basics",
     "common-questions",
     "risk-compliance",
+    "communication",
 ]
 LANGS = ("zh", "en")
 TYPES = {"single", "multiple", "truefalse", "short", "numeric", "matching", "essay"}
