@@ -60,6 +60,8 @@ def case_read(
         "agent_read_id": case.agent_read_id,
         "resolved_at": case.resolved_at,
         "sla": sla_view(db, case, policies=policies),
+        # staff's labels are internal: a customer never receives them
+        "tags": [] if viewer.role == Role.customer else case.tags,
         "call_minutes": case.call_minutes,
         "transcript": transcript_for(case, viewer=viewer),
         "csat": None

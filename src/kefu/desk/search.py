@@ -7,14 +7,14 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from kefu.core.security import Role, User, can, require
 from kefu.core.textsearch import fts5_query, tsquery_terms
 from kefu.customers.service import customer_for_user, search_customers
-from kefu.desk.models import CATEGORIES, CHANNELS, PRIORITIES, Case, Message
+from kefu.desk.models import CATEGORIES, CHANNELS, PRIORITIES, Case, CaseTag, Message
 from kefu.desk.statuses import status_by_key
-from kefu.desk.validation import check_choice, field_error
+from kefu.desk.validation import check_choice, field_error, normalise_tags
 
 
 def search_case_ids(db: Session, q: str, *, limit: int = 200) -> list[int]:
@@ -116,6 +116,7 @@ def list_cases(
     priority: str | None = None,
     channel: str | None = None,
     customer_id: int | None = None,
+    tag: str | None = None,
     q: str | None = None,
     limit: int = 50,
     offset: int = 0,
@@ -147,6 +148,9 @@ def list_cases(
     if channel:
         check_choice("channel", channel, CHANNELS)
         stmt = stmt.where(Case.channel == channel)
+    if tag:
+        (one,) = normalise_tags([tag], field="tag") or [""]
+        stmt = stmt.where(Case.id.in_(select(CaseTag.case_id).where(CaseTag.tag == one)))
     if assignee == "me":
         stmt = stmt.where(Case.assignee_id == viewer.id)
     elif assignee == "none":
@@ -164,4 +168,5 @@ def list_cases(
         stmt = stmt.where(Case.id.in_(ids))
     # matches ix_cases_queue (status_category, next_due_at, id): the first page is an index walk
     stmt = stmt.order_by(Case.next_due_at.asc().nulls_last(), Case.id)
+    stmt = stmt.options(selectinload(Case.tag_rows))
     return list(db.scalars(stmt.limit(min(max(limit, 1), 200)).offset(max(offset, 0))))

@@ -48,6 +48,8 @@ from kefu.desk.statuses import (
     list_statuses,
     status_by_key,
 )
+from kefu.desk.tags import bulk_update, tag_case
+from kefu.desk.validation import normalise_tags
 
 __all__ = [
     "BUILTIN_STATUSES",
@@ -60,6 +62,7 @@ __all__ = [
     "assign_automatically",
     "assign_case",
     "assign_waiting",
+    "bulk_update",
     "calendar_of",
     "case_variables",
     "categories",
@@ -76,6 +79,7 @@ __all__ = [
     "load_policies",
     "mark_read",
     "message_payload",
+    "normalise_tags",
     "policy_for",
     "post_message",
     "refresh_next_due",
@@ -91,6 +95,7 @@ __all__ = [
     "status_by_key",
     "submit_csat",
     "survey_of",
+    "tag_case",
     "update_case",
     "update_sla_policy",
     "visible_case",
