@@ -45,6 +45,7 @@ def queue(
     q: str = "",
     category: str = "",
     priority: str = "",
+    tag: str = "",
 ) -> list[Case]:
     """The desk's queue (one of :data:`QUEUE_VIEWS`, unknown names read as ``open``): up to
     100 cases, each with ``sla_first``, ``sla_resolution``, ``customer_name`` and
@@ -54,6 +55,7 @@ def queue(
         "q": q or None,
         "category": category or None,
         "priority": priority or None,
+        "tag": tag or None,
     }
     cases = desk.list_cases(db, viewer=viewer, limit=100, **filters, **args)
     if args.get("status_category") == "open" and "channel" not in args:
