@@ -33,6 +33,7 @@ COURSES = [
     "common-questions",
     "risk-compliance",
     "communication",
+    "technical-analysis",
 ]
 LANGS = ("zh", "en")
 TYPES = {"single", "multiple", "truefalse", "short", "numeric", "matching", "essay"}
