@@ -1,8 +1,9 @@
 """The academy's shipped courses and question banks (issue 14): the five courses exist in zh and
 en with their lessons, link only to existing KB articles, take regulatory numbers from the rules
 registry (never typed by hand), and each GIFT bank holds >= 30 questions of all seven types,
-aligned question by question between the two languages. No lesson or question offers binary
-options as a product.
+aligned question by question between the two languages, and the numeric answers that rest on a
+rule agree with the registry on the date they state. No lesson or question offers binary options
+as a product.
 
 The GIFT tokeniser here only counts and classifies questions; the academy's parser is the real
 one. It follows docs/academy-content-format.md: blank lines separate questions, ``$CATEGORY:``
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ import pytest
 import yaml
 
 from kefu.knowledge.content import rules
-from kefu.knowledge.rules import RuleError, hand_typed, references
+from kefu.knowledge.rules import RuleError, hand_typed, percent, references
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "content"
@@ -33,6 +36,7 @@ COURSES = [
     "common-questions",
     "risk-compliance",
     "communication",
+    "technical-analysis",
 ]
 LANGS = ("zh", "en")
 TYPES = {"single", "multiple", "truefalse", "short", "numeric", "matching", "essay"}
@@ -309,6 +313,7 @@ def weight(answer: str) -> Decimal:
     return Decimal(m.group(1)) if m else Decimal(0)
 
 
+@cache
 def read_bank(slug: str, lang: str) -> list[Question]:
     path = ACADEMY / "banks" / f"{slug}.{lang}.gift"
     return parse_gift(path.read_text("utf-8"), path.name)
@@ -407,3 +412,79 @@ def test_bank_questions_never_offer_binary_options(slug: str) -> None:
         for q in read_bank(slug, lang):
             text = q.text + "\n" + "\n".join(q.answers) + "\n" + q.general
             assert not offers_binary(text), f"{slug}.{lang} {q.title}: {offers_binary(text)}"
+
+
+# --- numeric answers agree with the rules registry on the date the questions name ------------
+
+ON = date(2026, 12, 7)  # the date every rule-based numeric question states
+CENT = Decimal("0.01")
+
+
+def rule(rule_id: str, name: str | None = None) -> Decimal:
+    return REGISTRY.decimal(rule_id, ON, name)
+
+
+def cents(d: Decimal) -> Decimal:
+    return d.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def fees(amount: str, side: str) -> Decimal:
+    """Commission (with its minimum), transfer fee and, on a sell, stamp duty, each to the cent."""
+    value = Decimal(amount)
+    commission = max(
+        cents(value * rule("demo_commission", "rate")), rule("demo_commission", "minimum")
+    )
+    total = commission + cents(value * rule("transfer_fee"))
+    if side == "sell":
+        total += cents(value * rule("stamp_duty", "rate"))
+    return total
+
+
+def limit(close: str, board: str, direction: int) -> Decimal:
+    return cents(Decimal(close) * (1 + direction * rule(f"price_limit_{board}")))
+
+
+FEE_RATES = [("demo_commission", "rate"), ("transfer_fee", None), ("stamp_duty", "rate")]
+#: (bank, title) -> (expected answer, the registry values the question must state)
+EXPECTED: dict[tuple[str, str], tuple[Decimal, list[tuple[str, str | None]]]] = {
+    ("market-basics", "Q-market-basics-010"): (
+        limit("8.88", "main", 1),
+        [("price_limit_main", None)],
+    ),
+    ("market-basics", "Q-market-basics-011"): (
+        limit("15.55", "chinext", -1),
+        [("price_limit_chinext", None)],
+    ),
+    ("market-basics", "Q-market-basics-017"): (fees("10000", "sell"), FEE_RATES),
+    ("market-basics", "Q-market-basics-018"): (fees("100000", "buy"), FEE_RATES),
+    ("market-basics", "Q-market-basics-024"): (fees("3000", "sell"), FEE_RATES),
+    ("common-questions", "Q-common-questions-016"): (fees("3000", "buy"), FEE_RATES),
+    ("common-questions", "Q-common-questions-020"): (
+        limit("45.67", "star", 1),
+        [("price_limit_star", None)],
+    ),
+    ("common-questions", "Q-common-questions-012"): (
+        cents(
+            Decimal(100000)
+            * rule("demo_margin_rates", "financing_rate")
+            * 10
+            / rule("demo_margin_rates", "day_basis")
+        ),
+        [("demo_margin_rates", "financing_rate")],
+    ),
+    ("risk-compliance", "Q-risk-compliance-020"): (rule("retention_aml"), []),
+}
+
+
+@pytest.mark.parametrize(("bank", "title"), sorted(EXPECTED))
+@pytest.mark.parametrize("lang", LANGS)
+def test_rule_based_numeric_answers_agree_with_the_registry(
+    bank: str, title: str, lang: str
+) -> None:
+    q = next(q for q in read_bank(bank, lang) if q.title == title)
+    assert q.kind == "numeric" and "2026-12-07" in q.text, f"{title}: not dated 2026-12-07"
+    value, _, tolerance = q.answers[0].partition(":")
+    expected, stated = EXPECTED[(bank, title)]
+    assert abs(Decimal(value) - expected) <= Decimal(tolerance), f"{title}: {value} != {expected}"
+    for rule_id, name in stated:  # the rates the question gives are the registry's on that day
+        assert percent(rule(rule_id, name)) in q.text, f"{title}: states no {rule_id} {name or ''}"
