@@ -802,3 +802,35 @@ def test_model_answers_are_recognised_as_good_replies(slug: str, lang: str) -> N
         assert int(rule.get("mood", 0)) <= 0, f"{slug}.{name} [{lang}]: {rule['why'][lang]}"
         assert rule["goto"] != name, f"{slug}.{name} [{lang}]: stays — {rule['why'][lang]}"
         assert p["states"][rule["goto"]].get("end") != "escalated", f"{slug}.{name} [{lang}]"
+
+
+@pytest.mark.parametrize("slug", sorted(MODEL_SIGNALS))
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_model_answers_alone_resolve_the_run(slug: str, lang: str) -> None:
+    """Replying with each state's model answer, in turn, resolves the run within max_turns."""
+    p = PERSONAS[slug]
+    state: str = p["start"]
+    replies: list[Reply] = []
+    while not _is_end(p["states"][state]) and len(replies) < p["max_turns"]:
+        answer = p["states"][state]["model_answer"][lang]
+        reply = (answer, frozenset(MODEL_SIGNALS[slug][state]))
+        replies.append(reply)
+        state = _fire(p, state, _signals(p, answer, reply[1], lang))["goto"]
+    outcome, path = walk(p, replies, lang)
+    assert outcome == "resolved", path
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_no_state_is_a_dead_end(slug: str) -> None:
+    """From every non-end state the customer can still be brought to `resolved`."""
+    states = PERSONAS[slug]["states"]
+    good = {n for n, s in states.items() if s.get("end") == "resolved"}
+    changed = True
+    while changed:
+        changed = False
+        for name, state in states.items():
+            if name not in good and any(r["goto"] in good for r in state.get("on", [])):
+                good.add(name)
+                changed = True
+    stuck = {n for n, s in states.items() if not _is_end(s)} - good
+    assert not stuck, f"{slug}: no way to resolved from {sorted(stuck)}"
