@@ -289,21 +289,24 @@ def _pct(value: Any) -> str:
 CN_DIGITS = {1: "一", 2: "两", 3: "三", 5: "五", 15: "十五"}
 
 
-def _facts() -> list[tuple[str, str, list[str]]]:
-    """(persona, where the number comes from, strings the persona must contain)."""
+def _facts() -> list[tuple[str, str, str, list[str]]]:
+    """(persona, language, where the number comes from, strings the persona must contain)."""
     review_days = _rule_values("demo_binary_review")["value"]
     hours = str(_rule_values("demo_transfer_hours")["value"])  # "09:00-16:00"
     opens, closes = (h.lstrip("0") for h in hours.split("-"))
     margin = _rule_values("demo_margin_lines")
     cash = int(_rule_values("aml_large_value")["cash"])
+    commission = _rule_values("demo_commission")
     complaint_kb = _kb("service.complaint")
     assert "1个工作日内确认受理" in complaint_kb and "15个工作日内给出书面答复" in complaint_kb
     assert "12386" in complaint_kb
     return [
-        ("binary-should-have-won", "demo_binary_review", [f"{review_days}个工作日"]),
-        ("deposit-missing", "demo_transfer_hours", [opens, closes]),
+        ("binary-should-have-won", "zh", "demo_binary_review", [f"{review_days}个工作日"]),
+        ("deposit-missing", "zh", "demo_transfer_hours", [opens, closes]),
+        ("deposit-missing", "en", "demo_transfer_hours", [opens, closes]),
         (
             "margin-call-panic",
+            "zh",
             "demo_margin_lines",
             [
                 _pct(margin["call_line"]),
@@ -311,16 +314,31 @@ def _facts() -> list[tuple[str, str, list[str]]]:
                 f"{CN_DIGITS[int(margin['call_deadline'])]}个交易日",
             ],
         ),
-        ("suspicious-funds", "aml_large_value.cash", [f"{cash // 10000}万"]),
-        ("complaint-escalation", "kb service.complaint", ["1个工作日", "15个工作日", "12386"]),
+        ("margin-call-panic", "en", "demo_transfer_hours", [opens, closes]),
+        ("suspicious-funds", "zh", "aml_large_value.cash", [f"{cash // 10000}万"]),
+        ("suspicious-funds", "en", "aml_large_value.cash", [f"{cash:,}"]),
+        (
+            "complaint-escalation",
+            "zh",
+            "kb service.complaint",
+            ["1个工作日", "15个工作日", "12386"],
+        ),
+        (
+            "private-wechat-deal",
+            "en",
+            "demo_commission",
+            [f"{float(commission['rate']) * 100:g}%", f"{int(commission['minimum'])} yuan"],
+        ),
     ]
 
 
-@pytest.mark.parametrize(("slug", "source", "needles"), _facts())
-def test_numbers_agree_with_rules_and_kb(slug: str, source: str, needles: list[str]) -> None:
-    text = _all_text(PERSONAS[slug], "zh")
+@pytest.mark.parametrize(("slug", "lang", "source", "needles"), _facts())
+def test_numbers_agree_with_rules_and_kb(
+    slug: str, lang: str, source: str, needles: list[str]
+) -> None:
+    text = _all_text(PERSONAS[slug], lang)
     for needle in needles:
-        assert needle in text, f"{slug}: expected {needle!r} from {source}"
+        assert needle in text, f"{slug} [{lang}]: expected {needle!r} from {source}"
 
 
 def test_binary_persona_follows_the_settlement_and_dispute_articles() -> None:
@@ -614,6 +632,57 @@ RUNS: dict[str, dict[str, list[Reply]]] = {
             _r("这个不归我管，是资金部门的问题。"),
         ],
     },
+    "private-wechat-deal": {
+        "good": [
+            _r(
+                "您好，我是客服小梁，想省点手续费我理解。不过我们不会加您微信，只通过官方App和在线客服办理，"
+                "这里的记录其实是保护您的。",
+                "greeting",
+                "name",
+                "empathy",
+            ),
+            _r(
+                "没有什么内部价，也不存在私下谈的佣金。收费标准是统一公布的：佣金为成交金额的万分之二点五，"
+                "单笔最低5元。",
+            ),
+            _r(
+                "我们没有什么VIP群，也不会拉您进群，工作人员不推荐股票。“老师带着做”是很常见的诈骗，"
+                "请一定警惕。",
+            ),
+            _r("谢谢您，心意我领了，红包我不能收。还有其他我能帮您的吗？", "closing", "question"),
+        ],
+        "bad": [
+            _r("您好，这里确实不方便，我私信您吧。", "greeting"),
+        ],
+    },
+    "family-account-details": {
+        "good": [
+            _r(
+                "您好，我是客服小宋，您的担心我能理解。但其他人的账户信息，包括家人的，我都不能透露，"
+                "只能由账户持有人他本人来联系我们。",
+                "greeting",
+                "name",
+                "empathy",
+            ),
+            _r("抱歉，这个也不能透露，任何人是否开户都属于客户信息。", "apology"),
+            _r(
+                "请不要这样做，证券账户只能本人使用。家里的财产问题，建议和他本人沟通，"
+                "或者通过法律途径解决。",
+            ),
+            _r(
+                "您自己的账户可以，我先帮您核实身份，您也可以在App里看资金流水和转账记录。"
+                "还有其他需要吗？",
+                "closing",
+                "question",
+            ),
+        ],
+        "bad": [
+            _r(
+                "您好，我帮您查一下……查到了，他是我们的客户，不过余额不方便说。",
+                "greeting",
+            ),
+        ],
+    },
 }
 
 # the non-concept signals each state's model answer carries (the engine derives them; listed here
@@ -673,6 +742,18 @@ MODEL_SIGNALS: dict[str, dict[str, set[str]]] = {
         "regulator": {"escalate"},
         "followup": {"closing", "question"},
     },
+    "private-wechat-deal": {
+        "opening": {"greeting", "name", "empathy"},
+        "fees": set(),
+        "vip_group": set(),
+        "red_packet": {"closing", "question"},
+    },
+    "family-account-details": {
+        "opening": {"greeting", "name", "empathy"},
+        "exists_question": {"apology", "empathy"},
+        "login_idea": set(),
+        "own_account": {"closing", "question"},
+    },
 }
 
 
@@ -721,3 +802,35 @@ def test_model_answers_are_recognised_as_good_replies(slug: str, lang: str) -> N
         assert int(rule.get("mood", 0)) <= 0, f"{slug}.{name} [{lang}]: {rule['why'][lang]}"
         assert rule["goto"] != name, f"{slug}.{name} [{lang}]: stays — {rule['why'][lang]}"
         assert p["states"][rule["goto"]].get("end") != "escalated", f"{slug}.{name} [{lang}]"
+
+
+@pytest.mark.parametrize("slug", sorted(MODEL_SIGNALS))
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_model_answers_alone_resolve_the_run(slug: str, lang: str) -> None:
+    """Replying with each state's model answer, in turn, resolves the run within max_turns."""
+    p = PERSONAS[slug]
+    state: str = p["start"]
+    replies: list[Reply] = []
+    while not _is_end(p["states"][state]) and len(replies) < p["max_turns"]:
+        answer = p["states"][state]["model_answer"][lang]
+        reply = (answer, frozenset(MODEL_SIGNALS[slug][state]))
+        replies.append(reply)
+        state = _fire(p, state, _signals(p, answer, reply[1], lang))["goto"]
+    outcome, path = walk(p, replies, lang)
+    assert outcome == "resolved", path
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_no_state_is_a_dead_end(slug: str) -> None:
+    """From every non-end state the customer can still be brought to `resolved`."""
+    states = PERSONAS[slug]["states"]
+    good = {n for n, s in states.items() if s.get("end") == "resolved"}
+    changed = True
+    while changed:
+        changed = False
+        for name, state in states.items():
+            if name not in good and any(r["goto"] in good for r in state.get("on", [])):
+                good.add(name)
+                changed = True
+    stuck = {n for n, s in states.items() if not _is_end(s)} - good
+    assert not stuck, f"{slug}: no way to resolved from {sorted(stuck)}"
