@@ -33,6 +33,23 @@ def upgrade() -> None:
         sa.Column("findings", sa.JSON(), nullable=False),
         sa.Column("items", sa.JSON(), nullable=False),
         sa.Column("scored_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("category", sa.String(length=16), nullable=False),
+        sa.Column("priority", sa.String(length=8), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("first_response_seconds", sa.Integer(), nullable=True),
+        sa.Column("first_response_business_minutes", sa.Integer(), nullable=True),
+        sa.Column("resolution_seconds", sa.Integer(), nullable=True),
+        sa.Column("resolution_business_minutes", sa.Integer(), nullable=True),
+        sa.Column("agent_replies", sa.Integer(), nullable=False),
+        sa.Column("first_response_met", sa.Boolean(), nullable=True),
+        sa.Column("resolution_met", sa.Boolean(), nullable=True),
+        sa.Column("reopened", sa.Boolean(), nullable=False),
+        sa.Column("complaint", sa.Boolean(), nullable=False),
+        sa.Column("product_code", sa.String(length=8), nullable=False),
+        sa.Column("problem_code", sa.String(length=8), nullable=False),
+        sa.Column("compliance", sa.Boolean(), nullable=False),
         sa.Column("override_score", sa.Numeric(5, 1), nullable=True),
         sa.Column("override_passed", sa.Boolean(), nullable=True),
         sa.Column("override_reason", sa.Text(), nullable=False),
@@ -47,6 +64,9 @@ def upgrade() -> None:
     op.create_index("ix_quality_evaluations_agent", "quality_evaluations", ["agent_id", "scored_at"])
     op.create_index(
         "ix_quality_evaluations_scored", "quality_evaluations", ["current", "scored_at"]
+    )
+    op.create_index(
+        "ix_quality_evaluations_finished", "quality_evaluations", ["current", "finished_at"]
     )
     op.create_table(
         "quality_calibrations",
@@ -86,6 +106,7 @@ def downgrade() -> None:
     op.drop_table("quality_calibration_ratings")
     op.drop_index("ix_quality_calibrations_case_id", table_name="quality_calibrations")
     op.drop_table("quality_calibrations")
+    op.drop_index("ix_quality_evaluations_finished", table_name="quality_evaluations")
     op.drop_index("ix_quality_evaluations_scored", table_name="quality_evaluations")
     op.drop_index("ix_quality_evaluations_agent", table_name="quality_evaluations")
     op.drop_index("ix_quality_evaluations_case", table_name="quality_evaluations")

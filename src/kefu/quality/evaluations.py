@@ -21,9 +21,11 @@ from kefu.core.errors import NotFound, ValidationFailed
 from kefu.core.events import emit
 from kefu.core.security import User, require
 from kefu.desk import service as desk
+from kefu.desk import sla
 from kefu.desk.models import Case
 from kefu.quality import content
 from kefu.quality.audit import QualityAudit
+from kefu.quality.complaints import classify
 from kefu.quality.models import Evaluation
 from kefu.quality.scorer import Conversation, Turn, card_for, score
 
@@ -81,12 +83,15 @@ def score_case(
         d = f.to_dict()
         d["message_id"] = ids[f.message_index] if f.message_index is not None else None
         findings.append(d)
+    earlier = db.scalar(select(Evaluation.id).where(Evaluation.case_id == case.id).limit(1))
     db.execute(
         update(Evaluation)
         .where(Evaluation.case_id == case.id, Evaluation.current.is_(True))
         .values(current=False)
     )
     row = Evaluation(
+        **_facts(db, case, now),
+        reopened=earlier is not None,
         case_id=case.id,
         current=True,
         agent_id=_agent_of(case),
@@ -118,6 +123,49 @@ def score_case(
     )
     emit(db, "quality", {"type": "evaluation.scored", "case_id": case.id, "evaluation": row.id})
     return row
+
+
+def _facts(db: Session, case: Case, now: datetime) -> dict[str, Any]:
+    """The case's service facts when it finished: response and resolution times in calendar
+    seconds and in business minutes of its SLA policy's calendar (kefu.desk.sla), whether each
+    SLA target was met, the agent's replies, and its complaint codes."""
+    opened = case.created_at
+    finished = case.resolved_at or case.closed_at or now
+    first = case.first_response_at
+    policy = desk.policy_for(db, case.priority)
+    cal = policy.calendar if policy else None
+    msgs = [m for m in case.messages if m.created_at <= finished]
+    customer_words = [case.subject] + [m.body for m in msgs if m.kind == "customer"]
+    codes = classify(case.category, customer_words, content.complaint_codes())
+    reported = any((m.guard or {}).get("report") for m in msgs)
+    return {
+        "channel": case.channel,
+        "category": case.category,
+        "priority": case.priority,
+        "opened_at": opened,
+        "finished_at": finished,
+        "first_response_seconds": int((first - opened).total_seconds()) if first else None,
+        "first_response_business_minutes": (
+            sla.business_minutes_between(cal, opened, first) if first and cal else None
+        ),
+        "resolution_seconds": int((finished - opened).total_seconds()),
+        "resolution_business_minutes": (
+            sla.business_minutes_between(cal, opened, finished) if cal else None
+        ),
+        "agent_replies": sum(m.kind == "agent" for m in msgs),
+        "first_response_met": (
+            None
+            if case.first_response_due is None
+            else first is not None and first <= case.first_response_due
+        ),
+        "resolution_met": (
+            None if case.resolution_due is None else finished <= case.resolution_due
+        ),
+        "complaint": codes.complaint,
+        "product_code": codes.product,
+        "problem_code": codes.problem,
+        "compliance": case.category == "compliance" or reported,
+    }
 
 
 def _on_finished(db: Session, case: Case, actor: User | None, now: datetime) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     Index,
+    Integer,
     Numeric,
     String,
     Text,
@@ -30,6 +31,7 @@ class Evaluation(Base):
         Index("ix_quality_evaluations_case", "case_id", "current"),
         Index("ix_quality_evaluations_agent", "agent_id", "scored_at"),
         Index("ix_quality_evaluations_scored", "current", "scored_at"),
+        Index("ix_quality_evaluations_finished", "current", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,6 +52,26 @@ class Evaluation(Base):
     #: check → met | partly | missed | n/a: what calibration compares reviewers with
     items: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # --- the case's service facts when it finished (aggregated in SQL by quality.metrics) ---
+    channel: Mapped[str] = mapped_column(String(8), default="")
+    category: Mapped[str] = mapped_column(String(16), default="")
+    priority: Mapped[str] = mapped_column(String(8), default="")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    first_response_business_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resolution_business_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    agent_replies: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_met: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    resolution_met: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: the case had finished before (it was reopened and finished again)
+    reopened: Mapped[bool] = mapped_column(Boolean, default=False)
+    complaint: Mapped[bool] = mapped_column(Boolean, default=False)
+    product_code: Mapped[str] = mapped_column(String(8), default="")
+    problem_code: Mapped[str] = mapped_column(String(8), default="")
+    #: the case went to compliance (its category, or the guard's report of a staff impostor)
+    compliance: Mapped[bool] = mapped_column(Boolean, default=False)
     #: a supervisor's review: the score that stands, with the reason (audited)
     override_score: Mapped[float | None] = mapped_column(
         Numeric(5, 1, asdecimal=False), nullable=True
