@@ -364,7 +364,7 @@ def holds(cond: Cond, signals: frozenset[str], screen: Screen) -> bool:
     if kind == "not":
         return not holds(cond[1], signals, screen)
     if kind == "guard":
-        return screen.verdict == cond[1]
+        return bool(screen.verdict == cond[1])
     if kind == "guard_category":
         return cond[1] in screen.categories
     raise ValueError(f"unknown condition {kind!r}")
