@@ -62,6 +62,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "kb.manage": frozenset({Role.supervisor, Role.trainer, Role.admin}),
     # an agent who answers with an article proposes the customer's words as its question
     "kb.suggest": DESK,
+    # the academy: every staff member learns (trainees are agents); trainers and admins teach;
+    # supervisors follow their team's progress and pending product-knowledge updates
+    "academy.learn": STAFF,
+    "academy.teach": frozenset({Role.trainer, Role.admin}),
+    "academy.progress": frozenset({Role.supervisor, Role.trainer, Role.admin}),
 }
 
 
