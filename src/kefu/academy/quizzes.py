@@ -296,6 +296,17 @@ def _finish(db: Session, row: Attempt, at: datetime, *, actor_id: int | None) ->
         data={"score": str(row.score), "passed": row.passed, "timed_out": row.timed_out},
     )
     emit(db, f"user:{row.user_id}", {"type": "academy.attempt_finished", "attempt_id": row.id})
+    _completed(db, row)
+
+
+def _completed(db: Session, row: Attempt) -> None:
+    """A passed, fully graded attempt may complete a programme (its certificate is issued)."""
+    if row.passed:
+        from kefu.academy import programmes  # programmes reads attempts: imported late
+
+        owner = db.get(User, row.user_id)
+        assert owner is not None
+        programmes.check_completion(db, user=owner)
 
 
 @action
@@ -345,6 +356,7 @@ def grade_essay(
     item.rubric = {"points": str(points), "out_of": str(out_of), "criteria": criteria or {}}
     db.flush()
     _score(db, row)
+    _completed(db, row)
     audit.record(
         db,
         actor_id=actor.id,
