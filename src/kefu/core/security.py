@@ -65,6 +65,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # quality: QA evaluations, metrics and reports; reviews (override, calibration) by supervisors
     "quality.read": frozenset({Role.supervisor, Role.compliance, Role.admin}),
     "quality.review": frozenset({Role.supervisor, Role.admin}),
+    # the academy: every staff member learns (trainees are agents); trainers and admins teach;
+    # supervisors follow their team's progress and pending product-knowledge updates
+    "academy.learn": STAFF,
+    "academy.teach": frozenset({Role.trainer, Role.admin}),
+    "academy.progress": frozenset({Role.supervisor, Role.trainer, Role.admin}),
 }
 
 
