@@ -719,3 +719,19 @@ def utc(ts: datetime) -> datetime:
     if ts.tzinfo is None:
         raise ValueError("naive datetime")
     return ts.astimezone(UTC)
+
+
+def add_working_days(
+    day: date,
+    n: int,
+    holidays: frozenset[date] = frozenset(),
+    workdays: frozenset[date] = frozenset(),
+) -> date:
+    """The ``n``-th working day after ``day`` (Monday–Friday except ``holidays``, plus the
+    make-up ``workdays``): the due date of a report "within n working days"."""
+    d, left = day, n
+    while left > 0:
+        d += timedelta(days=1)
+        if d in workdays or (d.weekday() < 5 and d not in holidays):
+            left -= 1
+    return d

@@ -62,6 +62,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "kb.manage": frozenset({Role.supervisor, Role.trainer, Role.admin}),
     # an agent who answers with an article proposes the customer's words as its question
     "kb.suggest": DESK,
+    # AML alerts and cases: compliance officers (and admins); agents see only a neutral flag
+    "aml.read": frozenset({Role.compliance, Role.admin}),
+    "aml.manage": frozenset({Role.compliance, Role.admin}),
+    # the back office's feeds of customers, trades and transfers
+    "feeds.write": frozenset({Role.admin}),
 }
 
 
