@@ -83,17 +83,8 @@ def history_frames(
     ).with_columns((pl.col("amount") * UNIT).cast(pl.Int64))
     ids = sorted({int(c) for c in cols["customer_id"]})
     people = customers.customers_by_id(db, ids)
-    parties = (
-        dict(
-            db.execute(
-                select(AmlParty.customer_id, AmlParty.party_type).where(
-                    AmlParty.customer_id.in_(ids)
-                )
-            )
-        )
-        if ids
-        else {}
-    )
+    stmt = select(AmlParty.customer_id, AmlParty.party_type).where(AmlParty.customer_id.in_(ids))
+    parties = {cid: kind for cid, kind in db.execute(stmt)} if ids else {}
     cust = pl.DataFrame(
         {
             "customer_id": [str(i) for i in ids],

@@ -121,13 +121,12 @@ def case_list(
     if mine:
         stmt = stmt.where(AmlCase.assignee_id == viewer.id)
     cases = list(db.scalars(stmt.order_by(AmlCase.opened_at.desc(), AmlCase.id.desc()).limit(500)))
-    counts = dict(
-        db.execute(
-            select(AmlAlert.case_id, func.count())
-            .where(AmlAlert.case_id.in_([c.id for c in cases] or [-1]))
-            .group_by(AmlAlert.case_id)
-        ).tuples()
+    counted = (
+        select(AmlAlert.case_id, func.count())
+        .where(AmlAlert.case_id.in_([c.id for c in cases] or [-1]))
+        .group_by(AmlAlert.case_id)
     )
+    counts: dict[int, int] = {cid: n for cid, n in db.execute(counted)}
     rules: dict[int, set[str]] = {}
     for cid, r in db.execute(
         select(AmlAlert.case_id, AmlAlert.rule).where(
@@ -224,14 +223,15 @@ def case_view(db: Session, *, viewer: User, case_id: int, lang: str = "zh-CN") -
             }
         )
     timeline.sort(key=lambda e: e["at"] or "", reverse=True)
-    notes = list(
-        db.execute(
+    notes: list[tuple[AmlNote, User | None]] = [
+        (n, u)
+        for n, u in db.execute(
             select(AmlNote, User)
             .outerjoin(User, User.id == AmlNote.author_id)
             .where(AmlNote.case_id == case.id)
             .order_by(AmlNote.at, AmlNote.id)
-        ).tuples()
-    )
+        )
+    ]
     party = db.get(AmlParty, case.customer_id)
     assignee = db.get(User, case.assignee_id) if case.assignee_id else None
     return CaseView(

@@ -44,6 +44,10 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[i : i + _CHUNK]
 
 
+def _pairs(db: Session, stmt: Any) -> list[tuple[Any, Any]]:
+    return [(k, v) for k, v in db.execute(stmt)]
+
+
 @dataclass(frozen=True)
 class NewCustomer:
     code: str
@@ -83,7 +87,7 @@ def ids_of_codes(db: Session, codes: Iterable[str]) -> dict[str, int]:
     wanted = sorted(set(codes))
     out: dict[str, int] = {}
     for part in _chunks(wanted):
-        out.update(db.execute(select(Customer.code, Customer.id).where(Customer.code.in_(part))))
+        out.update(_pairs(db, select(Customer.code, Customer.id).where(Customer.code.in_(part))))
     return out
 
 
@@ -91,7 +95,7 @@ def codes_of(db: Session, ids: Iterable[int]) -> dict[int, str]:
     wanted = sorted(set(ids))
     out: dict[int, str] = {}
     for part in _chunks(wanted):
-        out.update(db.execute(select(Customer.id, Customer.code).where(Customer.id.in_(part))))
+        out.update(_pairs(db, select(Customer.id, Customer.code).where(Customer.id.in_(part))))
     return out
 
 
@@ -115,13 +119,8 @@ def accounts_of_numbers(db: Session, numbers: Sequence[str]) -> dict[str, int]:
     """Account ids by number, for the numbers already taken."""
     out: dict[str, int] = {}
     for part in _chunks(list(numbers)):
-        out.update(
-            db.execute(
-                select(TradingAccount.number, TradingAccount.id).where(
-                    TradingAccount.number.in_(part)
-                )
-            )
-        )
+        stmt = select(TradingAccount.number, TradingAccount.id)
+        out.update(_pairs(db, stmt.where(TradingAccount.number.in_(part))))
     return out
 
 

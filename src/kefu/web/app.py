@@ -24,6 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
+from kefu.aml.pages import router as aml_pages
+from kefu.aml.views import router as aml_api
 from kefu.compliance.views import router as compliance_api
 from kefu.core import audit
 from kefu.core.config import get_settings
@@ -486,11 +488,13 @@ def create_app(database: Database | None = None) -> FastAPI:
         customers_api,
         compliance_api,
         knowledge_api,
+        aml_api,
         hub,
         identity_pages,
         desk_pages,
         customers_pages,
         knowledge_pages,
+        aml_pages,
     ):
         app.include_router(router)
     static = Path(__file__).with_name("static")
