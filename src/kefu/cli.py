@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kefu.aml.cli import app as aml_app
+from kefu.aml.cli import feeds_app
 from kefu.compliance.cli import screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
@@ -24,6 +26,8 @@ app.add_typer(user_app, name="user")
 content_app = typer.Typer(help="The content folder (KEFU_CONTENT_DIR).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(content_app, name="content")
+app.add_typer(aml_app, name="aml")
+app.add_typer(feeds_app, name="feeds")
 console = Console()
 err = Console(stderr=True)
 

@@ -195,6 +195,43 @@ ROUTES: dict[tuple[str, str], Access] = {
     ),
     # --- compliance API
     ("POST", "/api/v1/screen"): Access("screen.use", body=lambda w: {"text": "您好"}),
+    # --- AML: back-office feeds and the alert list (aml/views.py)
+    ("POST", "/api/v1/feeds/customers"): Access(
+        "feeds.write",
+        body=lambda w: {"records": [{"customer_id": "M1", "name": "矩阵", "type": "individual"}]},
+    ),
+    ("POST", "/api/v1/feeds/trades"): Access(
+        "feeds.write",
+        body=lambda w: {
+            "records": [
+                {
+                    "trade_id": "MT1",
+                    "customer_id": "C01",
+                    "ts": "2026-12-01T10:00:00+08:00",
+                    "side": "buy",
+                    "symbol": "600519",
+                    "qty": 100,
+                    "price": "10",
+                }
+            ]
+        },
+    ),
+    ("POST", "/api/v1/feeds/transfers"): Access(
+        "feeds.write",
+        body=lambda w: {
+            "records": [
+                {
+                    "transfer_id": "MF1",
+                    "customer_id": "C01",
+                    "ts": "2026-12-01T10:00:00+08:00",
+                    "kind": "deposit",
+                    "amount": "100",
+                    "method": "bank_transfer",
+                }
+            ]
+        },
+    ),
+    ("GET", "/api/v1/aml/alerts"): Access("aml.read"),
     # --- knowledge API
     ("GET", "/api/v1/kb/search"): Access("kb.read", query="?q=提现"),
     ("GET", "/api/v1/calc/{kind}"): Access("kb.read", query="?side=sell&price=10&qty=1000"),
@@ -264,6 +301,29 @@ ROUTES: dict[tuple[str, str], Access] = {
             "body_zh": "您好",
             "body_en": "Hello",
         },
+    ),
+    # --- compliance console: AML alerts and cases (aml/pages.py)
+    ("GET", "/compliance"): Access("aml.read", kind="page"),
+    ("GET", "/compliance/alerts"): Access("aml.read", kind="page"),
+    ("GET", "/compliance/cases"): Access("aml.read", kind="page"),
+    ("GET", "/compliance/cases/{aml_case_id}"): Access("aml.read", kind="page"),
+    ("POST", "/compliance/cases/{aml_case_id}/assign"): Access(
+        "aml.manage", kind="page", body=lambda w: {"assignee_id": w.ids["compliance"]}
+    ),
+    ("POST", "/compliance/cases/{aml_case_id}/comment"): Access(
+        "aml.manage", kind="page", body=lambda w: {"body": "矩阵"}
+    ),
+    ("POST", "/compliance/cases/{aml_case_id}/escalate"): Access(
+        "aml.manage", kind="page", body=lambda w: {"reason": "矩阵"}
+    ),
+    ("POST", "/compliance/cases/{aml_case_id}/close"): Access(
+        "aml.manage", kind="page", body=lambda w: {"outcome": "bogus", "reason": "矩阵"}
+    ),
+    ("POST", "/compliance/cases/{aml_case_id}/snooze"): Access(
+        "aml.manage", kind="page", body=lambda w: {"rule": "large_cash", "days": 1, "reason": "m"}
+    ),
+    ("POST", "/compliance/cases/{aml_case_id}/report"): Access(
+        "aml.manage", kind="page", body=lambda w: {"format": "csv"}
     ),
     # --- knowledge pages (knowledge/pages.py)
     ("GET", "/portal/kb"): Access("login", kind="fragment", query="?q=提现"),
@@ -442,7 +502,14 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
         policy = s.scalar(select(SlaPolicy).order_by(SlaPolicy.id))
         calendar = s.scalar(select(BusinessCalendar))
         assert policy is not None and calendar is not None
+        from kefu.aml.models import AmlCase
+
+        aml_case = AmlCase(customer_id=seed.alice, status="open")
+        s.add(aml_case)
+        s.flush()
         return {
+            "aml_case_id": aml_case.id,
+            "compliance": seed.compliance,
             "case_id": case.id,
             "customer_id": seed.alice,
             "agent1": seed.agent1,

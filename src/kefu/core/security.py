@@ -70,6 +70,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "academy.learn": STAFF,
     "academy.teach": frozenset({Role.trainer, Role.admin}),
     "academy.progress": frozenset({Role.supervisor, Role.trainer, Role.admin}),
+    # AML alerts and cases: compliance officers (and admins); agents see only a neutral flag
+    "aml.read": frozenset({Role.compliance, Role.admin}),
+    "aml.manage": frozenset({Role.compliance, Role.admin}),
+    # the back office's feeds of customers, trades and transfers
+    "feeds.write": frozenset({Role.admin}),
 }
 
 

@@ -138,6 +138,10 @@ class FundTransfer(Base):
     direction: Mapped[str] = mapped_column(String(12))  # deposit | withdrawal
     amount: Mapped[Decimal] = mapped_column(Money)
     status: Mapped[str] = mapped_column(String(12), default="completed")
-    channel: Mapped[str] = mapped_column(String(24), default="bank_transfer")
+    channel: Mapped[str] = mapped_column(
+        String(24), default="bank_transfer"
+    )  # cash|bank_transfer|card
+    #: the name on the other side (payer of a deposit, payee of a withdrawal), from the back office
+    counterparty_name: Mapped[str] = mapped_column(String(128), default="")
     reason_zh: Mapped[str] = mapped_column(String(256), default="")
     reason_en: Mapped[str] = mapped_column(String(256), default="")
