@@ -1,5 +1,6 @@
 """Imports every context's tables so that metadata (Alembic, tests) sees the whole schema."""
 
+from kefu.compliance import models as _compliance
 from kefu.core import audit as _audit
 from kefu.core import security as _security
 from kefu.core.db import Base
@@ -8,4 +9,4 @@ from kefu.desk import models as _desk
 from kefu.knowledge import models as _knowledge
 
 __all__ = ["Base"]
-_ = (_audit, _security, _customers, _desk, _knowledge)
+_ = (_audit, _security, _customers, _desk, _knowledge, _compliance)

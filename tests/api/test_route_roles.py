@@ -188,6 +188,40 @@ ROUTES: dict[tuple[str, str], Access] = {
         "pii.reveal", body=lambda w: {"field": "phone", "reason": "caller verification"}
     ),
     # --- compliance API
+    # KYC and suitability (customers/views.py)
+    ("GET", "/api/v1/customers/{customer_id}/kyc"): Access("own:customer.read"),
+    ("PUT", "/api/v1/customers/{customer_id}/kyc"): Access(
+        "kyc.manage",
+        body=lambda w: {
+            "doc_type": "resident_id",
+            "doc_number": "11010519491231002X",
+            "funds_source": "salary",
+        },
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/kyc/review"): Access(
+        "kyc.review", body=lambda w: {"status": "rejected", "note": "证件照片模糊"}
+    ),
+    ("GET", "/api/v1/kyc/tasks"): Access("customer.read"),
+    ("POST", "/api/v1/kyc/tasks/{task_id}/close"): Access("kyc.manage", body=lambda w: {}),
+    ("POST", "/api/v1/kyc/scan"): Access("kyc.review"),
+    ("GET", "/api/v1/suitability/questionnaire"): Access("login"),
+    ("GET", "/api/v1/products"): Access("login"),
+    ("GET", "/api/v1/customers/{customer_id}/suitability"): Access("own:customer.read"),
+    ("GET", "/api/v1/customers/{customer_id}/suitability/check"): Access(
+        "customer.read", query="?product=MARGIN"
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/professional"): Access(
+        "kyc.review", body=lambda w: {"professional": True, "basis": "金融资产证明"}
+    ),
+    ("POST", "/api/v1/suitability/assessments"): Access(
+        "customer", body=lambda w: {"answers": {"age": "a"}}
+    ),
+    ("POST", "/api/v1/suitability/requests"): Access(
+        "customer", body=lambda w: {"product": "MMF-XINLI"}
+    ),
+    ("POST", "/api/v1/suitability/requests/{request_id}/confirm"): Access(
+        "customer", body=lambda w: {"acknowledged": True}
+    ),
     ("POST", "/api/v1/screen"): Access("screen.use", body=lambda w: {"text": "您好"}),
     # --- knowledge API
     ("GET", "/api/v1/kb/search"): Access("kb.read", query="?q=提现"),
@@ -449,6 +483,9 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             "code": "zh-CN",
             "policy_id": policy.id,
             "calendar_id": calendar.id,
+            # ids no row holds: the routes answer 404 past their permission check
+            "task_id": 2**31 - 1,
+            "request_id": 2**31 - 1,
         }
 
 

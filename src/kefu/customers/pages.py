@@ -17,7 +17,7 @@ from kefu.core.http import (
 from kefu.customers import service as customers
 
 router = APIRouter(include_in_schema=False)
-REVEALABLE = ("phone", "email", "id_number", "card")
+REVEALABLE = ("phone", "email", "id_number", "card", "kyc_document")
 
 
 @router.post("/desk/customers/{customer_id}/reveal", response_class=HTMLResponse)
