@@ -264,6 +264,17 @@ ROUTES: dict[tuple[str, str], Access] = {
         kind="fragment",
         body=lambda w: {"field": "phone", "reason": "caller verification"},
     ),
+    ("GET", "/desk/customers/{customer_id}/suitability"): Access(
+        "customer.read", kind="fragment", query="?product=MARGIN"
+    ),
+    ("GET", "/portal/suitability"): Access("customer", kind="page"),
+    ("POST", "/portal/suitability"): Access("customer", kind="page", body=lambda w: {"q_age": "a"}),
+    ("POST", "/portal/suitability/products"): Access(
+        "customer", kind="page", body=lambda w: {"product": "MMF-XINLI"}
+    ),
+    ("POST", "/portal/suitability/requests/{request_id}/confirm"): Access(
+        "customer", kind="page", body=lambda w: {"acknowledged": "1"}
+    ),
     ("GET", "/desk/calc"): Access(
         "case.read_all", kind="fragment", query="?kind=fees&side=sell&price=10&qty=1000"
     ),

@@ -274,3 +274,46 @@ def test_the_guard_warns_when_an_agent_pitches_above_the_customers_level(client,
         headers=agent,
     )
     assert sent.status_code in (200, 201), sent.text
+
+
+def _cookie_login(client, username: str) -> str:
+    r = client.post("/api/v1/auth/login", json={"username": username, "password": "kefu-demo"})
+    client.cookies.set("kefu_session", r.json()["token"])
+    return r.json()["csrf_token"]
+
+
+def test_the_portal_pages_walk_the_questionnaire_warning_and_confirmation(client, seed):
+    csrf = _cookie_login(client, "alice")
+    page = client.get("/portal/suitability")
+    assert page.status_code == 200 and "普通投资者风险承受能力评估问卷" in page.text
+    form = {f"q_{k}": v for k, v in C2_SHEET.items()} | {"csrf": csrf}
+    done = client.post("/portal/suitability", data=form, follow_redirects=True)
+    assert "C2 谨慎型" in done.text and "R1–R2" in done.text
+    asked = client.post(
+        "/portal/suitability/products",
+        data={"product": "OPTION-50ETF", "csrf": csrf},
+        follow_redirects=True,
+    )
+    assert "特别风险警示" in asked.text and 'data-testid="suit-confirm"' in asked.text
+    request_id = int(str(asked.url).split("request=")[1].split("#")[0])
+    unticked = client.post(
+        f"/portal/suitability/requests/{request_id}/confirm",
+        data={"csrf": csrf},
+        follow_redirects=True,
+    )
+    assert "suit-flash" in unticked.text and 'data-testid="suit-confirm"' in unticked.text
+    confirmed = client.post(
+        f"/portal/suitability/requests/{request_id}/confirm",
+        data={"csrf": csrf, "acknowledged": "1"},
+        follow_redirects=True,
+    )
+    assert 'data-testid="suit-confirmed"' in confirmed.text
+    # the agent's 360 panel shows the confirmed mismatch and checks another product
+    client.cookies.clear()
+    _cookie_login(client, "agent1")
+    panel = client.get(
+        f"/desk/customers/{seed.alice}/suitability?product=MARGIN", headers={"HX-Request": "true"}
+    )
+    assert panel.status_code == 200
+    assert "不匹配 · 客户坚持购买已确认" in panel.text and "上证50ETF期权" in panel.text
+    assert 'data-testid="suit-desk-check"' in panel.text and "R1–R2" in panel.text

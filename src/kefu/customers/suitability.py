@@ -46,6 +46,7 @@ __all__ = [
     "product_list",
     "profile",
     "recent_requests",
+    "request_of",
     "request_product",
     "requests_for_review",
     "set_professional",
@@ -444,3 +445,12 @@ def requests_for_review(
         stmt = stmt.where(ProductRequest.requested_at < _day_bounds(until)[1])
     rows = db.execute(stmt.order_by(ProductRequest.requested_at.desc()).limit(limit)).all()
     return [request_view(r, lang) | {"customer": c.name_for(lang), "code": c.code} for r, c in rows]
+
+
+def request_of(db: Session, *, viewer: User, request_id: int) -> ProductRequest:
+    """One product request: the customer's own (another's answers 404) or any for staff."""
+    row = db.get(ProductRequest, request_id)
+    if row is None:
+        raise NotFound(f"product request {request_id} does not exist")
+    get_customer(db, viewer=viewer, customer_id=row.customer_id)
+    return row
