@@ -264,6 +264,16 @@ ROUTES: dict[tuple[str, str], Access] = {
         kind="fragment",
         body=lambda w: {"field": "phone", "reason": "caller verification"},
     ),
+    # the compliance console's review of the desk (compliance/pages.py)
+    ("GET", "/compliance/guard"): Access("audit.read", kind="page", query="?kind=warn"),
+    ("POST", "/compliance/guard/{audit_id}/verdict"): Access(
+        "guard.review", kind="page", body=lambda w: {"verdict": "confirmed"}
+    ),
+    ("GET", "/compliance/guard/export.jsonl"): Access("audit.read", kind="page"),
+    ("GET", "/compliance/audit"): Access("audit.read", kind="page", query="?verify=1&q=case"),
+    ("GET", "/compliance/audit/export.csv"): Access("audit.read", kind="page"),
+    ("GET", "/compliance/reveals"): Access("audit.read", kind="page"),
+    ("GET", "/compliance/suitability"): Access("audit.read", kind="page"),
     ("GET", "/desk/customers/{customer_id}/suitability"): Access(
         "customer.read", kind="fragment", query="?product=MARGIN"
     ),
@@ -497,6 +507,7 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             # ids no row holds: the routes answer 404 past their permission check
             "task_id": 2**31 - 1,
             "request_id": 2**31 - 1,
+            "audit_id": 2**31 - 1,
         }
 
 

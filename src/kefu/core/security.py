@@ -60,6 +60,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # records professional investors and judges the guard's decisions
     "kyc.manage": frozenset({Role.agent, Role.supervisor, Role.compliance, Role.admin}),
     "kyc.review": frozenset({Role.compliance, Role.admin}),
+    "guard.review": frozenset({Role.compliance, Role.admin}),
     "presence.set": frozenset({Role.agent, Role.supervisor}),
     "screen.use": STAFF | frozenset({Role.customer}),
     "kb.read": STAFF | frozenset({Role.customer}),

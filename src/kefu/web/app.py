@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
+from kefu.compliance.pages import router as compliance_pages
 from kefu.compliance.views import router as compliance_api
 from kefu.core import audit
 from kefu.core.config import get_settings
@@ -487,6 +488,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         identity_pages,
         desk_pages,
         customers_pages,
+        compliance_pages,
         knowledge_pages,
     ):
         app.include_router(router)
