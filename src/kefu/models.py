@@ -2,6 +2,7 @@
 
 from kefu.academy import models as _academy
 from kefu.aml import models as _aml
+from kefu.compliance import models as _compliance
 from kefu.core import audit as _audit
 from kefu.core import security as _security
 from kefu.core.db import Base
@@ -11,4 +12,4 @@ from kefu.knowledge import models as _knowledge
 from kefu.quality import models as _quality
 
 __all__ = ["Base"]
-_ = (_audit, _security, _customers, _desk, _knowledge, _quality, _academy, _aml)
+_ = (_audit, _security, _customers, _desk, _knowledge, _quality, _academy, _aml, _compliance)

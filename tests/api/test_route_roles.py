@@ -194,6 +194,40 @@ ROUTES: dict[tuple[str, str], Access] = {
         "pii.reveal", body=lambda w: {"field": "phone", "reason": "caller verification"}
     ),
     # --- compliance API
+    # KYC and suitability (customers/views.py)
+    ("GET", "/api/v1/customers/{customer_id}/kyc"): Access("own:customer.read"),
+    ("PUT", "/api/v1/customers/{customer_id}/kyc"): Access(
+        "kyc.manage",
+        body=lambda w: {
+            "doc_type": "resident_id",
+            "doc_number": "11010519491231002X",
+            "funds_source": "salary",
+        },
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/kyc/review"): Access(
+        "kyc.review", body=lambda w: {"status": "rejected", "note": "证件照片模糊"}
+    ),
+    ("GET", "/api/v1/kyc/tasks"): Access("customer.read"),
+    ("POST", "/api/v1/kyc/tasks/{task_id}/close"): Access("kyc.manage", body=lambda w: {}),
+    ("POST", "/api/v1/kyc/scan"): Access("kyc.review"),
+    ("GET", "/api/v1/suitability/questionnaire"): Access("login"),
+    ("GET", "/api/v1/products"): Access("login"),
+    ("GET", "/api/v1/customers/{customer_id}/suitability"): Access("own:customer.read"),
+    ("GET", "/api/v1/customers/{customer_id}/suitability/check"): Access(
+        "customer.read", query="?product=MARGIN"
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/professional"): Access(
+        "kyc.review", body=lambda w: {"professional": True, "basis": "金融资产证明"}
+    ),
+    ("POST", "/api/v1/suitability/assessments"): Access(
+        "customer", body=lambda w: {"answers": {"age": "a"}}
+    ),
+    ("POST", "/api/v1/suitability/requests"): Access(
+        "customer", body=lambda w: {"product": "MMF-XINLI"}
+    ),
+    ("POST", "/api/v1/suitability/requests/{request_id}/confirm"): Access(
+        "customer", body=lambda w: {"acknowledged": True}
+    ),
     ("POST", "/api/v1/screen"): Access("screen.use", body=lambda w: {"text": "您好"}),
     # --- AML: back-office feeds and the alert list (aml/views.py)
     ("POST", "/api/v1/feeds/customers"): Access(
@@ -272,6 +306,27 @@ ROUTES: dict[tuple[str, str], Access] = {
         "pii.reveal",
         kind="fragment",
         body=lambda w: {"field": "phone", "reason": "caller verification"},
+    ),
+    # the compliance console's review of the desk (compliance/pages.py)
+    ("GET", "/compliance/guard"): Access("audit.read", kind="page", query="?kind=warn"),
+    ("POST", "/compliance/guard/{audit_id}/verdict"): Access(
+        "guard.review", kind="page", body=lambda w: {"verdict": "confirmed"}
+    ),
+    ("GET", "/compliance/guard/export.jsonl"): Access("audit.read", kind="page"),
+    ("GET", "/compliance/audit"): Access("audit.read", kind="page", query="?verify=1&q=case"),
+    ("GET", "/compliance/audit/export.csv"): Access("audit.read", kind="page"),
+    ("GET", "/compliance/reveals"): Access("audit.read", kind="page"),
+    ("GET", "/compliance/suitability"): Access("audit.read", kind="page"),
+    ("GET", "/desk/customers/{customer_id}/suitability"): Access(
+        "customer.read", kind="fragment", query="?product=MARGIN"
+    ),
+    ("GET", "/portal/suitability"): Access("customer", kind="page"),
+    ("POST", "/portal/suitability"): Access("customer", kind="page", body=lambda w: {"q_age": "a"}),
+    ("POST", "/portal/suitability/products"): Access(
+        "customer", kind="page", body=lambda w: {"product": "MMF-XINLI"}
+    ),
+    ("POST", "/portal/suitability/requests/{request_id}/confirm"): Access(
+        "customer", kind="page", body=lambda w: {"acknowledged": "1"}
     ),
     ("GET", "/desk/calc"): Access(
         "case.read_all", kind="fragment", query="?kind=fees&side=sell&price=10&qty=1000"
@@ -522,6 +577,10 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             "code": "zh-CN",
             "policy_id": policy.id,
             "calendar_id": calendar.id,
+            # ids no row holds: the routes answer 404 past their permission check
+            "task_id": 2**31 - 1,
+            "request_id": 2**31 - 1,
+            "audit_id": 2**31 - 1,
         }
 
 

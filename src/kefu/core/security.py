@@ -56,6 +56,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "sla.manage": frozenset({Role.supervisor, Role.admin}),
     "users.manage": frozenset({Role.admin}),
     "audit.read": frozenset({Role.compliance, Role.admin}),
+    # KYC: staff record a customer's identity document; compliance verifies it (maker-checker),
+    # records professional investors and judges the guard's decisions
+    "kyc.manage": frozenset({Role.agent, Role.supervisor, Role.compliance, Role.admin}),
+    "kyc.review": frozenset({Role.compliance, Role.admin}),
+    "guard.review": frozenset({Role.compliance, Role.admin}),
     "presence.set": frozenset({Role.agent, Role.supervisor}),
     "screen.use": STAFF | frozenset({Role.customer}),
     "kb.read": STAFF | frozenset({Role.customer}),

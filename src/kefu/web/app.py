@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kefu import __version__
 from kefu.aml.pages import router as aml_pages
 from kefu.aml.views import router as aml_api
+from kefu.compliance.pages import router as compliance_pages
 from kefu.compliance.views import router as compliance_api
 from kefu.core import audit
 from kefu.core.config import get_settings
@@ -497,6 +498,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         identity_pages,
         desk_pages,
         customers_pages,
+        compliance_pages,
         knowledge_pages,
         aml_pages,
     ):
