@@ -6,6 +6,7 @@ from kefu.core.db import Base
 from kefu.customers import models as _customers
 from kefu.desk import models as _desk
 from kefu.knowledge import models as _knowledge
+from kefu.market import models as _market
 
 __all__ = ["Base"]
-_ = (_audit, _security, _customers, _desk, _knowledge)
+_ = (_audit, _security, _customers, _desk, _knowledge, _market)

@@ -62,6 +62,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "kb.manage": frozenset({Role.supervisor, Role.trainer, Role.admin}),
     # an agent who answers with an article proposes the customer's words as its question
     "kb.suggest": DESK,
+    # market tools: charts and indicators for the desk and trainers; disputes of binary-option
+    # records by the agents who answer them; corrections decided by a supervisor
+    "market.read": DESK | frozenset({Role.trainer}),
+    "market.dispute": frozenset({Role.agent, Role.supervisor, Role.admin}),
+    "market.correct": frozenset({Role.supervisor, Role.admin}),
 }
 
 
