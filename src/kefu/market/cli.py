@@ -197,3 +197,55 @@ def replay_command(
     for e in data["evidence"]:
         table.add_row(e["ts"], e["price"], "← settlement" if e["settlement"] else "")
     console.print(table)
+
+
+@app.command("import")
+def import_command(
+    instrument: str = typer.Option(..., "--instrument", help="instrument code, e.g. 600519"),
+    bars_path: str | None = typer.Option(None, "--bars", help="OHLCV CSV (or -)"),
+    ticks_path: str | None = typer.Option(None, "--ticks", help="ts,price CSV (or -)"),
+    interval: str = typer.Option("1d", "--interval", help="bar interval: 1d | 1m"),
+    feed: str | None = typer.Option(None, "--feed", help="tick feed (default: the instrument's)"),
+    kind: str = typer.Option("stock", "--kind", help="for a new instrument: stock|fx|metal|…"),
+    currency: str = typer.Option("CNY", "--currency", help="for a new instrument"),
+) -> None:
+    """Stores bars or ticks for an instrument in one transaction (a new code is created)."""
+    import kefu.models  # noqa: F401  (every mapper, before a session opens)
+    from kefu.core.db import Database
+    from kefu.core.errors import KefuError
+    from kefu.market import prices
+
+    if (bars_path is None) == (ticks_path is None):
+        raise _fail("give exactly one of --bars FILE and --ticks FILE")
+    path = bars_path or ticks_path or "-"
+    text = _read(path)
+    try:
+        parsed_bars = parse_bars(text, _zone()) if bars_path else None
+        parsed_ticks = parse_ticks(text, _zone()) if ticks_path else None
+    except SeriesError as exc:
+        raise _fail(f"{path}: {exc}") from exc
+    database = Database(get_settings().database_url)
+    try:
+        with database.session() as db:
+            inst = prices.find_instrument(db, instrument)
+            if inst is None:
+                inst = prices.add_instrument(
+                    db, actor=None, code=instrument, kind=kind, currency=currency
+                )
+            if parsed_bars is not None:
+                n = prices.import_bars(
+                    db, actor=None, code=instrument, interval=interval, bars=parsed_bars
+                )
+                what = f"{n} {interval} bars"
+            else:
+                assert parsed_ticks is not None
+                name = feed or inst.feed or "import"
+                n = prices.import_ticks(
+                    db, actor=None, code=instrument, feed=name, ticks=parsed_ticks
+                )
+                what = f"{n} ticks of feed {name}"
+    except KefuError as exc:
+        raise _fail(f"{path}: {exc.detail}") from exc
+    finally:
+        database.engine.dispose()
+    typer.echo(f"imported {what} for {instrument}")

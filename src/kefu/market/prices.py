@@ -106,9 +106,7 @@ def _clash(
 ) -> int | None:
     """Index of the first new timestamp already stored (None when none is)."""
     lo, hi = from_us(int(ts[0])), from_us(int(ts[-1]))
-    stored = db.scalars(
-        select(column).where(*filters, column >= lo, column <= hi)
-    )
+    stored = db.scalars(select(column).where(*filters, column >= lo, column <= hi))
     have = np.array(sorted(to_us(t) for t in stored), dtype=np.int64)
     if not len(have):
         return None
