@@ -4,6 +4,7 @@ plain-data views of disputes and corrections the API and the pages share."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -104,7 +105,7 @@ def correction_dict(c: Correction) -> dict[str, Any]:
         "trade_ref": c.trade_ref,
         "account": c.account_number,
         "currency": c.currency,
-        "amount": format(c.amount, "f"),
+        "amount": format(c.amount.quantize(Decimal("0.01")), "f"),
         "status": c.status,
         "requested_at": c.requested_at.isoformat(),
         "decided_at": c.decided_at.isoformat() if c.decided_at else None,

@@ -73,7 +73,7 @@ class ReplayView:
                 "account": t.account_number,
                 "currency": t.currency,
                 "direction": self.direction,
-                "stake": format(t.stake or 0, "f"),
+                "stake": format((t.stake or Decimal(0)).quantize(CENT), "f"),
                 "payout_rate": format(t.payout_rate or 0, "f"),
                 "strike": format(t.entry_price or 0, "f"),
                 "open_ts": t.at.isoformat(),

@@ -3,7 +3,7 @@ supervisors' corrections."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -109,6 +109,14 @@ def _panel(
         case=case,
         reply=reply,
         times=times,
+        minute_chart={
+            "symbol": t.symbol,
+            "customer": t.customer_id,
+            "interval": "1m",
+            "start": (t.at - timedelta(hours=1)).isoformat(),
+            "end": ((t.expiry_at or t.at) + timedelta(hours=1)).isoformat(),
+            "focus": t.ref,
+        },
         can_dispute=can(user, "market.dispute"),
     )
 

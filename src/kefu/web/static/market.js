@@ -170,7 +170,7 @@
       series: [{
         type: "line", data: pts, showSymbol: false, step: "end", lineStyle: { width: 1, color: "#343a40" },
         markLine: {
-          symbol: "none", label: { formatter: "{b}" },
+          symbol: "none", label: { formatter: "{b}", position: "insideStartTop" },
           data: [
             { name: "strike " + d.strike, yAxis: strike, lineStyle: { type: "dashed", color: "#f59f00" } },
             { name: "expiry", xAxis: Date.parse(d.expiry_ts), lineStyle: { color: "#1c7ed6" } },
@@ -187,13 +187,16 @@
     const bars = root.querySelector ? root.querySelector("[data-chart=bars]") : null;
     if (bars && !bars.dataset.state) initBars(bars);
     for (const el of (root.querySelectorAll ? root.querySelectorAll("[data-chart=ticks]") : [])) {
-      if (el.dataset.state) continue;
-      const data = readJson(el.parentElement.querySelector("script[data-market=ticks]"));
-      if (data) initTicks(el, data);
+      if (el.dataset.state || !el.dataset.ticks) continue;
+      const dialog = el.closest("dialog");
+      if (dialog && !dialog.open) dialog.showModal(); // the chart needs a visible box to size
+      initTicks(el, JSON.parse(el.dataset.ticks));
     }
   }
 
   document.addEventListener("click", (e) => {
+    const close = e.target.closest("[data-action=market-close]");
+    if (close) { close.closest("dialog").close(); return; }
     const btn = e.target.closest("[data-action=market-insert]");
     if (!btn) return;
     e.preventDefault();
@@ -202,6 +205,8 @@
     if (!draft || !box) return;
     box.value = draft.value;
     box.dispatchEvent(new Event("input", { bubbles: true }));
+    const dialog = btn.closest("dialog");
+    if (dialog) dialog.close();
     box.focus();
   });
   document.body.addEventListener("htmx:afterSwap", (e) => scan(e.detail.target || document));
