@@ -394,6 +394,25 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/admin/kb/{slug}/revert/{version}"): Access(
         "kb.manage", kind="page", body=lambda w: {}
     ),
+    # --- market (market/views.py, market/pages.py); {ref} and {correction_id} name no row: an
+    # allowed role reaches the 404, the others are refused before the lookup
+    ("GET", "/api/v1/market/instruments"): Access("market.read"),
+    ("GET", "/api/v1/market/bars"): Access("market.read", query="?symbol=600519"),
+    ("GET", "/api/v1/market/trades/{ref}/replay"): Access("market.read"),
+    ("POST", "/api/v1/market/trades/{ref}/disputes"): Access("market.dispute", body=lambda w: {}),
+    ("GET", "/api/v1/market/corrections"): Access("market.correct"),
+    ("POST", "/api/v1/market/corrections/{correction_id}/decision"): Access(
+        "market.correct", body=lambda w: {"decision": "approve"}
+    ),
+    ("GET", "/desk/market/chart"): Access("market.read", kind="desk", query="?symbol=600519"),
+    ("GET", "/desk/market/trades/{ref}"): Access("market.read", kind="fragment"),
+    ("POST", "/desk/market/trades/{ref}/dispute"): Access(
+        "market.dispute", kind="fragment", body=lambda w: {}
+    ),
+    ("GET", "/desk/market/corrections"): Access("market.correct", kind="desk"),
+    ("POST", "/desk/market/corrections/{correction_id}"): Access(
+        "market.correct", kind="desk", body=lambda w: {"decision": "approve"}
+    ),
 }
 
 #: (method, path, role) -> why today's answer differs from the declared access. Each is a
@@ -581,6 +600,8 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             "task_id": 2**31 - 1,
             "request_id": 2**31 - 1,
             "audit_id": 2**31 - 1,
+            "ref": "B2026-MATRIX",
+            "correction_id": 999,
         }
 
 

@@ -80,6 +80,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "aml.manage": frozenset({Role.compliance, Role.admin}),
     # the back office's feeds of customers, trades and transfers
     "feeds.write": frozenset({Role.admin}),
+    # market tools: charts and indicators for the desk and trainers; disputes of binary-option
+    # records by the agents who answer them; corrections decided by a supervisor
+    "market.read": DESK | frozenset({Role.trainer}),
+    "market.dispute": frozenset({Role.agent, Role.supervisor, Role.admin}),
+    "market.correct": frozenset({Role.supervisor, Role.admin}),
 }
 
 

@@ -21,3 +21,4 @@ class CustomerAudit(StrEnum):
     product_request = "suitability.request"
     product_confirm = "suitability.confirm"
     product_confirm_refused = "suitability.confirm_refused"
+    trade_settlement = "customer.trade_settlement"

@@ -138,6 +138,10 @@ class Trade(Base):
     expiry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     settle_price: Mapped[Decimal | None] = mapped_column(Dec(24, 8), nullable=True)
     result: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # the settlement tick the platform used (time, feed) and the tie rule in force (refund | loss)
+    settle_tick_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    settle_feed: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    tie_rule: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
 
 class FundTransfer(Base):

@@ -47,6 +47,8 @@ from kefu.identity.views import router as identity_api
 from kefu.knowledge import service as knowledge
 from kefu.knowledge.pages import router as knowledge_pages
 from kefu.knowledge.views import router as knowledge_api
+from kefu.market.pages import router as market_pages
+from kefu.market.views import router as market_api
 from kefu.web.hub import router as hub
 
 log = logging.getLogger("kefu")
@@ -494,6 +496,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         compliance_api,
         knowledge_api,
         aml_api,
+        market_api,
         hub,
         identity_pages,
         desk_pages,
@@ -501,6 +504,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         compliance_pages,
         knowledge_pages,
         aml_pages,
+        market_pages,
     ):
         app.include_router(router)
     static = Path(__file__).with_name("static")
