@@ -64,7 +64,7 @@ def _bounds(f: Filters) -> tuple[datetime | None, datetime | None]:
     return lo, hi
 
 
-def _where(f: Filters) -> list[ColumnElement[bool]]:
+def where_of(f: Filters) -> list[ColumnElement[bool]]:
     e = Evaluation
     cond: list[ColumnElement[bool]] = [e.current.is_(True)]
     lo, hi = _bounds(f)
@@ -209,7 +209,7 @@ def breakdown(
         select(key, *_columns())
         .select_from(Evaluation)
         .outerjoin(CsatSurvey, CsatSurvey.case_id == Evaluation.case_id)
-        .where(*_where(f))
+        .where(*where_of(f))
         .group_by(key)
         .order_by(key)
     )
@@ -229,7 +229,7 @@ def totals(db: Session, *, viewer: User, filters: Filters) -> dict[str, Any]:
         select(*_columns())
         .select_from(Evaluation)
         .outerjoin(CsatSurvey, CsatSurvey.case_id == Evaluation.case_id)
-        .where(*_where(f))
+        .where(*where_of(f))
     )
     return _row(db.execute(stmt).one())
 
@@ -275,7 +275,7 @@ def drill(
         )
         .join(Case, Case.id == e.case_id)
         .outerjoin(CsatSurvey, CsatSurvey.case_id == e.case_id)
-        .where(*_where(f), col == literal(value) if group != "agent" else col == value)
+        .where(*where_of(f), col == literal(value) if group != "agent" else col == value)
         .order_by(e.finished_at.desc(), e.case_id.desc())
         .limit(limit)
     )

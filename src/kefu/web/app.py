@@ -40,6 +40,8 @@ from kefu.identity.views import router as identity_api
 from kefu.knowledge import service as knowledge
 from kefu.knowledge.pages import router as knowledge_pages
 from kefu.knowledge.views import router as knowledge_api
+from kefu.quality.pages import router as quality_pages
+from kefu.quality.views import router as quality_api
 from kefu.web.hub import router as hub
 
 log = logging.getLogger("kefu")
@@ -483,11 +485,13 @@ def create_app(database: Database | None = None) -> FastAPI:
         customers_api,
         compliance_api,
         knowledge_api,
+        quality_api,
         hub,
         identity_pages,
         desk_pages,
         customers_pages,
         knowledge_pages,
+        quality_pages,
     ):
         app.include_router(router)
     static = Path(__file__).with_name("static")
