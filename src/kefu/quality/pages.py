@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -56,6 +57,18 @@ def _today() -> date:
     return datetime.now(ZoneInfo(get_settings().timezone)).date()
 
 
+#: the window a console page shows when no dates are given: the last twelve weeks
+DEFAULT_DAYS = 84
+
+
+def _window(f: quality.Filters) -> quality.Filters:
+    """``f`` with the default window when it names no dates (the JSON API stays explicit)."""
+    if f.start is None and f.end is None:
+        today = _today()
+        return replace(f, start=today - timedelta(days=DEFAULT_DAYS - 1), end=today)
+    return f
+
+
 def _reader(
     request: Request, caller: Caller | None, perm: str = "quality.read"
 ) -> Caller | Response:
@@ -99,6 +112,7 @@ def dashboard(
     if isinstance(c, Response):
         return c
     user, lang = c.user, language(request)
+    f = _window(f)
     agents = _agents(db)
     names = {str(u.id): u.name_for(lang) for u in agents}
     data = {
@@ -311,6 +325,7 @@ def complaints_page(
     c = _reader(request, caller)
     if isinstance(c, Response):
         return c
+    f = _window(f)
     data = quality.complaint_analysis(db, viewer=c.user, filters=f, period=period)
     return render(
         request,
