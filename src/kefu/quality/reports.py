@@ -17,7 +17,7 @@ from kefu.core.errors import NotFound, ValidationFailed
 from kefu.core.security import User, require
 from kefu.desk.models import Case
 from kefu.quality import content
-from kefu.quality.metrics import Filters, breakdown, bucket, totals, where_of
+from kefu.quality.metrics import Filters, breakdown, bucket, key_text, totals, where_of
 from kefu.quality.models import Evaluation
 from kefu.quality.scorer import SECTIONS
 
@@ -47,7 +47,7 @@ def complaint_analysis(
     )
     trend: dict[str, dict[str, int]] = defaultdict(dict)
     for k, q, n in trend_rows:
-        trend[str(k)][q] = n
+        trend[key_text(k)][q] = n
     top = [
         (q, n)
         for q, n in db.execute(
