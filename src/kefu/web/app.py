@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
+from kefu.academy.pages import router as academy_pages
 from kefu.compliance.views import router as compliance_api
 from kefu.core import audit
 from kefu.core.config import get_settings
@@ -488,6 +489,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         desk_pages,
         customers_pages,
         knowledge_pages,
+        academy_pages,
     ):
         app.include_router(router)
     static = Path(__file__).with_name("static")
