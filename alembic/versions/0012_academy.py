@@ -1,7 +1,7 @@
 """academy
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 12:57:32.389983
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'  # chained after main's head at the merge (the lead re-chains)
 branch_labels = None
 depends_on = None
 

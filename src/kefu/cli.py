@@ -16,6 +16,7 @@ from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.desk.cli import intent_app
 from kefu.knowledge.cli import calc_app, kb_app, rules_app
+from kefu.quality.cli import app as quality_app
 
 app = typer.Typer(help="Kefu (客服): customer service for brokerages.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
@@ -281,6 +282,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(calc_app, name="calc")
 app.add_typer(rules_app, name="rules")
 app.add_typer(intent_app, name="intent")
+app.add_typer(quality_app, name="qa")
 app.add_typer(academy_app, name="academy")
 
 

@@ -26,6 +26,7 @@ from kefu.desk.models import (
     CsatSurvey,
 )
 from kefu.knowledge import service as knowledge
+from kefu.quality import demo as quality
 
 DEMO_PASSWORD = "kefu-demo"
 _AGE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
@@ -309,4 +310,5 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
             survey.answered_at = min(last + timedelta(hours=1), now)
         counts["cases"] += 1
         db.flush()
+    counts["evaluations"] = quality.load_demo(db, demo)
     return counts

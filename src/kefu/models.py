@@ -7,6 +7,7 @@ from kefu.core.db import Base
 from kefu.customers import models as _customers
 from kefu.desk import models as _desk
 from kefu.knowledge import models as _knowledge
+from kefu.quality import models as _quality
 
 __all__ = ["Base"]
-_ = (_audit, _security, _customers, _desk, _knowledge, _academy)
+_ = (_audit, _security, _customers, _desk, _knowledge, _quality, _academy)

@@ -153,6 +153,12 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/cases"): Access("case.create", body=_case_body),
     ("GET", "/api/v1/cases/{case_id}"): Access("own:case.read_all"),
     ("PATCH", "/api/v1/cases/{case_id}"): Access("case.update", body=lambda w: {}),
+    ("POST", "/api/v1/cases/{case_id}/tags"): Access(
+        "case.update", body=lambda w: {"add": ["vip"]}
+    ),
+    ("POST", "/api/v1/cases/bulk"): Access(
+        "case.update", body=lambda w: {"case_ids": [w.ids["case_id"]], "priority": "high"}
+    ),
     ("GET", "/api/v1/cases/{case_id}/messages"): Access("own:case.read_all"),
     ("POST", "/api/v1/cases/{case_id}/messages"): Access(
         "own:message.reply", body=lambda w: {"body": "您好"}

@@ -104,7 +104,9 @@ def test_content_sync_loads_the_configured_folder_and_twice_changes_nothing(team
     assert "urgent" in first["desk"]["sla_policies"] and first["desk"]["canned_replies"]
     with database.session() as s:
         assert knowledge.get_article(s, "trading.fees").title_en == NEW_TITLE
-        urgent = s.scalars(select(SlaPolicy).where(SlaPolicy.priority == "urgent")).one()
+        urgent = s.scalars(
+            select(SlaPolicy).where(SlaPolicy.priority == "urgent", SlaPolicy.channel == "any")
+        ).one()
         assert urgent.first_response_minutes == 7
         canned = s.scalar(select(func.count(CannedReply.id)))
         entries = s.scalar(select(func.count(audit.AuditEntry.id)))

@@ -204,18 +204,28 @@ def personas(json_out: bool = typer.Option(False, "--json")) -> None:
 
 def _persona(slug: str) -> Any:
     """The persona installed in the database, else the content folder's file."""
+    import kefu.models  # noqa: F401
     from kefu.academy import catalogue, content
+    from kefu.core.config import get_settings
+    from kefu.core.db import Database
 
-    try:
-        return _run(lambda db: catalogue.get_persona(db, slug)[2])
-    except typer.Exit:
-        path = content.academy_dir() / "personas" / f"{slug}.yaml"
-        if not path.is_file():
-            raise _fail(f"no persona {slug!r} (installed or in {path.parent})") from None
+    url = get_settings().database_url
+    if not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).is_file():
+        database = Database(url)
         try:
-            return content.read_persona(path)[0]
-        except content.ContentError as exc:
-            raise _fail(str(exc)) from exc
+            with database.session() as db:
+                return catalogue.get_persona(db, slug)[2]
+        except (KefuError, OperationalError, ProgrammingError):
+            pass  # not installed (or no database yet): the content folder's file
+        finally:
+            database.engine.dispose()
+    path = content.academy_dir() / "personas" / f"{slug}.yaml"
+    if not path.is_file():
+        raise _fail(f"no persona {slug!r} (installed or in {path.parent})")
+    try:
+        return content.read_persona(path)[0]
+    except content.ContentError as exc:
+        raise _fail(str(exc)) from exc
 
 
 @academy_app.command("roleplay")

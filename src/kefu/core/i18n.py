@@ -13,6 +13,21 @@ DEFAULT = "zh-CN"
 _DIR = Path(__file__).with_name("locales")
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """A YAML loader that refuses a key repeated in one mapping (plain YAML keeps the last one
+    silently, which once made the internal-note checkbox read "修改说明")."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ValueError(f"{self.name}: line {line}: key {key!r} defined twice")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 @lru_cache
 def catalog(lang: str) -> dict[str, str]:
     """The flat catalog of ``lang``: ``locales/<lang>.yaml`` and then each context's own
@@ -21,7 +36,9 @@ def catalog(lang: str) -> dict[str, str]:
     files = [_DIR / f"{lang}.yaml", *sorted(_DIR.glob(f"*/{lang}.yaml"))]
     flat: dict[str, str] = {}
     for path in files:
-        part = _flatten(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        with path.open(encoding="utf-8") as stream:
+            data = yaml.load(stream, Loader=_UniqueKeys)  # noqa: S506 (a SafeLoader)
+        part = _flatten(data or {})
         clash = sorted(set(part) & set(flat))
         if clash:
             raise ValueError(f"{path}: keys already defined elsewhere: {', '.join(clash[:5])}")

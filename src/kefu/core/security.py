@@ -62,6 +62,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "kb.manage": frozenset({Role.supervisor, Role.trainer, Role.admin}),
     # an agent who answers with an article proposes the customer's words as its question
     "kb.suggest": DESK,
+    # quality: QA evaluations, metrics and reports; reviews (override, calibration) by supervisors
+    "quality.read": frozenset({Role.supervisor, Role.compliance, Role.admin}),
+    "quality.review": frozenset({Role.supervisor, Role.admin}),
     # the academy: every staff member learns (trainees are agents); trainers and admins teach;
     # supervisors follow their team's progress and pending product-knowledge updates
     "academy.learn": STAFF,

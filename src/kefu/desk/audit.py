@@ -9,6 +9,7 @@ class DeskAudit(StrEnum):
     case_create = "case.create"
     case_update = "case.update"
     case_assign = "case.assign"
+    case_tags = "case.tags"
     message_customer = "message.customer"
     message_agent = "message.agent"
     message_note = "message.note"

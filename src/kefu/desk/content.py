@@ -128,12 +128,14 @@ def sync(db: Session, content: Path | None = None, *, actor_id: int | None = Non
         cals[row.name] = row
         report.calendars.append(row.name)
     db.flush()
-    have = set(db.scalars(select(SlaPolicy.priority)))
+    have = {(c, p) for c, p in db.execute(select(SlaPolicy.channel, SlaPolicy.priority))}
     for p in data.get("policies", []):
-        if p["priority"] in have:
+        key = (str(p.get("channel", "any")), str(p["priority"]))
+        if key in have:
             continue
         db.add(
             SlaPolicy(
+                channel=key[0],
                 priority=p["priority"],
                 first_response_minutes=p["first_response_minutes"],
                 resolution_minutes=p["resolution_minutes"],
@@ -141,8 +143,8 @@ def sync(db: Session, content: Path | None = None, *, actor_id: int | None = Non
                 near_breach_percent=p.get("near_breach_percent", 80),
             )
         )
-        have.add(p["priority"])
-        report.sla_policies.append(str(p["priority"]))
+        have.add(key)
+        report.sla_policies.append(key[1] if key[0] == "any" else f"{key[0]}:{key[1]}")
     keys = set(db.scalars(select(CannedReply.key)))
     for c in read_canned(content):
         if c["key"] not in keys:

@@ -94,6 +94,28 @@ class Case(Base):
         back_populates="case", order_by="Message.id", cascade="all, delete-orphan"
     )
 
+    # staff's labels (never shown to the customer); loaded on first use, and for a page of
+    # cases in one query by the queue (selectinload), so the chat's write path never reads them
+    tag_rows: Mapped[list[CaseTag]] = relationship(
+        cascade="all, delete-orphan", order_by="CaseTag.tag"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return [t.tag for t in self.tag_rows]
+
+
+class CaseTag(Base):
+    """One label on a case; the index on (tag, case_id) answers "cases tagged X"."""
+
+    __tablename__ = "case_tags"
+    __table_args__ = (Index("ix_case_tags_tag", "tag", "case_id"),)
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(32), primary_key=True)
+
 
 class Message(Base):
     __tablename__ = "messages"
@@ -151,10 +173,17 @@ class BusinessCalendar(Base):
 
 
 class SlaPolicy(Base):
+    """Targets for one priority on one channel; ``channel == "any"`` is the fallback a channel
+    without a policy of its own uses (live chat answers in minutes, tickets in hours)."""
+
     __tablename__ = "sla_policies"
+    __table_args__ = (
+        UniqueConstraint("channel", "priority", name="uq_sla_policies_channel_priority"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    priority: Mapped[str] = mapped_column(String(8), unique=True)
+    channel: Mapped[str] = mapped_column(String(8), default="any", server_default="any")
+    priority: Mapped[str] = mapped_column(String(8))
     first_response_minutes: Mapped[int] = mapped_column(Integer)
     resolution_minutes: Mapped[int] = mapped_column(Integer)
     calendar_id: Mapped[int] = mapped_column(ForeignKey("business_calendars.id"))

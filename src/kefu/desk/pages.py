@@ -138,9 +138,10 @@ def _filters(
     q: str = Query("", max_length=200),
     category: str = Query("", max_length=16),
     priority: str = Query("", max_length=8),
+    tag: str = Query("", max_length=64),
 ) -> dict[str, Any]:
     """The queue's filters, shared by the desk page, a case in it and the queue fragment."""
-    return {"view": view, "q": q, "category": category, "priority": priority}
+    return {"view": view, "q": q, "category": category, "priority": priority, "tag": tag}
 
 
 QueueFilters = Annotated[dict[str, Any], Depends(_filters)]
@@ -159,8 +160,15 @@ def _desk_ctx(
         "current": case,
         "case": case,
         "agent_profile": queries.agent_profile(db, user.id),
+        # tags and bulk work need case.update (read-only roles see neither control)
+        "bulk": can(user, "case.update"),
         **CHOICES,
     }
+    if ctx["bulk"]:
+        ctx["bulk_statuses"] = desk.list_statuses(db)
+        ctx["bulk_agents"] = (
+            queries.agents_with_presence(db, lang=lang) if can(user, "case.assign") else []
+        )
     if case is not None:
         ctx["messages"] = messages_read(db, case, viewer=user, lang=lang)
         ctx["transcript"] = readmodel.transcript_for(case, viewer=user)
@@ -226,6 +234,7 @@ def desk_queue(
         else None,
         cases=queries.queue(db, viewer=c.user, lang=language(request), **filters),
         qs=urlencode(filters),
+        bulk=can(c.user, "case.update"),
     )
 
 

@@ -29,6 +29,7 @@ QUEUE_VIEWS: dict[str, dict[str, str]] = {
     "open": {"status_category": "open"},
     "mine": {"status_category": "open,pending", "assignee": "me"},
     "unassigned": {"status_category": "open", "assignee": "none"},
+    "chats": {"status_category": "open", "channel": "chat"},
     "pending": {"status_category": "pending"},
     "resolved": {"status_category": "resolved,closed"},
     "all": {},
@@ -44,21 +45,25 @@ def queue(
     q: str = "",
     category: str = "",
     priority: str = "",
+    tag: str = "",
 ) -> list[Case]:
     """The desk's queue (one of :data:`QUEUE_VIEWS`, unknown names read as ``open``): up to
     100 cases, each with ``sla_first``, ``sla_resolution``, ``customer_name`` and
     ``assignee_name`` set for the page."""
     args: dict[str, Any] = dict(QUEUE_VIEWS.get(view, QUEUE_VIEWS["open"]))
-    cases = desk.list_cases(
-        db,
-        viewer=viewer,
-        q=q or None,
-        category=category or None,
-        priority=priority or None,
-        limit=100,
-        **args,
-    )
-    policies = desk.policies_by_priority(db)
+    filters: dict[str, Any] = {
+        "q": q or None,
+        "category": category or None,
+        "priority": priority or None,
+        "tag": tag or None,
+    }
+    cases = desk.list_cases(db, viewer=viewer, limit=100, **filters, **args)
+    if args.get("status_category") == "open" and "channel" not in args:
+        # a customer waiting in a live chat comes before the ticket backlog, however overdue
+        chats = desk.list_cases(db, viewer=viewer, limit=100, channel="chat", **filters, **args)
+        lead = {c.id for c in chats}
+        cases = (chats + [c for c in cases if c.id not in lead])[:100]
+    policies = desk.load_policies(db)
     names = {
         cid: c.name_for(lang)
         for cid, c in customers.customers_by_id(db, {c.customer_id for c in cases}).items()

@@ -17,7 +17,7 @@ from kefu.desk.csat import survey_of
 from kefu.desk.messages import visible_messages
 from kefu.desk.models import Case, Message
 from kefu.desk.schemas import message_view
-from kefu.desk.sla_policies import Policy, policies_by_priority, sla_view
+from kefu.desk.sla_policies import PolicyBook, load_policies, sla_view
 from kefu.identity import service as identity
 
 
@@ -29,7 +29,7 @@ def case_read(
     lang: str,
     users: dict[int, User] | None = None,
     customers: dict[int, Customer] | None = None,
-    policies: dict[str, Policy | None] | None = None,
+    policies: PolicyBook | None = None,
 ) -> dict[str, Any]:
     """One case as ``viewer`` sees it (customer name in their language, SLA clocks, rating)."""
     users = users if users is not None else identity.users_by_id(db, [case.assignee_id])
@@ -60,6 +60,8 @@ def case_read(
         "agent_read_id": case.agent_read_id,
         "resolved_at": case.resolved_at,
         "sla": sla_view(db, case, policies=policies),
+        # staff's labels are internal: a customer never receives them
+        "tags": [] if viewer.role == Role.customer else case.tags,
         "call_minutes": case.call_minutes,
         "transcript": transcript_for(case, viewer=viewer),
         "csat": None
@@ -88,7 +90,7 @@ def cases_read(
     """A page of the queue, with names, customers and policies loaded once."""
     users = identity.users_by_id(db, [c.assignee_id for c in cases])
     customers = customers_by_id(db, {c.customer_id for c in cases})
-    policies = policies_by_priority(db)
+    policies = load_policies(db)
     return [
         case_read(
             db, c, viewer=viewer, lang=lang, users=users, customers=customers, policies=policies

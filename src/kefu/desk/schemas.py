@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +13,7 @@ from kefu.core.security import Role, User
 Channel = Literal["chat", "web", "phone", "email"]
 Category = Literal["account", "funds", "trading", "technical", "complaint", "compliance"]
 Priority = Literal["urgent", "high", "normal", "low"]
+Tag = Annotated[str, Field(max_length=64)]
 
 
 class Strict(BaseModel):
@@ -44,6 +45,25 @@ class CasePatch(Strict):
     assignee_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     unassign: bool = False
     confirm_warning: bool = False
+
+
+class TagsIn(Strict):
+    add: list[Tag] = Field(default_factory=list, max_length=10)
+    remove: list[Tag] = Field(default_factory=list, max_length=10)
+
+
+class BulkIn(Strict):
+    case_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=200)
+    status: str | None = Field(default=None, min_length=1, max_length=32)
+    priority: Priority | None = None
+    assignee_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    unassign: bool = False
+    add_tags: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=10
+    )
+    remove_tags: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=10
+    )
 
 
 class MessageIn(Strict):
@@ -92,6 +112,7 @@ class CaseOut(BaseModel):
     customer_read_id: int = 0
     agent_read_id: int = 0
     sla: dict[str, SlaClockOut]
+    tags: list[str] = Field(default_factory=list, description="staff's labels (not for customers)")
     call_minutes: int | None = None
     transcript: str = ""
     csat: dict[str, Any] | None = None

@@ -7,14 +7,14 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from kefu.core.security import Role, User, require
+from kefu.core.security import Role, User, can, require
 from kefu.core.textsearch import fts5_query, tsquery_terms
-from kefu.customers.service import customer_for_user
-from kefu.desk.models import CATEGORIES, CHANNELS, PRIORITIES, Case, Message
+from kefu.customers.service import customer_for_user, search_customers
+from kefu.desk.models import CATEGORIES, CHANNELS, PRIORITIES, Case, CaseTag, Message
 from kefu.desk.statuses import status_by_key
-from kefu.desk.validation import check_choice, field_error
+from kefu.desk.validation import check_choice, field_error, normalise_tags
 
 
 def search_case_ids(db: Session, q: str, *, limit: int = 200) -> list[int]:
@@ -78,6 +78,33 @@ def search_case_ids(db: Session, q: str, *, limit: int = 200) -> list[int]:
     return found
 
 
+CASE_NUMBER = re.compile(r"#?([0-9]{1,12})")
+
+
+def lookup_case_ids(db: Session, q: str, *, viewer: User, limit: int = 200) -> list[int]:
+    """Cases a desk user finds by what identifies them rather than by their words: the case
+    number (``41`` or ``#41``), the external reference, or the customer — name, customer code,
+    account number, or phone / ID number matched exactly through the customer's blind index."""
+    q = q.strip()
+    found: set[int] = set()
+    number = CASE_NUMBER.fullmatch(q)
+    if number:
+        found.update(db.scalars(select(Case.id).where(Case.id == int(number.group(1)))))
+    found.update(db.scalars(select(Case.id).where(Case.external_ref == q[:64])))
+    if can(viewer, "customer.read"):
+        who = [c.id for c in search_customers(db, viewer=viewer, q=q, limit=20)]
+        if who:
+            found.update(
+                db.scalars(
+                    select(Case.id)
+                    .where(Case.customer_id.in_(who))
+                    .order_by(Case.id.desc())
+                    .limit(limit)
+                )
+            )
+    return sorted(found, reverse=True)[:limit]
+
+
 def list_cases(
     db: Session,
     *,
@@ -89,6 +116,7 @@ def list_cases(
     priority: str | None = None,
     channel: str | None = None,
     customer_id: int | None = None,
+    tag: str | None = None,
     q: str | None = None,
     limit: int = 50,
     offset: int = 0,
@@ -120,6 +148,9 @@ def list_cases(
     if channel:
         check_choice("channel", channel, CHANNELS)
         stmt = stmt.where(Case.channel == channel)
+    if tag:
+        (one,) = normalise_tags([tag], field="tag") or [""]
+        stmt = stmt.where(Case.id.in_(select(CaseTag.case_id).where(CaseTag.tag == one)))
     if assignee == "me":
         stmt = stmt.where(Case.assignee_id == viewer.id)
     elif assignee == "none":
@@ -130,9 +161,12 @@ def list_cases(
         stmt = stmt.where(Case.assignee_id == int(assignee))
     if q and q.strip():
         ids = search_case_ids(db, q, limit=500)
+        # a customer's list is already limited to their own cases (the where clause above)
+        ids = sorted(set(ids) | set(lookup_case_ids(db, q, viewer=viewer)), reverse=True)
         if not ids:
             return []
         stmt = stmt.where(Case.id.in_(ids))
     # matches ix_cases_queue (status_category, next_due_at, id): the first page is an index walk
     stmt = stmt.order_by(Case.next_due_at.asc().nulls_last(), Case.id)
+    stmt = stmt.options(selectinload(Case.tag_rows))
     return list(db.scalars(stmt.limit(min(max(limit, 1), 200)).offset(max(offset, 0))))

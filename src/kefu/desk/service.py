@@ -25,15 +25,16 @@ from kefu.desk.cases import (
 )
 from kefu.desk.conversation import add_message, message_payload
 from kefu.desk.csat import submit_csat, survey_of
-from kefu.desk.lifecycle import change_status
+from kefu.desk.lifecycle import change_status, on_case_finished
 from kefu.desk.messages import last_customer_text, mark_read, post_message, visible_messages
 from kefu.desk.search import list_cases, search_case_ids
 from kefu.desk.sla_policies import (
     Policy,
+    PolicyBook,
     calendar_of,
     list_calendars,
     list_policies,
-    policies_by_priority,
+    load_policies,
     policy_for,
     refresh_next_due,
     set_calendar_day,
@@ -47,10 +48,13 @@ from kefu.desk.statuses import (
     list_statuses,
     status_by_key,
 )
+from kefu.desk.tags import bulk_update, tag_case
+from kefu.desk.validation import normalise_tags
 
 __all__ = [
     "BUILTIN_STATUSES",
     "Policy",
+    "PolicyBook",
     "add_canned",
     "add_message",
     "agent_profiles",
@@ -58,6 +62,7 @@ __all__ = [
     "assign_automatically",
     "assign_case",
     "assign_waiting",
+    "bulk_update",
     "calendar_of",
     "case_variables",
     "categories",
@@ -71,9 +76,11 @@ __all__ = [
     "list_cases",
     "list_policies",
     "list_statuses",
+    "load_policies",
     "mark_read",
     "message_payload",
-    "policies_by_priority",
+    "normalise_tags",
+    "on_case_finished",
     "policy_for",
     "post_message",
     "refresh_next_due",
@@ -89,6 +96,7 @@ __all__ = [
     "status_by_key",
     "submit_csat",
     "survey_of",
+    "tag_case",
     "update_case",
     "update_sla_policy",
     "visible_case",

@@ -42,28 +42,45 @@ class Policy:
     resolution_minutes: int
     calendar: sla.Calendar
     near_percent: int
+    channel: str = "any"
 
 
-def policy_for(db: Session, priority: str) -> Policy | None:
-    row = db.scalar(select(SlaPolicy).where(SlaPolicy.priority == priority))
-    if row is None:
-        return None
+#: every policy by (channel, priority), loaded once for a page or a list of cases
+PolicyBook = dict[tuple[str, str], Policy]
+
+
+def _policy(row: SlaPolicy) -> Policy:
     return Policy(
         row.priority,
         row.first_response_minutes,
         row.resolution_minutes,
         calendar_of(row.calendar),
         row.near_breach_percent,
+        row.channel,
     )
 
 
-def policies_by_priority(db: Session) -> dict[str, Policy | None]:
-    """Every priority's policy, loaded once for a page or list of cases."""
-    return {p: policy_for(db, p) for p in PRIORITY_ORDER}
+def pick(book: PolicyBook, channel: str, priority: str) -> Policy | None:
+    """The channel's own policy for the priority, else the "any" channel's."""
+    return book.get((channel, priority)) or book.get(("any", priority))
+
+
+def policy_for(db: Session, priority: str, channel: str = "any") -> Policy | None:
+    rows = db.scalars(
+        select(SlaPolicy).where(
+            SlaPolicy.priority == priority, SlaPolicy.channel.in_((channel, "any"))
+        )
+    )
+    return pick({(r.channel, r.priority): _policy(r) for r in rows}, channel, priority)
+
+
+def load_policies(db: Session) -> PolicyBook:
+    """Every policy, for a page or list of cases (see :func:`pick`)."""
+    return {(r.channel, r.priority): _policy(r) for r in db.scalars(select(SlaPolicy))}
 
 
 def list_policies(db: Session) -> list[SlaPolicy]:
-    return list(db.scalars(select(SlaPolicy).order_by(SlaPolicy.id)))
+    return list(db.scalars(select(SlaPolicy).order_by(SlaPolicy.channel, SlaPolicy.id)))
 
 
 def list_calendars(db: Session) -> list[BusinessCalendar]:
@@ -72,7 +89,7 @@ def list_calendars(db: Session) -> list[BusinessCalendar]:
 
 def apply_sla(db: Session, case: Case) -> None:
     """(Re)computes the due times after creation or a priority change."""
-    pol = policy_for(db, case.priority)
+    pol = policy_for(db, case.priority, case.channel)
     if pol is None:
         case.first_response_due = case.resolution_due = None
     else:
@@ -107,7 +124,7 @@ def pause_or_resume(db: Session, case: Case, *, new_category: str, now: datetime
     if new_category == "pending" and case.sla_paused_at is None:
         case.sla_paused_at = now
     elif new_category != "pending" and case.sla_paused_at is not None:
-        pol = policy_for(db, case.priority)
+        pol = policy_for(db, case.priority, case.channel)
         if pol is not None:
             if case.resolution_due is not None:
                 case.resolution_due = sla.resume_due(
@@ -131,13 +148,13 @@ def sla_view(
     case: Case,
     *,
     now: datetime | None = None,
-    policies: dict[str, Policy | None] | None = None,
+    policies: PolicyBook | None = None,
 ) -> dict[str, Any]:
     now = now or utcnow()
     pol = (
-        (policies or {}).get(case.priority)
+        pick(policies, case.channel, case.priority)
         if policies is not None
-        else policy_for(db, case.priority)
+        else policy_for(db, case.priority, case.channel)
     )
     if pol is None:
         return {"first_response": _clock_dict(None), "resolution": _clock_dict(None)}

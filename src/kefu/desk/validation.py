@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Iterable
+
 from kefu.core.config import get_settings
 from kefu.core.errors import PayloadTooLarge, ValidationFailed
 
@@ -39,3 +43,23 @@ def check_subject(subject: str) -> str:
     if len(subject) > 200:
         raise field_error("subject", "at most 200 characters")
     return subject
+
+
+_TAG = re.compile(r"[\w.\-]{1,32}")
+
+
+def normalise_tags(raw: Iterable[str], *, field: str = "tags") -> list[str]:
+    """Tags as stored: width-folded, trimmed, lower-cased, deduplicated in order. A tag the
+    desk cannot store is refused by name, not cut."""
+    out: list[str] = []
+    for item in raw:
+        tag = unicodedata.normalize("NFKC", str(item)).strip().lower()
+        if not tag:
+            continue
+        if not _TAG.fullmatch(tag):
+            raise field_error(
+                field, f"tag {tag[:40]!r}: 1–32 letters, digits, '-', '_' or '.', no spaces"
+            )
+        if tag not in out:
+            out.append(tag)
+    return out

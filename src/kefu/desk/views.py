@@ -12,6 +12,7 @@ from kefu.core.http import DB, current_user, language
 from kefu.core.security import User, require
 from kefu.desk import chat, readmodel, service, triage
 from kefu.desk.schemas import (
+    BulkIn,
     CannedRenderIn,
     CaseCreate,
     CaseDetail,
@@ -23,6 +24,7 @@ from kefu.desk.schemas import (
     MessageOut,
     PresenceIn,
     StatusIn,
+    TagsIn,
 )
 from kefu.identity import service as identity
 from kefu.knowledge import service as knowledge
@@ -41,7 +43,10 @@ def list_cases(
     priority: str | None = Query(None, max_length=8),
     channel: str | None = Query(None, max_length=8),
     customer_id: int | None = Query(None, ge=1, le=2**31 - 1),
-    q: str | None = Query(None, max_length=200, description="Chinese or English search"),
+    tag: str | None = Query(None, max_length=64, description="staff's label"),
+    q: str | None = Query(
+        None, max_length=200, description="words (zh or en), #case number, reference or customer"
+    ),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=100_000),
     user: User = Depends(current_user),
@@ -58,6 +63,7 @@ def list_cases(
         priority=priority,
         channel=channel,
         customer_id=customer_id,
+        tag=tag,
         q=q,
         limit=limit,
         offset=offset,
@@ -109,6 +115,31 @@ def patch_case(
 ) -> dict[str, Any]:
     case = service.update_case(db, actor=user, case_id=case_id, **body.model_dump())
     return readmodel.case_read(db, case, viewer=user, lang=language(request))
+
+
+@router.post("/cases/{case_id}/tags", response_model=CaseOut)
+def tag_case(
+    body: TagsIn,
+    request: Request,
+    case_id: int = CaseId,
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> dict[str, Any]:
+    case = service.tag_case(db, actor=user, case_id=case_id, add=body.add, remove=body.remove)
+    return readmodel.case_read(db, case, viewer=user, lang=language(request))
+
+
+@router.post("/cases/bulk", response_model=CaseList)
+def bulk_update(
+    body: BulkIn,
+    request: Request,
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> dict[str, Any]:
+    """One change on up to 200 cases, each with its own audit entry; all or nothing."""
+    cases = service.bulk_update(db, actor=user, **body.model_dump())
+    items = readmodel.cases_read(db, cases, viewer=user, lang=language(request))
+    return {"items": items, "limit": len(items), "offset": 0}
 
 
 @router.get("/cases/{case_id}/messages", response_model=list[MessageOut])

@@ -4,7 +4,11 @@ thresholds, suitability bands …), each with dated entries, its source and the 
 checked. Pure: :func:`parse_registry` takes the parsed YAML (``content/policies/rules.yaml``,
 read by ``knowledge/content.py``) and returns plain data that answers ``value(rule, as_of)``,
 formats values in Chinese and English and renders ``{{rule:ID}}`` / ``{{rule:ID.field}}``
-placeholders in article text."""
+placeholders in article text.
+
+Over 500 lines on purpose: parsing, lookup by date, bilingual formatting and placeholder rendering
+all follow one entry format (kinds, fields, dated entries); kept together so that a new kind is
+added in one place."""
 
 from __future__ import annotations
 

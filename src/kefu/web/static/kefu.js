@@ -357,6 +357,33 @@
         api("POST", button.dataset.candidates, { case_id: parseInt(button.dataset.caseId, 10) });
       }
     },
+    // tags typed into the case header (comma- or space-separated) are added to the case
+    async "tag-add"(button) {
+      const input = button.parentElement.querySelector("[data-role=tag-input]");
+      const add = splitTags(input ? input.value : "");
+      if (!add.length) return;
+      const r = await api("POST", "/api/v1/cases/" + button.dataset.caseId + "/tags", { add });
+      if (!r.ok) { alert((r.data && (r.data.detail || r.data.title)) || String(r.status)); return; }
+      location.reload();
+    },
+    // the bulk bar applies its filled fields to every picked case of the queue, all or nothing
+    async "bulk-apply"(button) {
+      const body = { case_ids: [...picked].map(Number) };
+      document.querySelectorAll("[data-role=bulk-field]").forEach((f) => {
+        if (!f.value) return;
+        if (f.hasAttribute("data-list")) body[f.dataset.field] = splitTags(f.value);
+        else body[f.dataset.field] = f.hasAttribute("data-int") ? parseInt(f.value, 10) : f.value;
+      });
+      button.disabled = true;
+      const r = await api("POST", "/api/v1/cases/bulk", body);
+      if (!r.ok) {
+        button.disabled = false;
+        alert((r.data && (r.data.detail || r.data.title)) || String(r.status));
+        return;
+      }
+      picked.clear();
+      location.reload();
+    },
     // the calculator shows the fields of the chosen kind (kefu.css) and drops the old result
     "calc-kind"(select) {
       select.form.dataset.kind = select.value;
@@ -364,6 +391,27 @@
       if (out) out.replaceChildren();
     },
   };
+
+  function splitTags(text) {
+    return text.split(/[\s,，、]+/).map((x) => x.replace(/^#/, "")).filter(Boolean);
+  }
+
+  /* the queue's picks survive its refresh every 20 s (htmx swaps the list) */
+  const picked = new Set();
+  function showPicks() {
+    document.querySelectorAll("[data-role=bulk-pick]").forEach((box) => {
+      box.checked = picked.has(box.value);
+    });
+    const count = document.querySelector("[data-role=bulk-count]");
+    if (count) count.textContent = String(picked.size);
+  }
+  document.addEventListener("change", (e) => {
+    const box = e.target.closest("[data-role=bulk-pick]");
+    if (!box) return;
+    if (box.checked) picked.add(box.value); else picked.delete(box.value);
+    showPicks();
+  });
+  document.body.addEventListener("htmx:afterSwap", showPicks);
 
   document.addEventListener("click", (e) => {
     const b = e.target.closest("button[data-api], button[data-action]");
