@@ -120,7 +120,14 @@ def home(request: Request, caller: OptionalCaller, db: DbSession) -> Response:
         certificates=programmes.certificates_of(db, user.id),
         pending=updates.pending_for(db, viewer=user),
         can_teach=can(user, "academy.teach"),
-        mentees=programmes.mentees(db, viewer=user),
+        mentees=[
+            (
+                m,
+                roleplays.runs_of(db, viewer=user, user_id=m.id)[:5],
+                quizzes.attempts_of(db, viewer=user, user_id=m.id)[:5],
+            )
+            for m in programmes.mentees(db, viewer=user)
+        ],
         flash=request.query_params.get("flash"),
         flash_kind=request.query_params.get("kind", "ok"),
     )
