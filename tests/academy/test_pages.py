@@ -194,3 +194,28 @@ def test_trainer_pages_import_edit_and_refuse_trainees(
     stats = web.get("/academy/teach/courses/fees-basics")
     assert stats.status_code == 200 and 'data-testid="item-stats"' in stats.text
     assert web.get("/academy/teach/trainees").status_code == 200
+
+
+def test_the_desk_include_lists_pending_updates_and_mentors_see_their_mentees(
+    web: TestClient, academy: tuple[Session, People]
+) -> None:
+    from datetime import date
+
+    from kefu.academy import programmes, updates
+
+    s, people = academy
+    updates.sync_updates(s, today=date(2023, 9, 1))
+    programmes.assign_mentor(
+        s, actor=people.trainer, trainee_id=people.trainee.id, mentor_id=people.mentor.id
+    )
+    s.commit()
+    _login(web, "trainee1")
+    box = web.get("/academy/updates/mine", headers={"HX-Request": "true"})
+    assert box.status_code == 200 and 'data-testid="desk-updates"' in box.text
+    assert "Stamp duty" in box.text
+    _login(web, "mentor1")
+    home = web.get("/academy").text
+    assert 'data-testid="mentee-trainee1"' in home
+    _login(web, "sup")
+    progress = web.get("/academy/teach/trainees").text
+    assert "trainee1" in progress and 'data-testid="update-completion"' in progress

@@ -95,9 +95,14 @@ def home(request: Request, caller: OptionalCaller, db: DbSession) -> Response:
     user = c.user
     courses = catalogue.courses(db)
     done = programmes.lessons_done(db, user.id)
+    lg = _lg(request)
+    personas = catalogue.personas(db)
     course_rows = []
+    titles: dict[str, str] = {}
     for course in courses:
         lessons = catalogue.lessons_of(db, course.id)
+        titles[course.slug] = course.data["title"][lg]
+        titles.update({f"{course.slug}/{x.slug}": x.data["title"][lg] for x in lessons})
         course_rows.append(
             {
                 "course": course,
@@ -111,10 +116,12 @@ def home(request: Request, caller: OptionalCaller, db: DbSession) -> Response:
         "academy/home.html",
         c,
         area="academy",
-        lg=_lg(request),
+        lg=lg,
+        titles=titles,
         courses=course_rows,
         progress=programmes.my_progress(db, viewer=user),
-        personas=catalogue.personas(db),
+        personas=personas,
+        persona_titles={p.slug: p.title(lg) for _, p in personas},
         runs=roleplays.runs_of(db, viewer=user)[:10],
         attempts=quizzes.attempts_of(db, viewer=user)[:10],
         certificates=programmes.certificates_of(db, user.id),
