@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = '0012'
-down_revision = '0011'  # chained after main's head at the merge (the lead re-chains)
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -27,6 +27,7 @@ from kefu.desk.models import (
     CsatSurvey,
 )
 from kefu.knowledge import service as knowledge
+from kefu.market.content import load_demo_market
 from kefu.quality import demo as quality
 
 DEMO_PASSWORD = "kefu-demo"
@@ -249,6 +250,7 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
                 )
             )
         db.flush()
+    counts.update(load_demo_market(db, demo))
     now = utcnow()
     for spec in _read(demo / "cases.yaml").get("cases", []):
         if db.scalar(select(Case.id).where(Case.external_ref == spec["ref"])):

@@ -56,6 +56,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "sla.manage": frozenset({Role.supervisor, Role.admin}),
     "users.manage": frozenset({Role.admin}),
     "audit.read": frozenset({Role.compliance, Role.admin}),
+    # KYC: staff record a customer's identity document; compliance verifies it (maker-checker),
+    # records professional investors and judges the guard's decisions
+    "kyc.manage": frozenset({Role.agent, Role.supervisor, Role.compliance, Role.admin}),
+    "kyc.review": frozenset({Role.compliance, Role.admin}),
+    "guard.review": frozenset({Role.compliance, Role.admin}),
     "presence.set": frozenset({Role.agent, Role.supervisor}),
     "screen.use": STAFF | frozenset({Role.customer}),
     "kb.read": STAFF | frozenset({Role.customer}),
@@ -70,6 +75,16 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "academy.learn": STAFF,
     "academy.teach": frozenset({Role.trainer, Role.admin}),
     "academy.progress": frozenset({Role.supervisor, Role.trainer, Role.admin}),
+    # AML alerts and cases: compliance officers (and admins); agents see only a neutral flag
+    "aml.read": frozenset({Role.compliance, Role.admin}),
+    "aml.manage": frozenset({Role.compliance, Role.admin}),
+    # the back office's feeds of customers, trades and transfers
+    "feeds.write": frozenset({Role.admin}),
+    # market tools: charts and indicators for the desk and trainers; disputes of binary-option
+    # records by the agents who answer them; corrections decided by a supervisor
+    "market.read": DESK | frozenset({Role.trainer}),
+    "market.dispute": frozenset({Role.agent, Role.supervisor, Role.admin}),
+    "market.correct": frozenset({Role.supervisor, Role.admin}),
 }
 
 
