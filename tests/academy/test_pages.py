@@ -219,3 +219,37 @@ def test_the_desk_include_lists_pending_updates_and_mentors_see_their_mentees(
     _login(web, "sup")
     progress = web.get("/academy/teach/trainees").text
     assert "trainee1" in progress and 'data-testid="update-completion"' in progress
+
+
+def test_the_api_plays_a_role_play_one_reply_at_a_time(
+    web: TestClient, academy: tuple[Session, People]
+) -> None:
+    r = web.post("/api/v1/auth/login", json={"username": "trainee1", "password": "kefu-demo"})
+    auth = {"Authorization": f"Bearer {r.json()['token']}"}
+    web.cookies.clear()
+    assert [p["slug"] for p in web.get("/api/v1/academy/personas", headers=auth).json()] == [
+        "deposit-missing"
+    ]
+    assert (
+        web.get("/api/v1/academy/courses", headers=auth).json()[0]["lessons"][0]["slug"]
+        == "01-stamp-duty"
+    )
+    run = web.post(
+        "/api/v1/academy/runs", json={"persona": "deposit-missing", "lang": "en"}, headers=auth
+    )
+    assert run.status_code == 201 and run.json()["customer"].startswith("Where is my money?")
+    url = f"/api/v1/academy/runs/{run.json()['id']}"
+    first = web.post(f"{url}/replies", json={"text": "Please wait."}, headers=auth).json()
+    assert (first["mood"], first["outcome"], first["turn"]) == (3, "in_progress", 1)
+    for text in (
+        "I understand how worrying this is. Did you send it during trading hours?",
+        "Thank you. I will open a trace request now.",
+    ):
+        last = web.post(f"{url}/replies", json={"text": text}, headers=auth).json()
+    assert last["outcome"] == "resolved" and last["debrief"]["passed"] is True
+    again = web.post(f"{url}/replies", json={"text": "more"}, headers=auth)
+    assert again.status_code == 409 and again.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+    missing = web.post("/api/v1/academy/runs", json={"persona": "nobody"}, headers=auth)
+    assert missing.status_code == 404

@@ -394,6 +394,16 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/admin/kb/{slug}/revert/{version}"): Access(
         "kb.manage", kind="page", body=lambda w: {}
     ),
+    # --- the academy API (academy/views.py)
+    ("GET", "/api/v1/academy/courses"): Access("academy.learn"),
+    ("GET", "/api/v1/academy/personas"): Access("academy.learn"),
+    ("POST", "/api/v1/academy/runs"): Access(
+        "academy.learn", body=lambda w: {"persona": "matrix-persona"}
+    ),
+    ("GET", "/api/v1/academy/runs/{run_id}"): Access("academy.learn"),
+    ("POST", "/api/v1/academy/runs/{run_id}/replies"): Access(
+        "academy.learn", body=lambda w: {"text": "您好"}
+    ),
     # --- the academy console (academy/pages.py); the ids name no real row: allowed roles get 404
     ("GET", "/academy"): Access("academy.learn", kind="page"),
     ("GET", "/academy/courses/{course}"): Access("academy.learn", kind="page"),

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
 from kefu.academy.pages import router as academy_pages
+from kefu.academy.views import router as academy_api
 from kefu.aml.pages import router as aml_pages
 from kefu.aml.views import router as aml_api
 from kefu.compliance.pages import router as compliance_pages
@@ -498,6 +499,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         knowledge_api,
         aml_api,
         market_api,
+        academy_api,
         hub,
         identity_pages,
         desk_pages,
