@@ -12,6 +12,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kefu.academy import demo as academy
 from kefu.compliance.content import screen
 from kefu.core.db import utcnow
 from kefu.core.security import Role, User, hash_password
@@ -313,4 +314,5 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
         counts["cases"] += 1
         db.flush()
     counts["evaluations"] = quality.load_demo(db, demo)
+    counts["trainees"] = academy.load_demo(db, demo)
     return counts

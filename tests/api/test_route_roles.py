@@ -394,6 +394,75 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/admin/kb/{slug}/revert/{version}"): Access(
         "kb.manage", kind="page", body=lambda w: {}
     ),
+    # --- the academy API (academy/views.py)
+    ("GET", "/api/v1/academy/courses"): Access("academy.learn"),
+    ("GET", "/api/v1/academy/personas"): Access("academy.learn"),
+    ("POST", "/api/v1/academy/runs"): Access(
+        "academy.learn", body=lambda w: {"persona": "matrix-persona"}
+    ),
+    ("GET", "/api/v1/academy/runs/{run_id}"): Access("academy.learn"),
+    ("POST", "/api/v1/academy/runs/{run_id}/replies"): Access(
+        "academy.learn", body=lambda w: {"text": "您好"}
+    ),
+    # --- the academy console (academy/pages.py); the ids name no real row: allowed roles get 404
+    ("GET", "/academy"): Access("academy.learn", kind="page"),
+    ("GET", "/academy/courses/{course}"): Access("academy.learn", kind="page"),
+    ("GET", "/academy/courses/{course}/lessons/{lesson}"): Access("academy.learn", kind="page"),
+    ("POST", "/academy/courses/{course}/lessons/{lesson}/done"): Access(
+        "academy.learn", kind="page", body=lambda w: {}
+    ),
+    ("POST", "/academy/courses/{course}/quiz"): Access(
+        "academy.learn", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/academy/attempts/{attempt_id}"): Access("academy.learn", kind="page"),
+    ("POST", "/academy/attempts/{attempt_id}"): Access(
+        "academy.learn", kind="page", body=lambda w: {"finish": "0"}
+    ),
+    ("POST", "/academy/roleplay/{persona}"): Access(
+        "academy.learn", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/academy/runs/{run_id}"): Access("academy.learn", kind="page"),
+    ("POST", "/academy/runs/{run_id}"): Access(
+        "academy.learn", kind="page", body=lambda w: {"text": "您好"}
+    ),
+    ("POST", "/academy/comments/{target}/{target_id}"): Access(
+        "academy.learn", kind="page", body=lambda w: {"body": "好"}
+    ),
+    ("POST", "/academy/programmes/{programme}/enrol"): Access(
+        "academy.learn", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/academy/certificates/{certificate_id}"): Access("academy.learn", kind="page"),
+    ("GET", "/academy/verify/{code}"): Access("public", kind="page"),
+    ("GET", "/academy/teach"): Access("academy.teach", kind="page"),
+    ("POST", "/academy/teach/banks"): Access(
+        "academy.teach", kind="page", body=lambda w: {"bank": "matrix", "gift_zh": "::M1::好?{T}"}
+    ),
+    ("GET", "/academy/teach/banks/{name}"): Access("academy.teach", kind="page"),
+    ("GET", "/academy/teach/banks/{name}/export"): Access("academy.teach", kind="page"),
+    ("POST", "/academy/teach/banks/{name}/questions/{question}"): Access(
+        "academy.teach", kind="page", body=lambda w: {"gift_zh": "好?{T}", "gift_en": "OK?{T}"}
+    ),
+    ("GET", "/academy/teach/courses/{course}"): Access("academy.teach", kind="page"),
+    ("POST", "/academy/teach/courses/{course}"): Access(
+        "academy.teach", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/academy/teach/courses/{course}/lessons/{lesson}"): Access(
+        "academy.teach", kind="page"
+    ),
+    ("POST", "/academy/teach/courses/{course}/lessons/{lesson}"): Access(
+        "academy.teach", kind="page", body=lambda w: {}
+    ),
+    ("POST", "/academy/teach/essays/{item_id}"): Access(
+        "academy.teach", kind="page", body=lambda w: {"points": "1"}
+    ),
+    ("GET", "/academy/teach/trainees"): Access("academy.progress", kind="page"),
+    ("POST", "/academy/teach/mentors"): Access(
+        "academy.teach", kind="page", body=lambda w: {"trainee_id": "0", "mentor_id": "0"}
+    ),
+    ("GET", "/academy/updates/mine"): Access("academy.learn", kind="fragment"),
+    ("POST", "/academy/updates/{update_id}"): Access(
+        "academy.learn", kind="page", body=lambda w: {"answer": "true"}
+    ),
     # --- market (market/views.py, market/pages.py); {ref} and {correction_id} name no row: an
     # allowed role reaches the 404, the others are refused before the lookup
     ("GET", "/api/v1/market/instruments"): Access("market.read"),
@@ -628,6 +697,20 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             "code": "zh-CN",
             "policy_id": policy.id,
             "calendar_id": calendar.id,
+            # the academy's path parameters (no such rows: allowed roles meet a 404)
+            "course": "matrix-course",
+            "lesson": "01-matrix",
+            "attempt_id": 999_999,
+            "persona": "matrix-persona",
+            "run_id": 999_999,
+            "target": "run",
+            "target_id": 999_999,
+            "programme": "matrix-programme",
+            "certificate_id": 999_999,
+            "name": "matrix-bank",
+            "question": "Q-1",
+            "item_id": 999_999,
+            "update_id": 999_999,
             # ids no row holds: the routes answer 404 past their permission check
             "task_id": 2**31 - 1,
             "request_id": 2**31 - 1,

@@ -28,6 +28,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
+from kefu.academy.pages import router as academy_pages
+from kefu.academy.views import router as academy_api
 from kefu.aml.pages import router as aml_pages
 from kefu.aml.views import router as aml_api
 from kefu.compliance.pages import router as compliance_pages
@@ -500,6 +502,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         aml_api,
         market_api,
         quality_api,
+        academy_api,
         hub,
         identity_pages,
         desk_pages,
@@ -509,6 +512,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         aml_pages,
         market_pages,
         quality_pages,
+        academy_pages,
     ):
         app.include_router(router)
     static = Path(__file__).with_name("static")
