@@ -12,6 +12,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kefu.aml import service as aml
 from kefu.compliance.content import screen
 from kefu.core.db import utcnow
 from kefu.core.security import Role, User, hash_password
@@ -309,4 +310,6 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
             survey.answered_at = min(last + timedelta(hours=1), now)
         counts["cases"] += 1
         db.flush()
+    # AML: planted monitoring patterns through the back-office feed (kefu.aml)
+    counts["aml_alerts"] = aml.load_demo(db, demo / "aml.yaml")["alerts"]
     return counts
