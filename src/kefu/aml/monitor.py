@@ -279,9 +279,11 @@ ALERT_SCHEMA: dict[str, Any] = {
 }
 
 
-def _shape(lf: pl.LazyFrame) -> pl.LazyFrame:
+def _shape(lf: pl.LazyFrame, missing: tuple[str, ...] = ()) -> pl.LazyFrame:
+    """A rule's alerts in :data:`ALERT_SCHEMA` (``missing``: the columns the rule leaves empty;
+    naming them saves resolving the plan's schema on every scan)."""
     cols = [
-        (pl.col(c) if c in lf.collect_schema().names() else pl.lit(None)).cast(t).alias(c)
+        (pl.lit(None) if c in missing else pl.col(c)).cast(t).alias(c)
         for c, t in ALERT_SCHEMA.items()
     ]
     return lf.select(cols)
@@ -368,7 +370,8 @@ def _large_cash(funds: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
                 "large_cash", pl.col("customer_id"), pl.col("kind"), pl.col("day").cast(pl.String)
             ),
             detail=pl.lit(p.cash_threshold),
-        )
+        ),
+        ("detail2",),
     )
 
 
@@ -443,7 +446,8 @@ def _structuring(funds: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
             key=_key(
                 "structuring", pl.col("customer_id"), pl.col("kind"), pl.col("txn_ids").list.first()
             ),
-        )
+        ),
+        ("detail", "detail2"),
     )
 
 
@@ -553,7 +557,8 @@ def _third_party(funds: pl.LazyFrame, customers: pl.LazyFrame) -> pl.LazyFrame:
             window_end=pl.col("ts"),
             count=pl.lit(1),
             key=_key("third_party_funding", pl.col("customer_id"), pl.col("txn_id")),
-        )
+        ),
+        ("detail", "detail2"),
     )
 
 
@@ -574,7 +579,8 @@ def _dormant(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
             count=pl.lit(1),
             detail=(pl.col("ts") - pl.col("prev_ts")).dt.total_days(),
             key=_key("dormant_reactivation", pl.col("customer_id"), pl.col("txn_id")),
-        )
+        ),
+        ("detail2",),
     )
 
 
@@ -592,7 +598,8 @@ def _frequent(trades: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
             window_start=start,
             window_end=end,
             key=_key("frequent_trading", pl.col("customer_id"), pl.col("day").cast(pl.String)),
-        )
+        ),
+        ("direction", "detail", "detail2"),
     )
 
 
