@@ -307,20 +307,13 @@ def _steady_offset(tz: str) -> timedelta | None:
     return first
 
 
-def _with_local_day(lf: pl.LazyFrame, tz: str) -> pl.LazyFrame:
-    """Adds ``day``, the local calendar date of ``ts`` in ``tz`` — exact for every time: the
-    zone's rules before 1992, its steady offset after (the time order is kept)."""
-    exact = pl.col("ts").dt.convert_time_zone(tz).dt.date()
+def _local_day(tz: str, earliest: datetime | None) -> pl.Expr:
+    """The local calendar date of ``ts`` in ``tz``: by the zone's steady offset when every time
+    is from 1992 on (exact there, and ~50× cheaper per row), else by the zone's own rules."""
     offset = _steady_offset(tz)
-    if offset is None:
-        return lf.with_columns(day=exact)
-    steady = (pl.col("ts").dt.replace_time_zone(None) + offset).dt.date()
-    return pl.concat(
-        [
-            lf.filter(pl.col("ts") < _STEADY_FROM).with_columns(day=exact),
-            lf.filter(pl.col("ts") >= _STEADY_FROM).with_columns(day=steady),
-        ]
-    )
+    if offset is None or earliest is None or earliest < _STEADY_FROM:
+        return pl.col("ts").dt.convert_time_zone(tz).dt.date()
+    return (pl.col("ts").dt.replace_time_zone(None) + offset).dt.date()
 
 
 def _day_bounds(day: pl.Expr, tz: str) -> tuple[pl.Expr, pl.Expr]:
@@ -342,8 +335,8 @@ _DAY = pl.col("day").cast(pl.String)
 
 def _daily_sum(funds: pl.LazyFrame, tz: str) -> pl.LazyFrame:
     """Sums per customer, direction and local day (the ids are attached to the few hits)."""
-    g = funds.group_by("customer_id", "kind", "day").agg(
-        amount=pl.col("amount").sum(), count=pl.len()
+    g = funds.group_by("ck", "kind", "day").agg(
+        customer_id=pl.col("customer_id").first(), amount=pl.col("amount").sum(), count=pl.len()
     )
     start, end = _day_bounds(pl.col("day"), tz)
     return g.with_columns(window_start=start, window_end=end, direction=pl.col("kind"))
@@ -362,7 +355,7 @@ def _with_ids(hits: pl.LazyFrame, rows: pl.LazyFrame, keys: list[str]) -> pl.Laz
 def _large_cash(funds: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
     cash = funds.filter(pl.col("method") == "cash")
     g = _daily_sum(cash, p.timezone).filter(pl.col("amount") >= p.cash_threshold)
-    g = _with_ids(g, cash, ["customer_id", "kind", "day"])
+    g = _with_ids(g, cash, ["ck", "kind", "day"])
     return _shape(
         g.with_columns(
             rule=pl.lit("large_cash"),
@@ -386,7 +379,7 @@ def _large_transfer(funds: pl.LazyFrame, customers: pl.LazyFrame, p: Policy) -> 
         .otherwise(pl.lit(p.transfer_threshold_individual))
     )
     g = g.with_columns(detail=threshold).filter(pl.col("amount") >= pl.col("detail"))
-    g = _with_ids(g, moved, ["customer_id", "kind", "day"])
+    g = _with_ids(g, moved, ["ck", "kind", "day"])
     return _shape(
         g.with_columns(
             rule=pl.lit("large_transfer"),
@@ -472,6 +465,7 @@ def _timeline(txns: pl.LazyFrame) -> pl.LazyFrame:
 def _rapid_in_out(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
     r = p.rapid_out_ratio
     deposits = tl.filter(pl.col("kind") == "deposit").select(
+        "ck",
         "customer_id",
         "txn_id",
         "ts",
@@ -483,7 +477,7 @@ def _rapid_in_out(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
         target=pl.col("cw") + (pl.col("amount") * r.numerator + r.denominator - 1) // r.denominator,
     )
     outs = tl.filter(pl.col("kind") == "withdrawal").select(
-        "customer_id",
+        "ck",
         out_ts=pl.col("ts"),
         out_cw=pl.col("cw"),
         out_ct=pl.col("ct"),
@@ -496,7 +490,7 @@ def _rapid_in_out(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
             outs.sort("out_cw"),
             left_on="target",
             right_on="out_cw",
-            by="customer_id",
+            by="ck",
             strategy="forward",
             check_sortedness=False,
         )
@@ -507,18 +501,18 @@ def _rapid_in_out(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
         )
     )
     ids = (
-        hit.select("customer_id", "txn_id", "wseq", "out_seq")
+        hit.select("ck", "txn_id", "wseq", "out_seq")
         .join(
             tl.filter(pl.col("kind") == "withdrawal").select(
-                "customer_id", w_id=pl.col("txn_id"), w_seq=pl.col("wseq"), w_ts=pl.col("ts")
+                "ck", w_id=pl.col("txn_id"), w_seq=pl.col("wseq")
             ),
-            on="customer_id",
+            on="ck",
         )
         .filter((pl.col("w_seq") > pl.col("wseq")) & (pl.col("w_seq") <= pl.col("out_seq")))
-        .group_by("customer_id", "txn_id")
+        .group_by("ck", "txn_id")
         .agg(outs=pl.col("w_id").sort_by("w_seq"))
     )
-    out = hit.join(ids, on=["customer_id", "txn_id"]).with_columns(
+    out = hit.join(ids, on=["ck", "txn_id"]).with_columns(
         txn_ids=pl.concat_list(pl.col("txn_id"), pl.col("outs")),
         window_start=pl.col("ts"),
         window_end=pl.col("out_ts"),
@@ -586,11 +580,13 @@ def _dormant(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
 
 def _frequent(trades: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
     g = (
-        trades.group_by("customer_id", "day")
-        .agg(count=pl.len(), amount=pl.col("amount").sum())
+        trades.group_by("ck", "day")
+        .agg(
+            customer_id=pl.col("customer_id").first(), count=pl.len(), amount=pl.col("amount").sum()
+        )
         .filter(pl.col("count") >= p.frequent_min_count)
     )
-    g = _with_ids(g, trades, ["customer_id", "day"])
+    g = _with_ids(g, trades, ["ck", "day"])
     start, end = _day_bounds(pl.col("day"), p.timezone)
     return _shape(
         g.with_columns(
@@ -620,7 +616,8 @@ def alert_frame(
         ordered = txns.lazy().with_row_index("seq").sort("ts", maintain_order=True)
     # an integer per customer: window functions partition on it far faster than on text
     ordered = ordered.with_columns(ck=pl.col("customer_id").cast(pl.Categorical).to_physical())
-    t = _with_local_day(ordered, policy.timezone)
+    earliest = txns.lazy().select(pl.col("ts").min()).collect().item()
+    t = ordered.with_columns(day=_local_day(policy.timezone, earliest))
     funds = t.filter(pl.col("kind").is_in(FUND_KINDS))
     trades = t.filter(pl.col("kind").is_in(TRADE_KINDS))
     plans: list[pl.LazyFrame] = []
