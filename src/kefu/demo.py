@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kefu.academy import demo as academy
+from kefu.aml import service as aml
 from kefu.compliance.content import screen
 from kefu.core.db import utcnow
 from kefu.core.security import Role, User, hash_password
@@ -315,4 +316,6 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
         db.flush()
     counts["evaluations"] = quality.load_demo(db, demo)
     counts["trainees"] = academy.load_demo(db, demo)
+    # AML: planted monitoring patterns through the back-office feed (kefu.aml)
+    counts["aml_alerts"] = aml.load_demo(db, demo / "aml.yaml")["alerts"]
     return counts
