@@ -188,7 +188,7 @@ def test_insisting_on_a_product_above_the_level_needs_the_warning_and_a_confirma
     r = client.post("/api/v1/suitability/requests", json={"product": "MARGIN"}, headers=alice)
     req = r.json()
     assert (req["outcome"], req["risk"], req["allowed"]) == ("mismatch", "R4", "R1–R2")
-    assert "特别风险警示" in req["warning"] and "R4" in req["warning"]
+    assert "第十九条" in req["warning"] and "R4" in req["warning"]
     no_tick = client.post(
         f"/api/v1/suitability/requests/{req['id']}/confirm",
         json={"acknowledged": False},
