@@ -13,6 +13,7 @@ from rich.table import Table
 from kefu.compliance.cli import screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
+from kefu.customers.cli import app as kyc_app
 from kefu.desk.cli import intent_app
 from kefu.knowledge.cli import calc_app, kb_app, rules_app
 
@@ -270,6 +271,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(calc_app, name="calc")
 app.add_typer(rules_app, name="rules")
 app.add_typer(intent_app, name="intent")
+app.add_typer(kyc_app, name="kyc")
 
 
 if __name__ == "__main__":

@@ -134,6 +134,9 @@ def test_the_scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(
     assert [(t["customer_id"], t["kind"], t["due_on"]) for t in tasks] == [
         (seed.alice, "kyc_document_expiring", soon.isoformat())
     ]
+    # compliance sees the task in its console
+    console = client.get("/compliance/suitability", headers=comp | {"Accept": "text/html"})
+    assert console.text.count('data-testid="task-row"') == 1 and "王建国" in console.text
     # 21 days on, alice's document has lapsed: the record expires and a task says so
     with database.session() as s:
         system_day = soon + timedelta(days=1)
@@ -317,3 +320,9 @@ def test_the_portal_pages_walk_the_questionnaire_warning_and_confirmation(client
     assert panel.status_code == 200
     assert "不匹配 · 客户坚持购买已确认" in panel.text and "上证50ETF期权" in panel.text
     assert 'data-testid="suit-desk-check"' in panel.text and "R1–R2" in panel.text
+    # compliance reviews the insisted mismatch
+    client.cookies.clear()
+    _cookie_login(client, "compliance")
+    review = client.get("/compliance/suitability?outcome=confirmed")
+    assert review.text.count('data-testid="suitability-row"') == 1
+    assert "上证50ETF期权" in review.text and "R1–R2" in review.text

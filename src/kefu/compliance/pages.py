@@ -25,7 +25,7 @@ from kefu.core.http import (
     render,
 )
 from kefu.core.security import can, require
-from kefu.customers import suitability
+from kefu.customers import kyc, suitability
 
 router = APIRouter(include_in_schema=False)
 
@@ -255,5 +255,6 @@ def suitability_page(
         "compliance/suitability.html",
         c,
         rows=rows,
+        tasks=kyc.open_tasks(db, viewer=c.user),
         **_ctx(request, period, outcome=outcome),
     )
