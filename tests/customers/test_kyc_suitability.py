@@ -103,6 +103,9 @@ def test_kyc_document_is_encrypted_masked_revealed_on_record_and_verified_by_ano
     past = bad | {"doc_number": "11010519491231002X", "doc_expires_on": "2020-01-01"}
     r = client.put(f"/api/v1/customers/{seed.alice}/kyc", json=past, headers=agent)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "doc_expires_on"
+    nul = bad | {"doc_number": "11010519491231002X", "funds_note": "工资\x00"}
+    r = client.put(f"/api/v1/customers/{seed.alice}/kyc", json=nul, headers=agent)
+    assert r.status_code == 422  # never a 500 from PostgreSQL refusing NUL
 
 
 def test_the_scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(
