@@ -106,11 +106,11 @@ def test_kyc_document_is_encrypted_masked_revealed_on_record_and_verified_by_ano
     nul = bad | {"doc_number": "11010519491231002X", "funds_note": "工资\x00"}
     r = client.put(f"/api/v1/customers/{seed.alice}/kyc", json=nul, headers=agent)
     assert r.status_code == 422  # never a 500 from PostgreSQL refusing NUL
+    # the daily scan (same world: one database setup for both)
+    _scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(client, seed, database)
 
 
-def test_the_scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(
-    client, seed, database
-):
+def _scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(client, seed, database):
     from kefu.core.security import User
     from kefu.customers import kyc
 
@@ -150,7 +150,7 @@ def test_the_scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(
     assert me["kyc_status"] == "expired"
 
 
-def test_questionnaire_category_limit_and_validity(client, seed):
+def _questionnaire_category_limit_and_validity(client, seed):
     bob = login(client, "bob")
     r = client.post("/api/v1/suitability/assessments", json={"answers": C2_SHEET}, headers=bob)
     assert r.status_code == 201, r.text
@@ -250,6 +250,8 @@ def test_insisting_on_a_product_above_the_level_needs_the_warning_and_a_confirma
             select(AuditEntry).where(AuditEntry.action == "suitability.confirm_refused")
         )
         assert kept is not None and kept.data["product"] == "BOND-WENXIN"
+    # bob's questionnaire: the daily limit and the validity (same world)
+    _questionnaire_category_limit_and_validity(client, seed)
 
 
 def test_the_guard_warns_when_an_agent_pitches_above_the_customers_level(client, seed):
