@@ -16,6 +16,7 @@ from kefu.aml.cli import feeds_app
 from kefu.compliance.cli import screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
+from kefu.customers.cli import app as kyc_app
 from kefu.desk.cli import intent_app
 from kefu.knowledge.cli import calc_app, kb_app, rules_app
 from kefu.market.cli import app as market_app
@@ -290,6 +291,7 @@ app.add_typer(intent_app, name="intent")
 app.add_typer(quality_app, name="qa")
 app.add_typer(market_app, name="market")
 app.add_typer(academy_app, name="academy")
+app.add_typer(kyc_app, name="kyc")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from kefu.aml import service as aml
 from kefu.compliance.content import screen
 from kefu.core.db import utcnow
 from kefu.core.security import Role, User, hash_password
+from kefu.customers import demo_data as customers_demo
 from kefu.customers import service as customers
 from kefu.customers.models import Customer, FundTransfer, Position, Trade, TradingAccount
 from kefu.desk import content as desk_content
@@ -252,6 +253,7 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
             )
         db.flush()
     counts.update(load_demo_market(db, demo))
+    counts |= customers_demo.load(db, demo / "kyc.yaml", reviewer=staff.get("compliance", admin))
     now = utcnow()
     for spec in _read(demo / "cases.yaml").get("cases", []):
         if db.scalar(select(Case.id).where(Case.external_ref == spec["ref"])):
