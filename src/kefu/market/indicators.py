@@ -146,8 +146,9 @@ def _lookback(out: Array, first: int) -> Array:
 
 def _safe_div(num: Array, den: Array, zero: npt.NDArray[np.bool_]) -> Array:
     """num/den where ``zero`` is False, else 0 (TA-Lib's and 通达信's division by zero)."""
-    safe = np.where(zero, 1.0, den)
-    return np.where(zero, 0.0, num / safe)
+    out = np.zeros(np.broadcast(num, den).shape)
+    np.divide(num, den, out=out, where=~zero)
+    return out
 
 
 # --- indicators --------------------------------------------------------------------------------
