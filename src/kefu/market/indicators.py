@@ -78,9 +78,18 @@ def _window_sums(x: Array, n: int) -> Array:
 
 def sma(x: Array, n: int) -> Array:
     """Simple moving average (MA); NaN for the first ``n − 1`` bars."""
-    out = _nan(len(x))
-    if len(x) >= n:
-        out[n - 1 :] = _window_sums(x, n) / n
+    size = len(x)
+    out = np.empty(size)
+    out[: min(n - 1, size)] = np.nan
+    if size >= n:
+        base = x[0]
+        c = np.empty(size + 1)
+        c[0] = 0.0
+        np.cumsum(x - base, out=c[1:])  # shifted by the first value: smaller partial sums
+        tail = out[n - 1 :]
+        np.subtract(c[n:], c[:-n], out=tail)
+        tail /= n
+        tail += base
     return out
 
 
