@@ -174,6 +174,15 @@ def test_dispute_opens_a_correction_only_on_a_mismatch(client, database, seed, m
             disputes.decide_correction(
                 s, actor=admin, correction_id=corr.id, decision="reject", note="x"
             )
+        s.commit()
+        # the pages render: the supervisors' list, the replay panel, the chart page
+        html = {"Accept": "text/html"}
+        page = client.get("/desk/market/corrections", headers=login(client, "admin") | html)
+        assert page.status_code == 200 and LATE in page.text and "925.00 USD" in page.text
+        panel = client.get(f"/desk/market/trades/{LATE}", headers=h | html)
+        assert panel.status_code == 200 and "data-ticks=" in panel.text and "925.00" in panel.text
+        chart = client.get("/desk/market/chart?symbol=BTC/USD", headers=h | html)
+        assert chart.status_code == 200 and 'data-chart="bars"' in chart.text
         actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert actions.count("market.dispute_open") == 2
         assert "market.correction_request" in actions and "market.correction_decide" in actions
