@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kefu.compliance.cli import screen_command
+from kefu.compliance.cli import guard_app, screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.desk.cli import intent_app
@@ -266,6 +266,7 @@ def content_sync(
 
 
 app.command("screen")(screen_command)
+app.add_typer(guard_app, name="guard")
 app.add_typer(kb_app, name="kb")
 app.add_typer(calc_app, name="calc")
 app.add_typer(rules_app, name="rules")
