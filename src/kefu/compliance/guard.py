@@ -576,7 +576,7 @@ class Guard:
         return keys
 
     def _scan(
-        self, norm: str
+        self, norm: str, score: bool = True
     ) -> tuple[
         list[tuple[int, int, tuple[tuple[str, bool], ...]]],
         dict[str, list[tuple[int, int]]],
@@ -584,15 +584,16 @@ class Guard:
     ]:
         """One pass of the automaton: the rules' phrase hits as (start, end, owners), longest
         first at each start, each class's word spans (Latin words on word boundaries), and the
-        model's score and the number of its n-gram occurrences (None without a model); the score
-        is the same as ``self.model.score(norm)``."""
+        model's score and the number of its n-gram occurrences (None without a model or when
+        ``score`` is false: customers' messages); the score is ``self.model.score(norm)``."""
         phrases: list[tuple[int, int, tuple[tuple[str, bool], ...]]] = []
         hits: dict[str, list[tuple[int, int]]] = {}
         n = len(norm)
         found: list[float] = []
         for end_idx, (length, owners, names, latin, weight) in self._auto.iter(norm):
             if weight is not None:
-                found.append(weight)
+                if score:
+                    found.append(weight)
                 if not owners and not names:
                     continue
             s, e = end_idx - length + 1, end_idx + 1
@@ -609,7 +610,7 @@ class Guard:
             for m in pattern.finditer(norm):
                 hits.setdefault(name, []).append(m.span())
         phrases.sort(key=lambda h: (h[0], -h[1]))
-        if self.model is None:
+        if self.model is None or not score:
             return phrases, hits, None
         if not found:
             return phrases, hits, (self.model.bias, 0)
@@ -826,7 +827,7 @@ class Guard:
         findings: list[Finding] = []
         disclosure: list[Finding] = []
         taken: list[tuple[int, int]] = []
-        phrases, class_hits, opinion = self._scan(norm)
+        phrases, class_hits, opinion = self._scan(norm, score=role == "agent")
         for s, e, owners in phrases:
             for rule_id, latin in owners:
                 if latin and (
@@ -899,7 +900,7 @@ class Guard:
             redacted = redacted[:a] + _mask(kind, text[a:b]) + redacted[b:]
         if disclosure and not any(r and r in norm for r in self.risk):
             findings.extend(disclosure)
-        if role == "agent" and opinion is not None:
+        if opinion is not None:
             found = self._model_finding(text, norm, offsets, *opinion, class_hits)
             if found is not None:
                 findings.append(found)
