@@ -614,8 +614,8 @@ class Guard:
             return phrases, hits, None
         if not found:
             return phrases, hits, (self.model.bias, 0)
-        score = self.model.bias + math.fsum(found) / math.sqrt(len(found))
-        return phrases, hits, (score, len(found))
+        value = self.model.bias + math.fsum(found) / math.sqrt(len(found))
+        return phrases, hits, (value, len(found))
 
     def _candidates(self, present: frozenset[str]) -> list[Composition]:
         """The compositions that can fire when the classes ``present`` have words: each slot
