@@ -13,7 +13,7 @@ from rich.table import Table
 from kefu.academy.cli import academy_app
 from kefu.aml.cli import app as aml_app
 from kefu.aml.cli import feeds_app
-from kefu.compliance.cli import screen_command
+from kefu.compliance.cli import guard_app, screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.customers.cli import app as kyc_app
@@ -284,6 +284,7 @@ def content_sync(
 
 
 app.command("screen")(screen_command)
+app.add_typer(guard_app, name="guard")
 app.add_typer(kb_app, name="kb")
 app.add_typer(calc_app, name="calc")
 app.add_typer(rules_app, name="rules")
