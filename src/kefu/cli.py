@@ -14,6 +14,7 @@ from kefu.compliance.cli import screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.desk.cli import intent_app
+from kefu.desk.mail_cli import mail_app
 from kefu.knowledge.cli import calc_app, kb_app, rules_app
 from kefu.quality.cli import app as quality_app
 
@@ -84,17 +85,27 @@ def serve(
         migrate()
         demo()
     console.print(f"Kefu on [bold]http://{host}:{port}/[/bold]  (desk: /desk, admin: /admin)")
-    uvicorn.run(
-        "kefu.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        # chat frames are a few hundred bytes: compressing each one per socket costs more CPU
-        # than it saves on the wire
-        ws_per_message_deflate=False,
-    )
+    smtp = None
+    if get_settings().smtp_listen:  # one SMTP server for the whole process, whatever the workers
+        from kefu.desk.email_channel import start_smtp_server
+
+        smtp = start_smtp_server(_database(), get_settings().smtp_listen)
+        console.print(f"receiving e-mail on [bold]{get_settings().smtp_listen}[/bold]")
+    try:
+        uvicorn.run(
+            "kefu.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            # chat frames are a few hundred bytes: compressing each one per socket costs more
+            # CPU than it saves on the wire
+            ws_per_message_deflate=False,
+        )
+    finally:
+        if smtp is not None:
+            smtp.stop()
 
 
 @user_app.command("add")
@@ -272,6 +283,7 @@ app.add_typer(calc_app, name="calc")
 app.add_typer(rules_app, name="rules")
 app.add_typer(intent_app, name="intent")
 app.add_typer(quality_app, name="qa")
+app.add_typer(mail_app, name="mail")
 
 
 if __name__ == "__main__":

@@ -159,6 +159,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/cases/bulk"): Access(
         "case.update", body=lambda w: {"case_ids": [w.ids["case_id"]], "priority": "high"}
     ),
+    # the e-mail record of a case: delivery states are staff information
+    ("GET", "/api/v1/cases/{case_id}/mail"): Access("case.read_all"),
     ("GET", "/api/v1/cases/{case_id}/messages"): Access("own:case.read_all"),
     ("POST", "/api/v1/cases/{case_id}/messages"): Access(
         "own:message.reply", body=lambda w: {"body": "您好"}
@@ -227,6 +229,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/cases/{case_id}/csat"): Access(
         "own:csat.submit", kind="page", body=lambda w: {"score": 5}
     ),
+    # the customer's own e-mail notification switch (staff have none: 403)
+    ("POST", "/portal/email-notify"): Access("customer", kind="page", body=lambda w: {"on": "0"}),
     # --- desk console: gated on a role list (pages.STAFF_DESK) equal to case.read_all's roles
     ("GET", "/desk"): Access("case.read_all", kind="desk"),
     ("GET", "/desk/cases/{case_id}"): Access("case.read_all", kind="desk"),

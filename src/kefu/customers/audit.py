@@ -10,3 +10,4 @@ class CustomerAudit(StrEnum):
     card_add = "customer.card_add"
     account_add = "customer.account_add"
     pii_reveal = "pii.reveal"
+    email_notify = "customer.email_notify"
