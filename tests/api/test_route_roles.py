@@ -272,6 +272,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     # --- knowledge pages (knowledge/pages.py)
     ("GET", "/portal/kb"): Access("login", kind="fragment", query="?q=提现"),
     ("GET", "/desk/cases/{case_id}/kb"): Access("case.read_all", kind="fragment"),
+    ("GET", "/desk/cases/{case_id}/mail"): Access("case.read_all", kind="fragment"),
     ("GET", "/help"): Access("login", kind="page"),
     ("GET", "/help/{slug}"): Access("login", kind="page"),
     ("GET", "/admin/kb"): Access("kb.manage", kind="page"),

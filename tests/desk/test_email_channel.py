@@ -172,6 +172,10 @@ def test_round_trip_over_smtp(
             return row is not None and row.status == "sent"
 
     until(delivered)
+    record = client.get(f"/desk/cases/{case.id}/mail", headers=headers)
+    assert record.status_code == 200
+    assert record.text.count('data-mail-status="created"') == 1
+    assert record.text.count('data-mail-status="sent"') == 1 and "已发送" in record.text
 
     # 3. the customer answers from their mail client: no case number, threaded by header
     send(
@@ -255,7 +259,7 @@ def test_bounce_and_auto_reply_do_not_reopen_a_resolved_case(
         "--B\r\nContent-Type: text/plain\r\n\r\nNot delivered.\r\n"
         "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
         "Final-Recipient: rfc822; x@example.com\r\nAction: failed\r\nStatus: 5.2.2\r\n"
-        "Diagnostic-Code: smtp; 552 mailbox full\r\n\r\n"
+        "Diagnostic-Code: smtp; 552 <xiao.ming@example.com> mailbox full\r\n\r\n"
         "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
         f"Message-ID: <{ours}>\r\n\r\n--B--\r\n"
     )
@@ -274,7 +278,8 @@ def test_bounce_and_auto_reply_do_not_reopen_a_resolved_case(
         )
         assert len(notes) == 2
         assert "13812345678" not in notes[0].body and "holiday" in notes[0].body
-        assert "5.2.2" in notes[1].body
+        assert "5.2.2" in notes[1].body and "x***@example.com" in notes[1].body
+        assert "xiao.ming" not in notes[1].body
         out = s.scalar(select(MailMessage).where(MailMessage.message_id == ours))
         assert out is not None and out.status == "bounced" and "mailbox full" in out.detail
         dropped = s.scalar(

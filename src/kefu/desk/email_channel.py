@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import re
 import smtplib
 import socket
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from kefu.core.db import Database, utcnow
 from kefu.core.errors import KefuError
 from kefu.core.events import get_broker
 from kefu.core.i18n import t
+from kefu.core.masking import mask_email
 from kefu.core.security import User, require
 from kefu.customers import service as customers
 from kefu.desk import mailparse
@@ -75,6 +77,14 @@ REFUSED_UNKNOWN = (
     "550 5.7.1 This address is not on file with us. Please write from the e-mail address "
     "registered with your account, or use the customer portal."
 )
+
+
+_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _masked(text: str) -> str:
+    """Server messages quote addresses ("<wang@example.com>: user unknown"): masked for staff."""
+    return _ADDRESS.sub(lambda m: mask_email(m.group()), text)
 
 
 @dataclass(frozen=True)
@@ -161,14 +171,15 @@ def _automatic(db: Session, mail: mailparse.ParsedMail) -> Receipt:
         _record(db, mail=mail, kind=mail.kind, outcome="dropped", detail=mail.reason)
         return Receipt("dropped", None, "250 2.0.0 OK: automatic message, not filed")
     if mail.kind == "bounce":
-        body = t("mail.note_bounce", case.language, status=mail.bounce_status or mail.reason)
+        status = _masked(mail.bounce_status or mail.reason)
+        body = t("mail.note_bounce", case.language, status=status)
         for row in db.scalars(
             select(MailMessage).where(
                 MailMessage.message_id.in_(mail.bounced_ids or mail.thread_ids),
                 MailMessage.direction == "out",
             )
         ):
-            row.status, row.detail = "bounced", (mail.bounce_status or mail.reason)[:500]
+            row.status, row.detail = "bounced", status[:500]
             audit.record(
                 db,
                 actor_id=None,
@@ -513,7 +524,7 @@ def deliver_due(
         try:
             send(url, item)
         except Exception as exc:  # every failure is recorded and retried or reported
-            error = f"{exc.__class__.__name__}: {exc}"[:500]
+            error = _masked(f"{exc.__class__.__name__}: {exc}")[:500]
             permanent = _permanent(exc)
             log.warning("mail: delivery of %s failed: %s", item.mail_id, error)
         with database.write_lock, database.session() as db:

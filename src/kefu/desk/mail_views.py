@@ -6,10 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
-from kefu.core.http import CurrentUser, DbSession, OptionalCaller, check_form_csrf, login_redirect
+from kefu.core.http import (
+    CurrentUser,
+    DbSession,
+    Id,
+    OptionalCaller,
+    check_form_csrf,
+    desk_page_caller,
+    fragment,
+    login_redirect,
+)
 from kefu.customers import service as customers
 from kefu.desk import email_channel
 
@@ -53,3 +62,13 @@ def portal_email_notify(
     check_form_csrf(caller, csrf)
     customers.set_email_notify(db, actor=caller.user, on=on)
     return RedirectResponse("/", status_code=303)
+
+
+@pages.get("/desk/cases/{case_id}/mail", response_class=HTMLResponse)
+def desk_mail(request: Request, caller: OptionalCaller, db: DbSession, case_id: Id) -> Response:
+    """The desk's view of a case's e-mail: each message in and out and its delivery state."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return HTMLResponse("", status_code=401)
+    rows = email_channel.mail_record(db, viewer=c.user, case_id=case_id)
+    return fragment(request, "desk/_mail.html", rows=rows)
