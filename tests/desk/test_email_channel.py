@@ -410,3 +410,21 @@ def test_web_ticket_reply_notifies_unless_the_customer_opted_out(
     with database.session() as s:
         assert len(s.scalars(select(MailMessage)).all()) == 1
     assert len(sink.received) == 1
+
+
+def test_reply_on_an_email_case_without_mail_configured_tells_the_agent(
+    database: Database, seed: Seed
+) -> None:
+    receipt = email_channel.receive_raw(
+        database, mail("开户", "怎么开户？", msgid="u1@mail.example.com").as_bytes(), ALICE
+    )
+    assert receipt.outcome == "created" and receipt.reply.startswith("250")
+    assert receipt.case_id is not None
+    _agent_reply(database, seed, receipt.case_id, "请下载App在线开户。")
+    with database.session() as s:
+        out = s.scalars(select(MailMessage).where(MailMessage.direction == "out")).one()
+        assert out.status == "failed" and "not configured" in out.detail
+        note = s.scalars(
+            select(Message).where(Message.case_id == receipt.case_id, Message.kind == "note")
+        ).one()
+        assert note.body == "此回复未通过邮件发出：邮件发送未配置（KEFU_SMTP_URL、KEFU_MAIL_FROM）"

@@ -82,14 +82,12 @@ def queue_agent_message(db: Session, *, case: Case, message: Message) -> MailMes
         settings.smtp_url and has_address and customer is not None and customer.email_notify
     ):
         return None
-    status, detail = "queued", ""
+    status, reason = "queued", ""
     if not settings.smtp_url or not desk_address()[1]:
-        status, detail = (
-            "failed",
-            "e-mail sending is not configured (KEFU_SMTP_URL, KEFU_MAIL_FROM)",
-        )
+        status, reason = "failed", "mail.not_configured"
     elif not has_address:
-        status, detail = "failed", "the customer has no e-mail address on file"
+        status, reason = "failed", "mail.no_address"
+    detail = t(reason, "en") if reason else ""  # the record's detail is for operators: English
     in_reply_to, references = thread_of(db, case.id)
     now = utcnow()
     row = MailMessage(
@@ -123,7 +121,7 @@ def queue_agent_message(db: Session, *, case: Case, message: Message) -> MailMes
             case=case,
             actor=None,
             kind="note",
-            body=t("mail.note_not_sent", case.language, detail=detail),
+            body=t("mail.note_not_sent", case.language, detail=t(reason, case.language)),
             at=now,
         )
     return row
