@@ -89,7 +89,11 @@ def serve(
     if get_settings().smtp_listen:  # one SMTP server for the whole process, whatever the workers
         from kefu.desk.email_channel import start_smtp_server
 
-        smtp = start_smtp_server(_database(), get_settings().smtp_listen)
+        try:
+            smtp = start_smtp_server(_database(), get_settings().smtp_listen)
+        except (ValueError, OSError) as exc:
+            err.print(f"[red]cannot receive e-mail on {get_settings().smtp_listen}: {exc}[/red]")
+            raise typer.Exit(2) from exc
         console.print(f"receiving e-mail on [bold]{get_settings().smtp_listen}[/bold]")
     try:
         uvicorn.run(

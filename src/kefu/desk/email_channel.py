@@ -402,7 +402,7 @@ def _compose(db: Session, row: MailMessage) -> _Claimed | None:
     return _Claimed(row.id, from_addr, address, mailparse.compose(out))
 
 
-def _claim(database: Database, now: datetime, limit: int) -> list[_Claimed]:
+def _claim(database: Database, now: datetime, limit: int) -> list[_Claimed | int]:
     """Takes the mail that is due, leasing each to this worker for LEASE (a worker that dies
     mid-send leaves it to be retried, under the same Message-ID)."""
     with database.write_lock, database.session() as db:
@@ -419,12 +419,11 @@ def _claim(database: Database, now: datetime, limit: int) -> list[_Claimed]:
                 .with_for_update(skip_locked=True)
             )
         )
-        claimed: list[_Claimed] = []
+        claimed: list[_Claimed | int] = []
         for row in rows:
             row.next_attempt_at = now + LEASE
             item = _compose(db, row)
-            if item is not None:
-                claimed.append(item)
+            claimed.append(row.id if item is None else item)  # an id alone: nothing to send
         return claimed
 
 
@@ -520,6 +519,13 @@ def deliver_due(
         return []
     results: list[tuple[int, str]] = []
     for item in _claim(database, now or utcnow(), limit):
+        if isinstance(item, int):  # its reply is gone: fail it rather than lease it forever
+            with database.write_lock, database.session() as db:
+                row = record_delivery(
+                    db, mail_id=item, error="the reply no longer exists", permanent=True
+                )
+                results.append((row.id, row.status))
+            continue
         error, permanent = "", False
         try:
             send(url, item)

@@ -76,6 +76,8 @@ def queue_agent_message(db: Session, *, case: Case, message: Message) -> MailMes
     else:
         return None
     settings = get_settings()
+    if kind == "notify" and not settings.smtp_url:
+        return None  # notifications are optional: without a sender there are none
     customer = customers.customers_by_id(db, [case.customer_id]).get(case.customer_id)
     has_address = customer is not None and bool(customer.email_enc)
     if kind == "notify" and not (

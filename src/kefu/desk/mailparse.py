@@ -301,7 +301,7 @@ def _part_text(part: Message) -> str:
 
 def _body(msg: Message) -> tuple[str, bool]:
     """The message's text: the first text/plain part that is not an attachment, else the first
-    text/html part reduced to text."""
+    text/html part reduced to text (a forwarded message's text counts when there is no other)."""
     plain: str | None = None
     markup: str | None = None
     for part in msg.walk():
@@ -314,8 +314,6 @@ def _body(msg: Message) -> tuple[str, bool]:
             plain = _part_text(part)
         elif ctype == "text/html" and markup is None:
             markup = _part_text(part)
-        if part.get_content_maintype() == "message" and part is not msg:
-            break  # a forwarded or bounced message inside is not this message's text
     if plain and plain.strip():
         return plain, False
     if markup:
