@@ -2,7 +2,7 @@
 customer's e-mail address and the customer's e-mail notification choice
 
 Revision ID: 0018
-Revises: 0017
+Revises: 0015
 Create Date: 2026-12-07 13:40:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0017"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

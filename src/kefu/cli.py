@@ -10,12 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kefu.aml.cli import app as aml_app
+from kefu.aml.cli import feeds_app
 from kefu.compliance.cli import screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.desk.cli import intent_app
 from kefu.desk.mail_cli import mail_app
 from kefu.knowledge.cli import calc_app, kb_app, rules_app
+from kefu.market.cli import app as market_app
 from kefu.quality.cli import app as quality_app
 
 app = typer.Typer(help="Kefu (客服): customer service for brokerages.", no_args_is_help=True)
@@ -25,6 +28,8 @@ app.add_typer(user_app, name="user")
 content_app = typer.Typer(help="The content folder (KEFU_CONTENT_DIR).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(content_app, name="content")
+app.add_typer(aml_app, name="aml")
+app.add_typer(feeds_app, name="feeds")
 console = Console()
 err = Console(stderr=True)
 
@@ -287,6 +292,7 @@ app.add_typer(calc_app, name="calc")
 app.add_typer(rules_app, name="rules")
 app.add_typer(intent_app, name="intent")
 app.add_typer(quality_app, name="qa")
+app.add_typer(market_app, name="market")
 app.add_typer(mail_app, name="mail")
 
 

@@ -26,6 +26,8 @@ from kefu.desk.models import (
     CsatSurvey,
 )
 from kefu.knowledge import service as knowledge
+from kefu.market.content import load_demo_market
+from kefu.quality import demo as quality
 
 DEMO_PASSWORD = "kefu-demo"
 _AGE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
@@ -247,6 +249,7 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
                 )
             )
         db.flush()
+    counts.update(load_demo_market(db, demo))
     now = utcnow()
     for spec in _read(demo / "cases.yaml").get("cases", []):
         if db.scalar(select(Case.id).where(Case.external_ref == spec["ref"])):
@@ -309,4 +312,5 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
             survey.answered_at = min(last + timedelta(hours=1), now)
         counts["cases"] += 1
         db.flush()
+    counts["evaluations"] = quality.load_demo(db, demo)
     return counts

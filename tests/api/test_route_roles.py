@@ -196,7 +196,78 @@ ROUTES: dict[tuple[str, str], Access] = {
         "pii.reveal", body=lambda w: {"field": "phone", "reason": "caller verification"}
     ),
     # --- compliance API
+    # KYC and suitability (customers/views.py)
+    ("GET", "/api/v1/customers/{customer_id}/kyc"): Access("own:customer.read"),
+    ("PUT", "/api/v1/customers/{customer_id}/kyc"): Access(
+        "kyc.manage",
+        body=lambda w: {
+            "doc_type": "resident_id",
+            "doc_number": "11010519491231002X",
+            "funds_source": "salary",
+        },
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/kyc/review"): Access(
+        "kyc.review", body=lambda w: {"status": "rejected", "note": "证件照片模糊"}
+    ),
+    ("GET", "/api/v1/kyc/tasks"): Access("customer.read"),
+    ("POST", "/api/v1/kyc/tasks/{task_id}/close"): Access("kyc.manage", body=lambda w: {}),
+    ("POST", "/api/v1/kyc/scan"): Access("kyc.review"),
+    ("GET", "/api/v1/suitability/questionnaire"): Access("login"),
+    ("GET", "/api/v1/products"): Access("login"),
+    ("GET", "/api/v1/customers/{customer_id}/suitability"): Access("own:customer.read"),
+    ("GET", "/api/v1/customers/{customer_id}/suitability/check"): Access(
+        "customer.read", query="?product=MARGIN"
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/professional"): Access(
+        "kyc.review", body=lambda w: {"professional": True, "basis": "金融资产证明"}
+    ),
+    ("POST", "/api/v1/suitability/assessments"): Access(
+        "customer", body=lambda w: {"answers": {"age": "a"}}
+    ),
+    ("POST", "/api/v1/suitability/requests"): Access(
+        "customer", body=lambda w: {"product": "MMF-XINLI"}
+    ),
+    ("POST", "/api/v1/suitability/requests/{request_id}/confirm"): Access(
+        "customer", body=lambda w: {"acknowledged": True}
+    ),
     ("POST", "/api/v1/screen"): Access("screen.use", body=lambda w: {"text": "您好"}),
+    # --- AML: back-office feeds and the alert list (aml/views.py)
+    ("POST", "/api/v1/feeds/customers"): Access(
+        "feeds.write",
+        body=lambda w: {"records": [{"customer_id": "M1", "name": "矩阵", "type": "individual"}]},
+    ),
+    ("POST", "/api/v1/feeds/trades"): Access(
+        "feeds.write",
+        body=lambda w: {
+            "records": [
+                {
+                    "trade_id": "MT1",
+                    "customer_id": "C01",
+                    "ts": "2026-12-01T10:00:00+08:00",
+                    "side": "buy",
+                    "symbol": "600519",
+                    "qty": 100,
+                    "price": "10",
+                }
+            ]
+        },
+    ),
+    ("POST", "/api/v1/feeds/transfers"): Access(
+        "feeds.write",
+        body=lambda w: {
+            "records": [
+                {
+                    "transfer_id": "MF1",
+                    "customer_id": "C01",
+                    "ts": "2026-12-01T10:00:00+08:00",
+                    "kind": "deposit",
+                    "amount": "100",
+                    "method": "bank_transfer",
+                }
+            ]
+        },
+    ),
+    ("GET", "/api/v1/aml/alerts"): Access("aml.read"),
     # --- knowledge API
     ("GET", "/api/v1/kb/search"): Access("kb.read", query="?q=提现"),
     ("GET", "/api/v1/calc/{kind}"): Access("kb.read", query="?side=sell&price=10&qty=1000"),
@@ -240,6 +311,27 @@ ROUTES: dict[tuple[str, str], Access] = {
         kind="fragment",
         body=lambda w: {"field": "phone", "reason": "caller verification"},
     ),
+    # the compliance console's review of the desk (compliance/pages.py)
+    ("GET", "/compliance/guard"): Access("audit.read", kind="page", query="?kind=warn"),
+    ("POST", "/compliance/guard/{audit_id}/verdict"): Access(
+        "guard.review", kind="page", body=lambda w: {"verdict": "confirmed"}
+    ),
+    ("GET", "/compliance/guard/export.jsonl"): Access("audit.read", kind="page"),
+    ("GET", "/compliance/audit"): Access("audit.read", kind="page", query="?verify=1&q=case"),
+    ("GET", "/compliance/audit/export.csv"): Access("audit.read", kind="page"),
+    ("GET", "/compliance/reveals"): Access("audit.read", kind="page"),
+    ("GET", "/compliance/suitability"): Access("audit.read", kind="page"),
+    ("GET", "/desk/customers/{customer_id}/suitability"): Access(
+        "customer.read", kind="fragment", query="?product=MARGIN"
+    ),
+    ("GET", "/portal/suitability"): Access("customer", kind="page"),
+    ("POST", "/portal/suitability"): Access("customer", kind="page", body=lambda w: {"q_age": "a"}),
+    ("POST", "/portal/suitability/products"): Access(
+        "customer", kind="page", body=lambda w: {"product": "MMF-XINLI"}
+    ),
+    ("POST", "/portal/suitability/requests/{request_id}/confirm"): Access(
+        "customer", kind="page", body=lambda w: {"acknowledged": "1"}
+    ),
     ("GET", "/desk/calc"): Access(
         "case.read_all", kind="fragment", query="?kind=fees&side=sell&price=10&qty=1000"
     ),
@@ -269,6 +361,29 @@ ROUTES: dict[tuple[str, str], Access] = {
             "body_en": "Hello",
         },
     ),
+    # --- compliance console: AML alerts and cases (aml/pages.py)
+    ("GET", "/compliance"): Access("aml.read", kind="page"),
+    ("GET", "/compliance/alerts"): Access("aml.read", kind="page"),
+    ("GET", "/compliance/cases"): Access("aml.read", kind="page"),
+    ("GET", "/compliance/cases/{aml_case_id}"): Access("aml.read", kind="page"),
+    ("POST", "/compliance/cases/{aml_case_id}/assign"): Access(
+        "aml.manage", kind="page", body=lambda w: {"assignee_id": w.ids["compliance"]}
+    ),
+    ("POST", "/compliance/cases/{aml_case_id}/comment"): Access(
+        "aml.manage", kind="page", body=lambda w: {"body": "矩阵"}
+    ),
+    ("POST", "/compliance/cases/{aml_case_id}/escalate"): Access(
+        "aml.manage", kind="page", body=lambda w: {"reason": "矩阵"}
+    ),
+    ("POST", "/compliance/cases/{aml_case_id}/close"): Access(
+        "aml.manage", kind="page", body=lambda w: {"outcome": "bogus", "reason": "矩阵"}
+    ),
+    ("POST", "/compliance/cases/{aml_case_id}/snooze"): Access(
+        "aml.manage", kind="page", body=lambda w: {"rule": "large_cash", "days": 1, "reason": "m"}
+    ),
+    ("POST", "/compliance/cases/{aml_case_id}/report"): Access(
+        "aml.manage", kind="page", body=lambda w: {"format": "csv"}
+    ),
     # --- knowledge pages (knowledge/pages.py)
     ("GET", "/portal/kb"): Access("login", kind="fragment", query="?q=提现"),
     ("GET", "/desk/cases/{case_id}/kb"): Access("case.read_all", kind="fragment"),
@@ -283,6 +398,25 @@ ROUTES: dict[tuple[str, str], Access] = {
     ),
     ("POST", "/admin/kb/{slug}/revert/{version}"): Access(
         "kb.manage", kind="page", body=lambda w: {}
+    ),
+    # --- market (market/views.py, market/pages.py); {ref} and {correction_id} name no row: an
+    # allowed role reaches the 404, the others are refused before the lookup
+    ("GET", "/api/v1/market/instruments"): Access("market.read"),
+    ("GET", "/api/v1/market/bars"): Access("market.read", query="?symbol=600519"),
+    ("GET", "/api/v1/market/trades/{ref}/replay"): Access("market.read"),
+    ("POST", "/api/v1/market/trades/{ref}/disputes"): Access("market.dispute", body=lambda w: {}),
+    ("GET", "/api/v1/market/corrections"): Access("market.correct"),
+    ("POST", "/api/v1/market/corrections/{correction_id}/decision"): Access(
+        "market.correct", body=lambda w: {"decision": "approve"}
+    ),
+    ("GET", "/desk/market/chart"): Access("market.read", kind="desk", query="?symbol=600519"),
+    ("GET", "/desk/market/trades/{ref}"): Access("market.read", kind="fragment"),
+    ("POST", "/desk/market/trades/{ref}/dispute"): Access(
+        "market.dispute", kind="fragment", body=lambda w: {}
+    ),
+    ("GET", "/desk/market/corrections"): Access("market.correct", kind="desk"),
+    ("POST", "/desk/market/corrections/{correction_id}"): Access(
+        "market.correct", kind="desk", body=lambda w: {"decision": "approve"}
     ),
 }
 
@@ -447,7 +581,14 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
         policy = s.scalar(select(SlaPolicy).order_by(SlaPolicy.id))
         calendar = s.scalar(select(BusinessCalendar))
         assert policy is not None and calendar is not None
+        from kefu.aml.models import AmlCase
+
+        aml_case = AmlCase(customer_id=seed.alice, status="open")
+        s.add(aml_case)
+        s.flush()
         return {
+            "aml_case_id": aml_case.id,
+            "compliance": seed.compliance,
             "case_id": case.id,
             "customer_id": seed.alice,
             "agent1": seed.agent1,
@@ -460,6 +601,12 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             "code": "zh-CN",
             "policy_id": policy.id,
             "calendar_id": calendar.id,
+            # ids no row holds: the routes answer 404 past their permission check
+            "task_id": 2**31 - 1,
+            "request_id": 2**31 - 1,
+            "audit_id": 2**31 - 1,
+            "ref": "B2026-MATRIX",
+            "correction_id": 999,
         }
 
 

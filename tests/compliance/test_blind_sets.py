@@ -33,3 +33,27 @@ def test_every_item_is_well_formed(n):
             assert r["expected"] == "allow", r["id"]
         elif r["expected"] != "allow":
             assert r["categories"], r["id"]
+
+
+# Floors on the tuning sets (figures in docs/guard.md): a change to the guard that loses a caught
+# violation, blocks a message that must pass, blocks a customer or leaves a number unmasked fails
+# here. Set 3 is the hold-out set: it is never scored by the test suite.
+FLOORS = {
+    1: {"block_recall": 0.943, "false_block_rate": 0.0, "warn_recall": 0.958, "report": 0.429},
+    2: {"block_recall": 0.858, "false_block_rate": 0.008, "warn_recall": 0.913, "report": 0.5},
+}
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_tuning_set_scores_hold_their_floors(n):
+    from kefu.compliance.content import default_guard
+    from tests.compliance.blind.score import load, score
+
+    got = score(load(n), default_guard().screen)
+    floor = FLOORS[n]
+    assert got["block_recall"] >= floor["block_recall"], got
+    assert got["false_block_rate"] <= floor["false_block_rate"], got
+    assert got["warn_recall"] >= floor["warn_recall"], got
+    assert got["report_recall"] >= floor["report"], got
+    assert got["customers_blocked"] == 0, got
+    assert got["pii_left_unmasked"].startswith("0 of "), got

@@ -356,3 +356,32 @@ def test_a_zh_promise_of_returns_fails_a_polite_chat(policy, cards) -> None:  # 
     ev = score(conv, cards["chat"], policy=policy, guard=default_guard())
     assert ev.auto_fail and ev.score == 0.0 and ev.raw_score == 80.0
     assert [f.message_index for f in ev.findings if f.critical] == [3]
+
+
+def test_item_ratings_and_a_reviewers_score(policy, cards) -> None:  # type: ignore[no-untyped-def]
+    from kefu.quality.scorer import score_ratings
+
+    conv = Conversation(
+        channel="chat",
+        resolved=False,
+        turns=(
+            Turn("customer", "我的两融账户收到短信，说担保比例不够了，会怎样？", at(0)),
+            Turn("agent", "两融账户的维持担保比例低于平仓线会被强平。", at(5)),
+            Turn("customer", "那我该怎么办？", at(20)),
+            Turn("agent", "您可以追加现金或担保证券，或者卖出部分证券还款。", at(40)),
+        ),
+    )
+    ev = score(conv, cards["chat"], policy=policy)
+    r = ev.ratings()
+    assert (r["greeting"], r["gaps"], r["facts"], r["jargon"]) == (
+        "missed",
+        "partly",
+        "met",
+        "missed",
+    )
+    # the grader's ratings rescored: partly counts half (gaps 2 of 4 stays 2): 42
+    assert score_ratings(cards["chat"], r) == 42.0
+    # a reviewer who gives the greeting (6) and half the empathy (4) on top: 52
+    assert score_ratings(cards["chat"], r | {"greeting": "met", "empathy": "partly"}) == 52.0
+    with pytest.raises(QualityError, match="smile"):
+        score_ratings(cards["chat"], {"smile": "met"})

@@ -11,3 +11,5 @@ class GuardAudit(StrEnum):
     override = "guard.override"
     report = "guard.report"
     error = "guard.error"
+    #: a compliance officer's verdict on one of the above (confirmed / false positive)
+    verdict = "guard.verdict"

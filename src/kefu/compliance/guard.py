@@ -31,7 +31,12 @@ MAX_CHARS = 10_000
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[a-z]")
 _BOUNDARY = frozenset("，。！？；;!?\n…")
-_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][\s.\-_*·•|/~+]+){2,}[a-z](?![a-z0-9])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# a letter (not inside a word), separators, at least two more letter + separators, a last letter;
+# the look-behind follows the first letter so the engine only stops at letters
+_SPACED = re.compile(
+    r"[a-z](?<![a-z0-9][a-z])[\s.\-_*·•|/~+]+(?:[a-z][\s.\-_*·•|/~+]+)+[a-z](?![a-z0-9])"
+)
 
 
 class GuardInputError(ValueError):
@@ -111,9 +116,16 @@ for _cp in range(0xC0, 0x250):  # pinyin tone marks and other diacritics: "bǎo 
         _FOLD[_cp] = _base
 
 
+# the same table as a list indexed by code point: str.translate looks a character up without
+# raising (and catching) a KeyError for every character the table does not change
+_FOLD_LIST = [chr(cp) for cp in range(max(_FOLD) + 1)]
+for _cp, _to in _FOLD.items():
+    _FOLD_LIST[_cp] = _to
+
+
 def _fold(text: str) -> str:
     """Full-width → half-width, lower case, traditional → simplified; length-preserving."""
-    folded = text.translate(_FOLD)
+    folded = text.translate(_FOLD_LIST)
     lowered = folded.lower()
     return lowered if len(lowered) == len(folded) else folded
 
@@ -123,10 +135,12 @@ _GAP_CLASS = (
     r".\-_*·•|/\\~+=,'\"`^#@$&()\[\]{}<>:：、]"
 )
 # fillers between two Chinese characters are evasion ("稳 赚", "保.证"): dropped
+# (the look-behind follows the first filler, so the engine only stops at fillers)
 _CJK_GAP = re.compile(
-    r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
+    _GAP_CLASS
+    + r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff][\s\S])"
     + _GAP_CLASS
-    + r"+(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
+    + r"*(?=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])"
 )
 _WS_RUN = re.compile(r"[ \t\r]{2,}|[\t\r\u200b-\u200f\u2060\ufeff]")
 
@@ -134,7 +148,11 @@ _WS_RUN = re.compile(r"[ \t\r]{2,}|[\t\r\u200b-\u200f\u2060\ufeff]")
 def normalise(text: str) -> tuple[str, list[int] | None]:
     """Returns (normalised text, original offset of each normalised character — None when the
     two are the same length and aligned)."""
-    folded = _fold(text)
+    return _normalise_folded(_fold(text))
+
+
+def _normalise_folded(folded: str) -> tuple[str, list[int] | None]:
+    """:func:`normalise` of a text already :func:`_fold`-ed (the guard folds once per message)."""
     drops: list[tuple[int, int]] = []
     for m in _CJK_GAP.finditer(folded):
         drops.append(m.span())
@@ -214,25 +232,38 @@ _CN_DIGITS = {
 # "610113-19920103-7558", "180.9840.9564", "1 3 3 8 …")
 _S = r"[ \-.·]{0,2}"
 _NOT_AFTER_DIGIT = r"(?<![0-9])(?<![0-9][ \-.·])(?<![0-9][ \-.·]{2})"
+# the same test made right AFTER a pattern's first character (the digit, or e/g): a pattern that
+# starts with a character class lets the regex engine skip ahead to candidates, instead of
+# trying three look-behinds at every position of the message
+_FIRST_NOT_AFTER_DIGIT = r"(?<![0-9].)(?<![0-9][ \-.·].)(?<![0-9][ \-.·]{2}.)"
 _NOT_BEFORE_DIGIT = r"(?![ \-.·]{0,2}[0-9])"
-_PII_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("email", re.compile(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}")),
+# (kind, pattern, gate): "@" — only a text holding "@" is searched; "run" — only from the first
+# run of eleven digits (every ID, card and mobile holds one), one character earlier for "+86"
+_PII_PATTERNS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("email", re.compile(r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}"), "@"),
     # an 18-character ID is tried before phones and cards, so it is never read as a phone
     (
         "id",
         re.compile(
-            _NOT_AFTER_DIGIT + rf"[0-9](?:{_S}[0-9]){{16}}{_S}[0-9x](?![0-9a-z])(?!{_S}[0-9])"
+            rf"[0-9]{_FIRST_NOT_AFTER_DIGIT}(?:{_S}[0-9]){{16}}{_S}[0-9x](?![0-9a-z])(?!{_S}[0-9])"
         ),
+        "run",
     ),
-    ("card", re.compile(_NOT_AFTER_DIGIT + rf"[0-9](?:{_S}[0-9]){{12,18}}" + _NOT_BEFORE_DIGIT)),
+    (
+        "card",
+        re.compile(rf"[0-9]{_FIRST_NOT_AFTER_DIGIT}(?:{_S}[0-9]){{12,18}}" + _NOT_BEFORE_DIGIT),
+        "run",
+    ),
     (
         "phone",
         re.compile(
             _NOT_AFTER_DIGIT + rf"(?:\+?86{_S})?1{_S}[3-9](?:{_S}[0-9]){{9}}" + _NOT_BEFORE_DIGIT
         ),
+        "run",
     ),
-    ("passport", re.compile(r"(?<![a-z0-9])[eg]\d{8}(?![a-z0-9])")),
+    ("passport", re.compile(r"[eg](?<![a-z0-9].)\d{8}(?![a-z0-9])"), ""),
 )
+_RUN11 = re.compile(rf"[0-9](?:{_S}[0-9]){{10}}")
 _PII_TEXT = {
     "email": ("电子邮箱", "email address"),
     "id": ("居民身份证号", "resident ID number"),
@@ -243,13 +274,14 @@ _PII_TEXT = {
 
 
 _CN_CLASS = "[" + "".join(map(chr, _CN_DIGITS)) + "]"
+_CN_ANY = re.compile(_CN_CLASS)
 _CN_RUN = re.compile(_CN_CLASS + "(?:[ \\-.·]{0,2}" + _CN_CLASS + "){3,}")
 
 
 def _digit_view(folded: str) -> str:
     """``folded`` with runs of four or more Chinese numerals read as digits (same length); a
     lone 一 after a number ("…8360一直") stays a word."""
-    if not any(ord(ch) in _CN_DIGITS for ch in folded):
+    if not _CN_ANY.search(folded):
         return folded
     return _CN_RUN.sub(lambda m: m.group().translate(_CN_DIGITS), folded)
 
@@ -317,6 +349,30 @@ _CLAUSE_END = frozenset("，,。！？；;!?\n…")
 _SENTENCE_END = frozenset("。！？；;!?\n")
 
 
+class _Phrases:
+    """A list of phrases found in one pass over a text (Aho-Corasick) instead of one ``in`` test
+    per phrase: the context checks ask for dozens of frames on every hit."""
+
+    def __init__(self, phrases: Sequence[str]) -> None:
+        self._auto = ahocorasick.Automaton()
+        for phrase in {p for p in phrases if p}:
+            self._auto.add_word(phrase, len(phrase))
+        self._empty = len(self._auto) == 0
+        if not self._empty:
+            self._auto.make_automaton()
+
+    def any_in(self, text: str) -> bool:
+        if self._empty:
+            return False
+        return any(True for _ in self._auto.iter(text))
+
+    def starts(self, text: str) -> list[int]:
+        """The start offset of every occurrence (overlapping ones included)."""
+        if self._empty:
+            return []
+        return [end - length + 1 for end, length in self._auto.iter(text)]
+
+
 def _expand(term: str, homophones: Mapping[str, Sequence[str]]) -> list[str]:
     """``term`` and its spellings with each homophone of a word it contains."""
     out = [term]
@@ -358,7 +414,6 @@ class Guard:
         self.rules: dict[str, Rule] = {}
         self.window = int(policy.get("negation_window", 12))
         self.window_latin = int(policy.get("negation_window_latin", 32))
-        self._auto = ahocorasick.Automaton()
         patterns: dict[str, list[tuple[str, bool]]] = {}
         for spec in policy.get("rules", []):
             rule = self._new_rule(spec)
@@ -370,9 +425,6 @@ class Guard:
                     continue
                 latin = bool(_LATIN.match(key[0])) or bool(_LATIN.match(key[-1]))
                 patterns.setdefault(key, []).append((rule.id, latin))
-        for key, owners in patterns.items():
-            self._auto.add_word(key, (len(key), owners))
-        self._auto.make_automaton()
         self.negations = sorted(
             {normalise(t)[0].strip() or t for t in _terms(policy.get("negations"))},
             key=len,
@@ -380,24 +432,35 @@ class Guard:
         )
         self.risk = [normalise(t)[0].strip() for t in _terms(policy.get("risk_statements"))]
         self.risk += [normalise(t)[0].strip() for t in _terms(policy.get("not_pitch"))]
-        self._compile_classes(policy)
+        class_keys = self._compile_classes(policy)
+        # one automaton holds the rules' phrases and the classes' words: one pass over a message
+        # finds both; a value is (length, phrase rules [(rule id, latin)], class names, latin)
+        self._auto = ahocorasick.Automaton()
+        for key in patterns.keys() | class_keys.keys():
+            latin = bool(_LATIN.match(key[0])) or bool(_LATIN.match(key[-1]))
+            owners = tuple(patterns.get(key, ()))
+            names = tuple(sorted(class_keys.get(key, ())))
+            self._auto.add_word(key, (len(key), owners, names, latin))
+        self._auto.make_automaton()
         ctx = policy.get("context") or {}
         self.frames_after = [normalise(t)[0].strip() for t in _terms(ctx.get("after"))]
         self.reported = [normalise(t)[0].strip() for t in _terms(ctx.get("reported"))]
         self.after_window = int(ctx.get("after_window", 40))
+        self._negations = _Phrases(self.negations)
+        self._frames_after = _Phrases(self.frames_after)
+        self._reported = _Phrases(self.reported)
         imp = policy.get("impersonation") or {}
         self.actors = [normalise(t)[0].strip() for t in _terms(imp.get("actors"))]
         self.asks = [normalise(t)[0].strip() for t in _terms(imp.get("asks"))]
 
-    def _compile_classes(self, policy: Mapping[str, Any]) -> None:
-        """Word classes (terms and regular expressions, homophones expanded) and the
-        compositional rules built from them."""
+    def _compile_classes(self, policy: Mapping[str, Any]) -> dict[str, set[str]]:
+        """Word classes (regular expressions here; terms, homophones expanded, returned as
+        {normalised word: class names}) and the compositional rules built from them."""
         homophones = {
             normalise(str(k))[0].strip(): [normalise(str(v))[0].strip() for v in vs]
             for k, vs in (policy.get("homophones") or {}).items()
         }
         classes = policy.get("classes") or {}
-        self._class_auto = ahocorasick.Automaton()
         self._class_regex: list[tuple[str, re.Pattern[str]]] = []
         keys: dict[str, set[str]] = {}
         for name, spec in classes.items():
@@ -409,12 +472,8 @@ class Guard:
                     keys.setdefault(variant, set()).add(name)
             for pattern in spec.get("patterns") or []:
                 self._class_regex.append((name, re.compile(str(pattern))))
-        for key, names in keys.items():
-            latin = bool(_LATIN.match(key[0])) or bool(_LATIN.match(key[-1]))
-            self._class_auto.add_word(key, (len(key), tuple(sorted(names)), latin))
-        self._class_auto.make_automaton() if keys else None
-        self._has_classes = bool(keys)
         self.compositions: list[Composition] = []
+        self._candidate_memo: dict[frozenset[str], list[Composition]] = {}
         for spec in policy.get("compositions") or []:
             rule = self._new_rule(spec)
             slots = [
@@ -433,15 +492,25 @@ class Guard:
                     frozenset(spec.get("unless") or []),
                 )
             )
+        return keys
 
-    def _class_hits(self, norm: str) -> dict[str, list[tuple[int, int]]]:
+    def _scan(
+        self, norm: str
+    ) -> tuple[
+        list[tuple[int, int, tuple[tuple[str, bool], ...]]], dict[str, list[tuple[int, int]]]
+    ]:
+        """One pass of the automaton: the rules' phrase hits as (start, end, owners), longest
+        first at each start, and each class's word spans (Latin words on word boundaries)."""
+        phrases: list[tuple[int, int, tuple[tuple[str, bool], ...]]] = []
         hits: dict[str, list[tuple[int, int]]] = {}
-        if self._has_classes:
-            for end_idx, (length, names, latin) in self._class_auto.iter(norm):
-                s, e = end_idx - length + 1, end_idx + 1
+        n = len(norm)
+        for end_idx, (length, owners, names, latin) in self._auto.iter(norm):
+            s, e = end_idx - length + 1, end_idx + 1
+            if owners:
+                phrases.append((s, e, owners))
+            if names:
                 if latin and (
-                    (s > 0 and _LATIN.match(norm[s - 1]))
-                    or (e < len(norm) and _LATIN.match(norm[e]))
+                    (s > 0 and _LATIN.match(norm[s - 1])) or (e < n and _LATIN.match(norm[e]))
                 ):
                     continue
                 for name in names:
@@ -449,27 +518,37 @@ class Guard:
         for name, pattern in self._class_regex:
             for m in pattern.finditer(norm):
                 hits.setdefault(name, []).append(m.span())
-        return hits
+        phrases.sort(key=lambda h: (h[0], -h[1]))
+        return phrases, hits
+
+    def _candidates(self, present: frozenset[str]) -> list[Composition]:
+        """The compositions that can fire when the classes ``present`` have words: each slot
+        has one, no ``unless`` class has. Remembered per set of classes (few sets recur)."""
+        found = self._candidate_memo.get(present)
+        if found is None:
+            found = [
+                c
+                for c in self.compositions
+                if c.unless.isdisjoint(present)
+                and not any(slot.isdisjoint(present) for slot in c.slots)
+            ]
+            if len(self._candidate_memo) >= 4096:
+                self._candidate_memo.clear()
+            self._candidate_memo[present] = found
+        return found
 
     def _compose(
-        self, text: str, norm: str, offsets: list[int] | None
+        self, norm: str, hits: dict[str, list[tuple[int, int]]]
     ) -> list[tuple[Composition, int, int, list[tuple[str, int, int]]]]:
-        """Every compositional rule that fires: (rule, start, end, [(class, s, e)…]) in
-        normalised offsets, after the context checks."""
-        if not self.compositions:
-            return []
-        hits = self._class_hits(norm)
+        """Every compositional rule that fires, given the class words ``hits``: (rule, start,
+        end, [(class, s, e)…]) in normalised offsets, after the context checks."""
         if not hits:
             return []
         out = []
-        for comp in self.compositions:
-            if any(hits.get(n) for n in comp.unless):
-                continue
+        for comp in self._candidates(frozenset(hits)):
             per_slot = [
                 sorted((s, e, n) for n in slot for s, e in hits.get(n, ())) for slot in comp.slots
             ]
-            if not all(per_slot):
-                continue
             ends = _SENTENCE_END if comp.sentence else _CLAUSE_END
             found = None
             for s0, e0, n0 in per_slot[0]:
@@ -513,21 +592,18 @@ class Guard:
         hi = end
         while hi < len(norm) and hi - end < self.after_window and norm[hi] not in _SENTENCE_END:
             hi += 1
-        after = norm[end:hi]
-        if any(f and f in after for f in self.frames_after):
+        if self._frames_after.any_in(norm[end:hi]):
             return True
         lo = start
         while lo > 0 and norm[lo - 1] not in _SENTENCE_END:
             lo -= 1
         before = norm[lo:start]
-        if any(r and r in before for r in self.reported):
+        if self._reported.any_in(before):
             return True
         opened = max(before.rfind(q) for q in "“「『‘")
         quoted = opened != -1 and not any(q in before[opened + 1 :] for q in "”」』’")
         if quoted or before.count('"') % 2:
-            return any(f and f in norm for f in self.frames_after) or any(
-                r and r in norm for r in self.reported
-            )
+            return self._frames_after.any_in(norm) or self._reported.any_in(norm)
         return False
 
     def _negated(self, norm: str, start: int, end: int, latin: bool = False) -> bool:
@@ -539,28 +615,17 @@ class Guard:
         lo = start
         while lo > 0 and start - lo < window and norm[lo - 1] not in _BOUNDARY:
             lo -= 1
-        scope = norm[lo:end]
-        for neg in self.negations:
-            pos = scope.find(neg)
-            while pos != -1:
-                if lo + pos < start:
-                    return True
-                pos = scope.find(neg, pos + 1)
-        return False
+        return any(lo + pos < start for pos in self._negations.starts(norm[lo:end]))
 
     def _negated_between(self, norm: str, spans: list[tuple[int, int]]) -> bool:
         """A negation between the words of a composition, outside the words themselves
         ("亏损不会由公司赔付")."""
         lo = min(a for a, _ in spans)
         hi = max(b for _, b in spans)
-        inner = norm[lo:hi]
-        for neg in self.negations:
-            pos = inner.find(neg)
-            while pos != -1:
-                a = lo + pos
-                if not any(x <= a < y for x, y in spans):
-                    return True
-                pos = inner.find(neg, pos + 1)
+        for pos in self._negations.starts(norm[lo:hi]):
+            a = lo + pos
+            if not any(x <= a < y for x, y in spans):
+                return True
         return False
 
     def _finding(self, text: str, offsets: list[int] | None, rule: Rule, s: int, e: int) -> Finding:
@@ -584,21 +649,22 @@ class Guard:
             raise GuardInputError("text is empty")
         if len(text) > self.max_chars:
             raise GuardInputError(f"text is {len(text)} characters; the limit is {self.max_chars}")
-        for i, ch in enumerate(text):
-            if (ord(ch) < 32 and ch not in "\n\r\t") or 0x7F <= ord(ch) < 0xA0:
-                raise GuardInputError(f"control character U+{ord(ch):04X} at offset {i}")
+        bad = _CONTROL.search(text)
+        if bad:
+            code = ord(bad.group())
+            raise GuardInputError(f"control character U+{code:04X} at offset {bad.start()}")
 
     def screen(self, text: str, role: Role = "agent") -> Screening:
         self.check_input(text)
         if role not in ("agent", "customer"):
             raise GuardInputError(f"role must be agent or customer, not {role!r}")
-        norm, offsets = normalise(text)
+        folded = _fold(text)
+        norm, offsets = _normalise_folded(folded)
         findings: list[Finding] = []
         disclosure: list[Finding] = []
         taken: list[tuple[int, int]] = []
-        hits = sorted(self._auto.iter(norm), key=lambda h: (h[0] - h[1][0] + 1, -h[1][0]))
-        for end_idx, (length, owners) in hits:
-            s, e = end_idx - length + 1, end_idx + 1
+        phrases, class_hits = self._scan(norm)
+        for s, e, owners in phrases:
             for rule_id, latin in owners:
                 if latin and (
                     (s > 0 and _LATIN.match(norm[s - 1]))
@@ -613,7 +679,7 @@ class Guard:
                 f = self._finding(text, offsets, rule, s, e)
                 (disclosure if rule.category == "disclosure" else findings).append(f)
                 taken.append((s, e))
-        for comp, s, e, chosen in self._compose(text, norm, offsets):
+        for comp, s, e, chosen in self._compose(norm, class_hits):
             if any(a < e and s < b for a, b in taken):
                 continue  # overlaps a phrase already reported
             f = self._finding(text, offsets, comp.rule, s, e)
@@ -624,10 +690,14 @@ class Guard:
             f = replace(f, words=tuple(words))
             (disclosure if comp.rule.category == "disclosure" else findings).append(f)
         # personal data: validated numbers only, masked in the redacted text
-        folded = _digit_view(_fold(text))
+        folded = _digit_view(folded)
         pii_spans: list[tuple[int, int, str]] = []
-        for kind, pattern in _PII_PATTERNS:
-            for m in pattern.finditer(folded):
+        run = _RUN11.search(folded)
+        for kind, pattern, gate in _PII_PATTERNS:
+            if (gate == "@" and "@" not in folded) or (gate == "run" and run is None):
+                continue
+            start = max(0, run.start() - 1) if gate == "run" and run else 0
+            for m in pattern.finditer(folded, start):
                 a, b = m.span()
                 if any(x < b and a < y for x, y, _ in pii_spans):
                     continue

@@ -48,6 +48,18 @@ def screen_text(text: str, role: str) -> dict[str, Any]:
         raise ValidationFailed(str(exc), fields=[{"field": "text", "message": str(exc)}]) from exc
 
 
+def _with_suitability(result: dict[str, Any], body: str, level: tuple[str, bool]) -> dict[str, Any]:
+    """The guard's result plus a warning for each product pitched above the customer's level
+    (the context check the pure guard cannot make: it does not know the customer)."""
+    from kefu.customers.suitability import pitch_findings_for
+
+    extra = pitch_findings_for(body, level)
+    if not extra:
+        return result
+    verdict = "warn" if result["verdict"] == "allow" else result["verdict"]
+    return {**result, "verdict": verdict, "findings": [*result["findings"], *extra]}
+
+
 def screen_message(
     db: Session,
     *,
@@ -56,8 +68,11 @@ def screen_message(
     body: str,
     internal: bool,
     confirm_warning: bool = False,
+    suitability: tuple[str, bool] | None = None,
 ) -> tuple[str, dict[str, Any] | None]:
-    """Returns (redacted body, guard record) or raises Blocked / NeedsConfirmation."""
+    """Returns (redacted body, guard record) or raises Blocked / NeedsConfirmation.
+    ``suitability`` is the customer's (category, professional) when the desk knows it: a reply
+    that pitches a product above that level gets a ``suitability`` warning."""
     role = "customer" if actor.role == Role.customer else "agent"
     if internal:
         # notes never reach a customer; their personal data is masked for staff who may not
@@ -82,6 +97,8 @@ def screen_message(
         raise GuardUnavailable(
             "the compliance guard could not screen this message; it was not sent"
         ) from exc
+    if role == "agent" and suitability is not None:
+        result = _with_suitability(result, body, suitability)
     findings = result["findings"]
     record = {"verdict": result["verdict"], "findings": findings}
     if role == "agent" and result["verdict"] == "block":

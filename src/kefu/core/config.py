@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     #: the most socket writes one transaction takes (group commit); 1 = a transaction per write
     socket_batch: int = Field(default=200, ge=1, le=1000)
     max_body_bytes: int = 256 * 1024
+    #: a back-office feed batch (up to 10,000 records) may be larger
+    feed_max_body_bytes: int = 16 * 1024 * 1024
     session_hours: int = 12
     login_attempts_per_15min: int = 10
     broker_url: str = "memory://"

@@ -56,12 +56,35 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "sla.manage": frozenset({Role.supervisor, Role.admin}),
     "users.manage": frozenset({Role.admin}),
     "audit.read": frozenset({Role.compliance, Role.admin}),
+    # KYC: staff record a customer's identity document; compliance verifies it (maker-checker),
+    # records professional investors and judges the guard's decisions
+    "kyc.manage": frozenset({Role.agent, Role.supervisor, Role.compliance, Role.admin}),
+    "kyc.review": frozenset({Role.compliance, Role.admin}),
+    "guard.review": frozenset({Role.compliance, Role.admin}),
     "presence.set": frozenset({Role.agent, Role.supervisor}),
     "screen.use": STAFF | frozenset({Role.customer}),
     "kb.read": STAFF | frozenset({Role.customer}),
     "kb.manage": frozenset({Role.supervisor, Role.trainer, Role.admin}),
     # an agent who answers with an article proposes the customer's words as its question
     "kb.suggest": DESK,
+    # quality: QA evaluations, metrics and reports; reviews (override, calibration) by supervisors
+    "quality.read": frozenset({Role.supervisor, Role.compliance, Role.admin}),
+    "quality.review": frozenset({Role.supervisor, Role.admin}),
+    # the academy: every staff member learns (trainees are agents); trainers and admins teach;
+    # supervisors follow their team's progress and pending product-knowledge updates
+    "academy.learn": STAFF,
+    "academy.teach": frozenset({Role.trainer, Role.admin}),
+    "academy.progress": frozenset({Role.supervisor, Role.trainer, Role.admin}),
+    # AML alerts and cases: compliance officers (and admins); agents see only a neutral flag
+    "aml.read": frozenset({Role.compliance, Role.admin}),
+    "aml.manage": frozenset({Role.compliance, Role.admin}),
+    # the back office's feeds of customers, trades and transfers
+    "feeds.write": frozenset({Role.admin}),
+    # market tools: charts and indicators for the desk and trainers; disputes of binary-option
+    # records by the agents who answer them; corrections decided by a supervisor
+    "market.read": DESK | frozenset({Role.trainer}),
+    "market.dispute": frozenset({Role.agent, Role.supervisor, Role.admin}),
+    "market.correct": frozenset({Role.supervisor, Role.admin}),
 }
 
 

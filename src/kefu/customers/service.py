@@ -22,12 +22,13 @@ from kefu.customers.models import (
     BankCard,
     Customer,
     FundTransfer,
+    KycRecord,
     Position,
     Trade,
     TradingAccount,
 )
 
-PiiField = Literal["phone", "email", "id_number", "card"]
+PiiField = Literal["phone", "email", "id_number", "card", "kyc_document"]
 
 
 @action
@@ -355,6 +356,10 @@ def reveal(
         if card is None:
             raise NotFound("this customer has no such bank card")
         cipher = card.card_enc
+    elif field == "kyc_document":
+        cipher = (
+            db.scalar(select(KycRecord.doc_number_enc).where(KycRecord.customer_id == c.id)) or ""
+        )
     else:
         cipher = {"phone": c.phone_enc, "email": c.email_enc, "id_number": c.id_number_enc}[field]
     if not cipher:

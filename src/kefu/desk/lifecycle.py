@@ -3,6 +3,7 @@ case asks for a rating, and every transition is on record (whoever or whatever c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,6 +19,18 @@ from kefu.desk.conversation import add_message
 from kefu.desk.models import Case, CsatSurvey
 from kefu.desk.sla_policies import pause_or_resume, refresh_next_due
 from kefu.desk.statuses import status_by_key
+
+#: called inside the transaction of the status change when a case becomes resolved or closed
+#: (from an open or pending status): other contexts hook in through ``on_case_finished``
+FinishedHook = Callable[[Session, Case, "User | None", datetime], None]
+_FINISHED: list[FinishedHook] = []
+
+
+def on_case_finished(hook: FinishedHook) -> None:
+    """Registers ``hook(db, case, actor, now)`` (once): the quality context scores every case
+    that finishes, in the same transaction as the change, so the two commit together."""
+    if hook not in _FINISHED:
+        _FINISHED.append(hook)
 
 
 def change_status(
@@ -61,6 +74,9 @@ def change_status(
         case.closed_at = None
     case.updated_at = now
     refresh_next_due(case)
+    if new.category in ("resolved", "closed") and old_cat not in ("resolved", "closed"):
+        for hook in _FINISHED:
+            hook(db, case, actor, now)
     changes = {"status": new.key}
     emit(db, f"case:{case.id}", {"type": "case.updated", "case_id": case.id, "changes": changes})
     emit(db, "desk", {"type": "case.updated", "case_id": case.id})

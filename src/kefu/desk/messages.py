@@ -20,6 +20,7 @@ from kefu.core.db import utcnow
 from kefu.core.errors import Conflict
 from kefu.core.events import emit
 from kefu.core.security import Role, User, can, require
+from kefu.customers.suitability import guard_level
 from kefu.desk import lifecycle, mailout
 from kefu.desk.access import visible_case
 from kefu.desk.audit import DeskAudit
@@ -98,6 +99,7 @@ def post_message(
         body=body,
         internal=internal,
         confirm_warning=confirm_warning,
+        suitability=guard_level(db, case.customer_id) if kind == "agent" else None,
     )
     now = utcnow()
     try:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from kefu.aml import service as aml
 from kefu.core import i18n
 from kefu.core.http import (
     Caller,
@@ -181,6 +182,8 @@ def _desk_ctx(
         ctx["assignee_name"] = identity.user_name(db, case.assignee_id, lang)
         ctx["agents"] = queries.agents_with_presence(db, lang=lang)
         ctx["can_reveal"] = can(user, "pii.reveal")
+        # a neutral flag only: the desk never learns of an AML alert (no tipping off)
+        ctx["attention"] = aml.attention(db, case.customer_id)
         ctx["intent"] = knowledge.article_title(db, case.intent, lang) if case.intent else None
     return ctx
 

@@ -25,7 +25,7 @@ from kefu.desk.cases import (
 )
 from kefu.desk.conversation import add_message, message_payload
 from kefu.desk.csat import submit_csat, survey_of
-from kefu.desk.lifecycle import change_status
+from kefu.desk.lifecycle import change_status, on_case_finished
 from kefu.desk.messages import last_customer_text, mark_read, post_message, visible_messages
 from kefu.desk.search import list_cases, search_case_ids
 from kefu.desk.sla_policies import (
@@ -80,6 +80,7 @@ __all__ = [
     "mark_read",
     "message_payload",
     "normalise_tags",
+    "on_case_finished",
     "policy_for",
     "post_message",
     "refresh_next_due",

@@ -87,3 +87,24 @@ def score_command(
         pts = f"{float(f.points):+g}" if f.points else "0"
         findings.add_row(idx, f.section, pts, f.reason(conv.lang))
     console.print(findings)
+
+
+@app.command("backfill")
+def backfill_command(
+    limit: int | None = typer.Option(None, "--limit", min=1, help="score at most this many"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Score every resolved or closed case that has no evaluation yet (idempotent)."""
+    from kefu.core.config import get_settings
+    from kefu.core.db import Database
+    from kefu.quality import service as quality
+
+    database = Database(get_settings().database_url)
+    with database.session() as db:
+        todo = len(quality.unscored_cases(db, limit))
+        with Console(stderr=True).status(f"scoring {todo} case(s)…"):
+            done = quality.backfill(db, actor=None, limit=limit)
+    if json_out:
+        typer.echo(json.dumps({"scored": done}))
+    else:
+        Console().print(f"[green]{done}[/green] case(s) scored")

@@ -13,6 +13,7 @@ import yaml
 
 from kefu.core.config import get_settings
 from kefu.knowledge import service as knowledge
+from kefu.quality.complaints import Codes, parse_codes
 from kefu.quality.scorer import (
     QualityError,
     QualityPolicy,
@@ -74,16 +75,13 @@ def _cards_at(files: tuple[tuple[Path, int], ...]) -> tuple[tuple[str, Scorecard
     return tuple(out.items())
 
 
-def complaint_codes() -> dict[str, Any]:
-    """The complaint product and problem codes (FINRA Rule 4530 style), as parsed YAML."""
+def complaint_codes() -> Codes:
+    """The complaint product and problem codes (modelled on FINRA Rule 4530's)."""
     path = _policies() / "complaint_codes.yaml"
     return _codes_at(path, _stamp(path))
 
 
 @lru_cache(maxsize=4)
-def _codes_at(path: Path, stamp: int) -> dict[str, Any]:
+def _codes_at(path: Path, stamp: int) -> Codes:
     del stamp
-    data = _read(path)
-    if not isinstance(data, dict):
-        raise QualityError(f"{path.name}: expected a mapping")
-    return data
+    return parse_codes(_read(path))

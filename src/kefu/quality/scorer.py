@@ -628,6 +628,12 @@ class Evaluation:
     findings: tuple[Finding, ...]
     earned: Decimal
     applicable: Decimal
+    #: check → (points earned, points of the item), for the items that applied
+    items: Mapping[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+
+    def ratings(self) -> dict[str, str]:
+        """Each applicable item as met / partly / missed: what a calibration reviewer rates."""
+        return {check: rating(e, p) for check, (e, p) in self.items.items()}
 
     def to_dict(self, lang: str | None = None) -> dict[str, Any]:
         return {
@@ -639,6 +645,33 @@ class Evaluation:
             "scorecard": self.scorecard,
             "raw_score": self.raw_score,
         }
+
+
+RATINGS = ("met", "partly", "missed")
+_RATING_SHARE = {"met": Decimal(1), "partly": Decimal("0.5"), "missed": Decimal(0)}
+
+
+def rating(earned: Decimal, points: Decimal) -> str:
+    return "met" if earned >= points else "missed" if earned <= 0 else "partly"
+
+
+def score_ratings(card: Scorecard, ratings: Mapping[str, str]) -> float:
+    """A reviewer's score from their item ratings (met = all the item's points, partly = half,
+    missed = none), over the items they rated, on the same 0–100 scale as the grader's."""
+    earned = total = Decimal(0)
+    for section in card.sections:
+        for item in section.items:
+            r = ratings.get(item.check)
+            if r is None:
+                continue
+            if r not in _RATING_SHARE:
+                raise QualityError(f"ratings.{item.check}: expected met, partly or missed")
+            earned += item.points * _RATING_SHARE[r]
+            total += item.points
+    unknown = set(ratings) - {i.check for s in card.sections for i in s.items}
+    if unknown:
+        raise QualityError(f"ratings: {', '.join(sorted(unknown))} not on the {card.name} card")
+    return _round1(100 * earned / total) if total else 0.0
 
 
 def _round1(d: Decimal) -> float:
@@ -676,7 +709,10 @@ class _Ledger:
 def _verdict(turn: Turn, guard: Screener | None) -> tuple[str | None, tuple[str, ...]]:
     if turn.guard_verdict is not None or guard is None:
         return turn.guard_verdict, turn.guard_categories
-    s = guard.screen(turn.text, "agent")
+    try:
+        s = guard.screen(turn.text, "agent")
+    except ValueError:  # text the guard refuses (empty, too long): nothing to judge
+        return None, ()
     return str(s.verdict), tuple(str(f.category) for f in s.findings)
 
 
@@ -720,6 +756,7 @@ def score(
     earned: dict[str, Decimal] = {}
     applicable: dict[str, Decimal] = {}
     critical_hit = False
+    items: dict[str, tuple[Decimal, Decimal]] = {}
 
     def with_signal(signal: str, among: Sequence[int]) -> int | None:
         return next((i for i in among if signal in scans[i].signals), None)
@@ -966,6 +1003,7 @@ def score(
                 zh, en = "结束时询问客户是否还需要其他帮助。", "The close offers further help."
             applicable[section.name] = applicable.get(section.name, Decimal(0)) + item.points
             earned[section.name] = earned.get(section.name, Decimal(0)) + led.remaining
+            items[check] = (led.remaining, item.points)
             findings.extend(led.findings(gain_at, zh, en))
     total_app = sum(applicable.values(), Decimal(0))
     total_earned = sum(earned.values(), Decimal(0))
@@ -987,6 +1025,7 @@ def score(
         findings=tuple(findings),
         earned=total_earned,
         applicable=total_app,
+        items=items,
     )
 
 

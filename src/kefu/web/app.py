@@ -28,6 +28,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
+from kefu.aml.pages import router as aml_pages
+from kefu.aml.views import router as aml_api
+from kefu.compliance.pages import router as compliance_pages
 from kefu.compliance.views import router as compliance_api
 from kefu.core import audit
 from kefu.core.config import get_settings
@@ -47,6 +50,8 @@ from kefu.identity.views import router as identity_api
 from kefu.knowledge import service as knowledge
 from kefu.knowledge.pages import router as knowledge_pages
 from kefu.knowledge.views import router as knowledge_api
+from kefu.market.pages import router as market_pages
+from kefu.market.views import router as market_api
 from kefu.web.hub import router as hub
 
 log = logging.getLogger("kefu")
@@ -236,18 +241,19 @@ class BodyLimit:
     says so, and while reading when it does not (a chunked upload is counted as it arrives and
     never held beyond the limit)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, wider: tuple[tuple[str, int], ...] = ()) -> None:
+        #: ``wider``: (path prefix, limit) for routes that take bigger bodies (feed batches)
+        self.app, self.limit, self.wider = app, limit, wider
 
-    def _too_large(self, size: str) -> JSONResponse:
+    def _too_large(self, size: str, limit: int) -> JSONResponse:
         return problem_response(
             413,
             {
                 "type": PROBLEM_BASE + "too-large",
                 "title": "Payload too large",
                 "status": 413,
-                "limit": self.limit,
-                "detail": f"request body is {size} bytes; limit {self.limit}",
+                "limit": limit,
+                "detail": f"request body is {size} bytes; limit {limit}",
             },
         )
 
@@ -258,10 +264,12 @@ class BodyLimit:
         if b"%00" in scope.get("query_string", b"") or "\x00" in str(scope.get("path", "")):
             await _nul_refused("the address")(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        limit = next((n for prefix, n in self.wider if path.startswith(prefix)), self.limit)
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
-                if re.fullmatch(rb"[0-9]{1,18}", value) and int(value) > self.limit:
-                    await self._too_large(str(int(value)))(scope, receive, send)
+                if re.fullmatch(rb"[0-9]{1,18}", value) and int(value) > limit:
+                    await self._too_large(str(int(value)), limit)(scope, receive, send)
                     return
         # read the body up to the limit (it is small), then hand it on
         chunks: list[bytes] = []
@@ -272,8 +280,8 @@ class BodyLimit:
                 break  # the client went away
             body = message.get("body", b"")
             size += len(body)
-            if size > self.limit:
-                await self._too_large(f"over {self.limit}")(scope, receive, send)
+            if size > limit:
+                await self._too_large(f"over {limit}", limit)(scope, receive, send)
                 return
             chunks.append(body)
             if not message.get("more_body", False):
@@ -501,17 +509,26 @@ def create_app(database: Database | None = None) -> FastAPI:
         customers_api,
         compliance_api,
         knowledge_api,
+        aml_api,
+        market_api,
         hub,
         identity_pages,
         desk_pages,
         mail_pages,
         customers_pages,
+        compliance_pages,
         knowledge_pages,
+        aml_pages,
+        market_pages,
     ):
         app.include_router(router)
     static = Path(__file__).with_name("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        wider=(("/api/v1/feeds/", settings.feed_max_body_bytes),),
+    )
     app.add_middleware(
         SecurityHeaders,
         widget_origins=settings.widget_origins,
