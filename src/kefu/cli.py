@@ -18,6 +18,7 @@ from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.customers.cli import app as kyc_app
 from kefu.desk.cli import intent_app
+from kefu.desk.mail_cli import mail_app
 from kefu.knowledge.cli import calc_app, kb_app, rules_app
 from kefu.market.cli import app as market_app
 from kefu.quality.cli import app as quality_app
@@ -91,17 +92,31 @@ def serve(
         migrate()
         demo()
     console.print(f"Kefu on [bold]http://{host}:{port}/[/bold]  (desk: /desk, admin: /admin)")
-    uvicorn.run(
-        "kefu.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        # chat frames are a few hundred bytes: compressing each one per socket costs more CPU
-        # than it saves on the wire
-        ws_per_message_deflate=False,
-    )
+    smtp = None
+    if get_settings().smtp_listen:  # one SMTP server for the whole process, whatever the workers
+        from kefu.desk.email_channel import start_smtp_server
+
+        try:
+            smtp = start_smtp_server(_database(), get_settings().smtp_listen)
+        except (ValueError, OSError) as exc:
+            err.print(f"[red]cannot receive e-mail on {get_settings().smtp_listen}: {exc}[/red]")
+            raise typer.Exit(2) from exc
+        console.print(f"receiving e-mail on [bold]{get_settings().smtp_listen}[/bold]")
+    try:
+        uvicorn.run(
+            "kefu.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            # chat frames are a few hundred bytes: compressing each one per socket costs more
+            # CPU than it saves on the wire
+            ws_per_message_deflate=False,
+        )
+    finally:
+        if smtp is not None:
+            smtp.stop()
 
 
 @user_app.command("add")
@@ -293,6 +308,7 @@ app.add_typer(quality_app, name="qa")
 app.add_typer(market_app, name="market")
 app.add_typer(academy_app, name="academy")
 app.add_typer(kyc_app, name="kyc")
+app.add_typer(mail_app, name="mail")
 
 
 if __name__ == "__main__":

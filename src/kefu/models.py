@@ -7,6 +7,7 @@ from kefu.core import audit as _audit
 from kefu.core import security as _security
 from kefu.core.db import Base
 from kefu.customers import models as _customers
+from kefu.desk import mail_models as _mail
 from kefu.desk import models as _desk
 from kefu.knowledge import models as _knowledge
 from kefu.market import models as _market
@@ -24,4 +25,5 @@ _ = (
     _aml,
     _compliance,
     _market,
+    _mail,
 )

@@ -159,6 +159,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/cases/bulk"): Access(
         "case.update", body=lambda w: {"case_ids": [w.ids["case_id"]], "priority": "high"}
     ),
+    # the e-mail record of a case: delivery states are staff information
+    ("GET", "/api/v1/cases/{case_id}/mail"): Access("case.read_all"),
     ("GET", "/api/v1/cases/{case_id}/messages"): Access("own:case.read_all"),
     ("POST", "/api/v1/cases/{case_id}/messages"): Access(
         "own:message.reply", body=lambda w: {"body": "您好"}
@@ -298,6 +300,8 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/cases/{case_id}/csat"): Access(
         "own:csat.submit", kind="page", body=lambda w: {"score": 5}
     ),
+    # the customer's own e-mail notification switch (staff have none: 403)
+    ("POST", "/portal/email-notify"): Access("customer", kind="page", body=lambda w: {"on": "0"}),
     # --- desk console: gated on a role list (pages.STAFF_DESK) equal to case.read_all's roles
     ("GET", "/desk"): Access("case.read_all", kind="desk"),
     ("GET", "/desk/cases/{case_id}"): Access("case.read_all", kind="desk"),
@@ -383,6 +387,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     # --- knowledge pages (knowledge/pages.py)
     ("GET", "/portal/kb"): Access("login", kind="fragment", query="?q=提现"),
     ("GET", "/desk/cases/{case_id}/kb"): Access("case.read_all", kind="fragment"),
+    ("GET", "/desk/cases/{case_id}/mail"): Access("case.read_all", kind="fragment"),
     ("GET", "/help"): Access("login", kind="page"),
     ("GET", "/help/{slug}"): Access("login", kind="page"),
     ("GET", "/admin/kb"): Access("kb.manage", kind="page"),

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     audit_seal_seconds: float = Field(default=1.0, gt=0, le=60)
     #: a model from `kefu intent train` routing new cases; unset = trained from the shipped content
     intent_model: Path | None = None
+    #: e-mail in: host:port the embedded SMTP server listens on (`kefu serve`, `kefu mail serve`)
+    smtp_listen: str = ""
+    #: e-mail out: smtp://host:port, smtps://… or smtp+starttls://…, user:password@ optional
+    smtp_url: str = ""
+    #: the desk's address: From of every mail it sends, e.g. "客服中心 <support@example.com>"
+    mail_from: str = ""
+    #: the largest message the SMTP server accepts
+    mail_max_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    #: how often the sender looks for mail due (a reply also wakes it at once)
+    mail_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
+    #: the portal's public address, for links in notification e-mails (unset = no link)
+    public_url: str = ""
 
     def checkpoint_path(self) -> Path:
         if self.audit_checkpoints is not None:

@@ -22,3 +22,4 @@ class CustomerAudit(StrEnum):
     product_confirm = "suitability.confirm"
     product_confirm_refused = "suitability.confirm_refused"
     trade_settlement = "customer.trade_settlement"
+    email_notify = "customer.email_notify"

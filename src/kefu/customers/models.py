@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,6 +46,10 @@ class Customer(Base):
     phone_index: Mapped[str] = mapped_column(String(64), default="", index=True)
     email_enc: Mapped[str] = mapped_column(String(512), default="")
     email_masked: Mapped[str] = mapped_column(String(128), default="")
+    #: blind index of the lower-cased address: finds the customer an e-mail comes from
+    email_index: Mapped[str] = mapped_column(String(64), default="", index=True)
+    #: the customer's choice: an e-mail when a ticket of theirs is answered (on by default)
+    email_notify: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     id_type: Mapped[str] = mapped_column(String(16), default="resident_id")
     id_number_enc: Mapped[str] = mapped_column(String(512), default="")
     id_number_masked: Mapped[str] = mapped_column(String(32), default="")

@@ -10,8 +10,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kefu.core import audit
-from kefu.core.actions import action
-from kefu.core.errors import NotFound, ValidationFailed
+from kefu.core.actions import action, unchanged
+from kefu.core.errors import Forbidden, NotFound, ValidationFailed
 from kefu.core.masking import mask_card, mask_email, mask_id_number, mask_phone
 from kefu.core.security import User, get_crypto, require
 from kefu.customers.audit import CustomerAudit
@@ -77,6 +77,7 @@ def create_customer(
         c.phone_index = crypto.blind_index(phone)
     if email:
         c.email_enc, c.email_masked = crypto.encrypt(email), mask_email(email)
+        c.email_index = email_lookup_key(email)
     if id_number:
         c.id_number_enc, c.id_number_masked = crypto.encrypt(id_number), mask_id_number(id_number)
         c.id_number_index = crypto.blind_index(id_number)
@@ -384,3 +385,54 @@ def customers_by_id(db: Session, ids: set[int] | list[int]) -> dict[int, Custome
 
 def customer_exists(db: Session, customer_id: int) -> bool:
     return db.get(Customer, customer_id) is not None
+
+
+# --- e-mail -------------------------------------------------------------------------------------
+
+
+def email_lookup_key(address: str) -> str:
+    """The blind index of an e-mail address (trimmed, lower-cased). Hex-encoded first, because
+    the generic blind index keeps letters and digits only and would make ``a.b@x.cn`` and
+    ``ab@x.cn`` the same key."""
+    return get_crypto().blind_index(address.strip().lower().encode().hex())
+
+
+def customer_by_email(db: Session, address: str) -> Customer | None:
+    """The customer whose stored address is ``address`` (exact, through the blind index); None
+    when there is none, or more than one (an ambiguous sender is nobody's)."""
+    if not address.strip():
+        return None
+    rows = list(
+        db.scalars(
+            select(Customer).where(Customer.email_index == email_lookup_key(address)).limit(2)
+        )
+    )
+    return rows[0] if len(rows) == 1 else None
+
+
+def email_of(customer: Customer) -> str:
+    """The customer's address in clear, for the mail sender only (never shown in a view)."""
+    return get_crypto().decrypt(customer.email_enc) if customer.email_enc else ""
+
+
+@action
+def set_email_notify(db: Session, *, actor: User, on: bool) -> Customer:
+    """The customer's own choice: an e-mail when one of their tickets is answered, or none."""
+    if actor.role != "customer":
+        raise Forbidden("only the customer sets their own e-mail notifications")
+    c = customer_for_user(db, actor)
+    if c is None:
+        raise NotFound("this login is not linked to a customer profile")
+    if c.email_notify == on:
+        unchanged(db)
+        return c
+    old, c.email_notify = c.email_notify, on
+    audit.record(
+        db,
+        actor_id=actor.id,
+        action=CustomerAudit.email_notify,
+        entity="customer",
+        entity_id=c.id,
+        data={"old": {"email_notify": old}, "new": {"email_notify": on}},
+    )
+    return c

@@ -17,7 +17,7 @@ from kefu.core.events import emit
 from kefu.core.security import Role, User, get_crypto, require
 from kefu.core.textsearch import index_text
 from kefu.customers.service import customer_exists, customer_for_user
-from kefu.desk import lifecycle, triage
+from kefu.desk import lifecycle, mailout, triage
 from kefu.desk.access import visible_case
 from kefu.desk.assignment import assign_automatically, assign_case
 from kefu.desk.audit import DeskAudit
@@ -159,7 +159,7 @@ def create_case(
             internal=False,
             confirm_warning=confirm_warning,
         )
-        add_message(
+        first = add_message(
             db,
             case=case,
             actor=actor,
@@ -169,6 +169,7 @@ def create_case(
             redacted=redacted,
             guard=guard,
         )
+        mailout.queue_agent_message(db, case=case, message=first)
     if auto_assign and case.assignee_id is None and st.category == "open":
         assign_automatically(db, case=case, actor=None)
     emit(db, "desk", {"type": "case.created", "case_id": case.id})

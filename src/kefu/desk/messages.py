@@ -21,7 +21,7 @@ from kefu.core.errors import Conflict
 from kefu.core.events import emit
 from kefu.core.security import Role, User, can, require
 from kefu.customers.suitability import guard_level
-from kefu.desk import lifecycle
+from kefu.desk import lifecycle, mailout
 from kefu.desk.access import visible_case
 from kefu.desk.audit import DeskAudit
 from kefu.desk.conversation import add_message
@@ -126,6 +126,8 @@ def post_message(
         case.first_response_at = now
     if kind == "agent":
         lifecycle.open_if_new(db, case=case, actor=actor, now=now)
+        # screened and stored: the e-mail it implies is queued now, sent after commit
+        mailout.queue_agent_message(db, case=case, message=msg)
     if kind == "customer" and case.status_category in ("pending", "resolved"):
         # the customer answered: the case is live again and its clock runs (on record)
         lifecycle.change_status(db, case=case, actor=actor, key="open", now=now)

@@ -42,6 +42,9 @@ from kefu.core.events import broker_from_url, set_broker
 from kefu.core.http import error_page, templates
 from kefu.customers.pages import router as customers_pages
 from kefu.customers.views import router as customers_api
+from kefu.desk import email_channel
+from kefu.desk.mail_views import pages as mail_pages
+from kefu.desk.mail_views import router as mail_api
 from kefu.desk.pages import router as desk_pages
 from kefu.desk.views import router as desk_api
 from kefu.identity.pages import router as identity_pages
@@ -342,9 +345,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     sealer = asyncio.create_task(_seal_audit(app.state.db, get_settings().audit_seal_seconds))
+    # the e-mail sender: replies queued by the desk go out after their commit, failures retried
+    mailer = None
+    if get_settings().smtp_url:
+        mailer = asyncio.create_task(
+            email_channel.run_sender(app.state.db, get_settings().mail_poll_seconds)
+        )
     try:
         yield
     finally:
+        if mailer is not None:
+            mailer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await mailer
         sealer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sealer
@@ -496,6 +509,7 @@ def create_app(database: Database | None = None) -> FastAPI:
     for router in (
         identity_api,
         desk_api,
+        mail_api,
         customers_api,
         compliance_api,
         knowledge_api,
@@ -506,6 +520,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         hub,
         identity_pages,
         desk_pages,
+        mail_pages,
         customers_pages,
         compliance_pages,
         knowledge_pages,
