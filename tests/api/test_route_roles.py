@@ -173,6 +173,16 @@ ROUTES: dict[tuple[str, str], Access] = {
     ),
     ("GET", "/api/v1/canned"): Access("canned.use"),
     ("POST", "/api/v1/canned/{key}/render"): Access("canned.use", body=lambda w: {}),
+    ("PATCH", "/api/v1/canned/{key}"): Access("canned.manage", body=lambda w: {}),
+    ("GET", "/api/v1/macros"): Access("macro.use"),
+    ("POST", "/api/v1/macros"): Access(
+        "macro.use", body=lambda w: {"name": "matrix", "body_zh": "您好"}
+    ),
+    # the fixture's macro is shared: changing it needs canned.manage
+    ("PATCH", "/api/v1/macros/{macro_id}"): Access("canned.manage", body=lambda w: {}),
+    ("POST", "/api/v1/cases/{case_id}/macros/{macro_id}"): Access("case.update"),
+    ("DELETE", "/api/v1/macros/{macro_id}"): Access("canned.manage"),
+    ("DELETE", "/api/v1/canned/{key}"): Access("canned.manage"),
     ("GET", "/api/v1/sla/policies"): Access("case.read_all"),
     ("PUT", "/api/v1/agents/me/presence"): Access(
         "presence.set", body=lambda w: {"presence": "offline"}
@@ -231,6 +241,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/desk"): Access("case.read_all", kind="desk"),
     ("GET", "/desk/cases/{case_id}"): Access("case.read_all", kind="desk"),
     ("GET", "/desk/queue"): Access("case.read_all", kind="fragment"),
+    ("GET", "/desk/macros"): Access("macro.use", kind="desk"),
     ("POST", "/desk/customers/{customer_id}/reveal"): Access(
         "pii.reveal",
         kind="fragment",
@@ -264,6 +275,20 @@ ROUTES: dict[tuple[str, str], Access] = {
             "body_zh": "您好",
             "body_en": "Hello",
         },
+    ),
+    ("POST", "/admin/canned/{key}"): Access(
+        "canned.manage",
+        kind="admin_form",
+        body=lambda w: {
+            "category": "account",
+            "title_zh": "问候",
+            "title_en": "Greeting",
+            "body_zh": "您好！",
+            "body_en": "Hello!",
+        },
+    ),
+    ("POST", "/admin/canned/{key}/delete"): Access(
+        "canned.manage", kind="admin_form", body=lambda w: {}
     ),
     # --- knowledge pages (knowledge/pages.py)
     ("GET", "/portal/kb"): Access("login", kind="fragment", query="?q=提现"),
@@ -434,6 +459,7 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
                 body_en="Hello",
             )
         )
+        macro = desk.create_macro(s, actor=admin, name="矩阵宏", shared=True, body_zh="您好")
         slug = kb.list_articles(s)[0].slug
         cand = kb.propose_question(
             s, actor=agent, slug=slug, text="矩阵测试：提现为什么还没到账", case_id=case.id
@@ -451,6 +477,7 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             "candidate_id": cand.id,
             "version": kb.get_article(s, slug).version,
             "key": "greet",
+            "macro_id": macro.id,
             "kind": "fees",
             "code": "zh-CN",
             "policy_id": policy.id,

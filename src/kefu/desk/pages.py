@@ -9,7 +9,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -178,6 +178,7 @@ def _desk_ctx(
         )
         ctx["statuses"] = desk.list_statuses(db)
         ctx["canned"] = desk.list_canned(db)
+        ctx["macros"] = desk.list_macros(db, viewer=user) if can(user, "macro.use") else []
         ctx["assignee_name"] = identity.user_name(db, case.assignee_id, lang)
         ctx["agents"] = queries.agents_with_presence(db, lang=lang)
         ctx["can_reveal"] = can(user, "pii.reveal")
@@ -213,6 +214,32 @@ def desk_case(
     case = desk.visible_case(db, viewer=c.user, case_id=case_id)
     ctx = _desk_ctx(request, c, db, case, filters)
     return render(request, "desk/desk.html", c, **ctx)
+
+
+@router.get("/desk/macros", response_class=HTMLResponse)
+def desk_macros(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    q: str = Query("", max_length=100),
+) -> Response:
+    """The macros an agent may apply: the shared ones and their own, with the form that adds or
+    edits one (through the JSON API)."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    rows = desk.list_macros(db, viewer=c.user, q=q)
+    return render(
+        request,
+        "desk/macros.html",
+        c,
+        area="desk",
+        macros=[desk.macro_out(m) for m in rows],
+        q=q,
+        statuses=desk.list_statuses(db),
+        may_share=can(c.user, "canned.manage"),
+        **CHOICES,
+    )
 
 
 @router.get("/desk/queue", response_class=HTMLResponse)
@@ -269,6 +296,7 @@ def admin(
     db: DbSession,
     flash: str = Query("", max_length=200),
     kind: str = Query("ok", max_length=8),
+    canned_q: str = Query("", max_length=100),
 ) -> Response:
     c = admin_page_caller(request, caller)
     if isinstance(c, Response):
@@ -283,7 +311,8 @@ def admin(
         can_users=can(c.user, "users.manage"),
         policies=desk.list_policies(db),
         calendars=desk.list_calendars(db),
-        canned=desk.list_canned(db, by_category=False),
+        canned=desk.list_canned(db, by_category=False, q=canned_q),
+        canned_q=canned_q,
         flash=flash,
         flash_kind="error" if kind == "error" else "ok",
         **CHOICES,
@@ -363,6 +392,50 @@ def admin_canned(
     return admin_form(request, caller, csrf, add)
 
 
+@router.post("/admin/canned/{key}")
+def admin_canned_edit(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    key: str = Path(max_length=64),
+    category: str = Form(max_length=16),
+    title_zh: str = Form(max_length=128),
+    title_en: str = Form(max_length=128),
+    body_zh: str = Form(max_length=5000),
+    body_en: str = Form(max_length=5000),
+    csrf: str = Form(""),
+) -> Response:
+    def edit(actor: User) -> str:
+        desk.update_canned(
+            db,
+            actor=actor,
+            key=key,
+            category=category,
+            title_zh=title_zh,
+            title_en=title_en,
+            body_zh=body_zh,
+            body_en=body_en,
+        )
+        return f"canned reply {key} saved"
+
+    return admin_form(request, caller, csrf, edit)
+
+
+@router.post("/admin/canned/{key}/delete")
+def admin_canned_delete(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    key: str = Path(max_length=64),
+    csrf: str = Form(""),
+) -> Response:
+    def delete(actor: User) -> str:
+        desk.delete_canned(db, actor=actor, key=key)
+        return f"canned reply {key} deleted"
+
+    return admin_form(request, caller, csrf, delete)
+
+
 @router.get("/desk/cases/{case_id}/kb", response_class=HTMLResponse)
 def desk_kb(request: Request, caller: OptionalCaller, db: DbSession, case_id: Id) -> Response:
     """The knowledge panel: the articles that answer what the customer said last."""
@@ -371,11 +444,17 @@ def desk_kb(request: Request, caller: OptionalCaller, db: DbSession, case_id: Id
         return HTMLResponse("", status_code=401)
     case = desk.visible_case(db, viewer=c.user, case_id=case_id)
     text = desk.last_customer_text(case)
+    lang = language(request)
+    hits = knowledge.suggest(db, text, top=3, lang=lang)
     return fragment(
         request,
         "partials/kb_results.html",
         searched=bool(text.strip()),
-        hits=knowledge.suggest(db, text, top=3, lang=language(request)),
+        hits=hits,
+        # "insert" puts the whole answer in the reply, in the case's language
+        answers=knowledge.article_answers(
+            db, [h.slug for h in hits], "en" if case.language == "en" else "zh"
+        ),
         insert=True,
         case_id=case.id,
     )

@@ -13,7 +13,14 @@ from kefu.desk.assignment import (
     assign_waiting,
     set_presence,
 )
-from kefu.desk.canned import add_canned, case_variables, list_canned, render_canned
+from kefu.desk.canned import (
+    add_canned,
+    case_variables,
+    delete_canned,
+    list_canned,
+    render_canned,
+    update_canned,
+)
 from kefu.desk.cases import (
     categories,
     create_case,
@@ -26,6 +33,14 @@ from kefu.desk.cases import (
 from kefu.desk.conversation import add_message, message_payload
 from kefu.desk.csat import submit_csat, survey_of
 from kefu.desk.lifecycle import change_status
+from kefu.desk.macros import (
+    apply_macro,
+    create_macro,
+    delete_macro,
+    list_macros,
+    macro_out,
+    update_macro,
+)
 from kefu.desk.messages import last_customer_text, mark_read, post_message, visible_messages
 from kefu.desk.search import list_cases, search_case_ids
 from kefu.desk.sla_policies import (
@@ -59,6 +74,7 @@ __all__ = [
     "add_message",
     "agent_profiles",
     "agent_slots",
+    "apply_macro",
     "assign_automatically",
     "assign_case",
     "assign_waiting",
@@ -68,15 +84,20 @@ __all__ = [
     "categories",
     "change_status",
     "create_case",
+    "create_macro",
     "create_status",
+    "delete_canned",
+    "delete_macro",
     "ensure_builtin_statuses",
     "last_customer_text",
     "list_calendars",
     "list_canned",
     "list_cases",
+    "list_macros",
     "list_policies",
     "list_statuses",
     "load_policies",
+    "macro_out",
     "mark_read",
     "message_payload",
     "normalise_tags",
@@ -96,7 +117,9 @@ __all__ = [
     "submit_csat",
     "survey_of",
     "tag_case",
+    "update_canned",
     "update_case",
+    "update_macro",
     "update_sla_policy",
     "visible_case",
     "visible_messages",

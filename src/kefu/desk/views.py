@@ -13,6 +13,7 @@ from kefu.core.security import User, require
 from kefu.desk import chat, readmodel, service, triage
 from kefu.desk.schemas import (
     BulkIn,
+    CannedPatch,
     CannedRenderIn,
     CaseCreate,
     CaseDetail,
@@ -20,6 +21,9 @@ from kefu.desk.schemas import (
     CaseOut,
     CasePatch,
     CsatIn,
+    MacroIn,
+    MacroOut,
+    MacroPatch,
     MessageIn,
     MessageOut,
     PresenceIn,
@@ -215,20 +219,103 @@ def add_status(
     return {"key": s.key, "category": s.category, "name_zh": s.name_zh, "name_en": s.name_en}
 
 
+def _canned_out(c: Any) -> dict[str, Any]:
+    return {
+        "key": c.key,
+        "category": c.category,
+        "title_zh": c.title_zh,
+        "title_en": c.title_en,
+        "body_zh": c.body_zh,
+        "body_en": c.body_en,
+    }
+
+
 @router.get("/canned")
-def list_canned(user: User = Depends(current_user), db: Session = DB) -> list[dict[str, Any]]:
+def list_canned(
+    q: str = Query("", max_length=100, description="words in the key, title or text"),
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> list[dict[str, Any]]:
     require(user, "canned.use")
-    return [
-        {
-            "key": c.key,
-            "category": c.category,
-            "title_zh": c.title_zh,
-            "title_en": c.title_en,
-            "body_zh": c.body_zh,
-            "body_en": c.body_en,
-        }
-        for c in service.list_canned(db)
-    ]
+    return [_canned_out(c) for c in service.list_canned(db, q=q)]
+
+
+@router.patch("/canned/{key}")
+def update_canned(
+    body: CannedPatch,
+    key: str = Path(max_length=64),
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> dict[str, Any]:
+    row = service.update_canned(db, actor=user, key=key, **body.model_dump(exclude_unset=True))
+    return _canned_out(row)
+
+
+@router.delete("/canned/{key}", status_code=204)
+def delete_canned(
+    key: str = Path(max_length=64), user: User = Depends(current_user), db: Session = DB
+) -> Response:
+    service.delete_canned(db, actor=user, key=key)
+    return Response(status_code=204)
+
+
+MacroId = Path(ge=1, le=2**31 - 1, description="macro id")
+
+
+@router.get("/macros", response_model=list[MacroOut])
+def list_macros(
+    q: str = Query("", max_length=100),
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> list[dict[str, Any]]:
+    """The shared macros and the caller's own."""
+    return [service.macro_out(m) for m in service.list_macros(db, viewer=user, q=q)]
+
+
+@router.post("/macros", response_model=MacroOut, status_code=201)
+def create_macro(
+    body: MacroIn, user: User = Depends(current_user), db: Session = DB
+) -> dict[str, Any]:
+    return service.macro_out(service.create_macro(db, actor=user, **body.model_dump()))
+
+
+@router.patch("/macros/{macro_id}", response_model=MacroOut)
+def update_macro(
+    body: MacroPatch,
+    macro_id: int = MacroId,
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> dict[str, Any]:
+    m = service.update_macro(
+        db, actor=user, macro_id=macro_id, **body.model_dump(exclude_unset=True)
+    )
+    return service.macro_out(m)
+
+
+@router.delete("/macros/{macro_id}", status_code=204)
+def delete_macro(
+    macro_id: int = MacroId, user: User = Depends(current_user), db: Session = DB
+) -> Response:
+    service.delete_macro(db, actor=user, macro_id=macro_id)
+    return Response(status_code=204)
+
+
+@router.post("/cases/{case_id}/macros/{macro_id}")
+def apply_macro(
+    request: Request,
+    case_id: int = CaseId,
+    macro_id: int = MacroId,
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> dict[str, Any]:
+    """Applies the macro's actions to the case (each audited, all or nothing) and returns its
+    text rendered for the case: the desk puts it in the reply box, where the guard screens it
+    when it is sent."""
+    case, text = service.apply_macro(db, actor=user, case_id=case_id, macro_id=macro_id)
+    return {
+        "text": text,
+        "case": readmodel.case_read(db, case, viewer=user, lang=language(request)),
+    }
 
 
 @router.post("/canned/{key}/render")
