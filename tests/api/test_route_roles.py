@@ -28,6 +28,7 @@ How a refusal looks depends on the kind of route (what the consoles do today):
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -163,6 +164,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/cases/{case_id}/messages"): Access(
         "own:message.reply", body=lambda w: {"body": "您好"}
     ),
+    # without a file the allowed roles get 422 (the matrix checks access, not uploads)
+    ("POST", "/api/v1/cases/{case_id}/attachments"): Access("own:message.reply", body=lambda w: {}),
+    ("GET", "/api/v1/attachments/{attachment_id}"): Access("own:case.read_all"),
     ("POST", "/api/v1/cases/{case_id}/csat"): Access(
         "own:csat.submit", body=lambda w: {"score": 5}
     ),
@@ -394,6 +398,11 @@ def world(_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         shutil.copy(_template, path)
         database = Database(f"sqlite:///{path}")
     seed = conftest.seed.__wrapped__(database)  # the same seed as every API test
+    from kefu.core.config import get_settings
+
+    files = os.environ.get("KEFU_ATTACHMENTS_DIR")
+    os.environ["KEFU_ATTACHMENTS_DIR"] = str(tmp_path_factory.mktemp("attachments"))
+    get_settings.cache_clear()
     with database.session() as s:
         make_user(s, "trainee", "agent", is_trainee=True)
         make_user(s, "trainer", "trainer")
@@ -427,6 +436,11 @@ def world(_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             yield w
     finally:
         database.engine.dispose()
+        if files is None:
+            os.environ.pop("KEFU_ATTACHMENTS_DIR", None)
+        else:
+            os.environ["KEFU_ATTACHMENTS_DIR"] = files
+        get_settings.cache_clear()
 
 
 def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, Any]:
@@ -459,6 +473,11 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
                 body_en="Hello",
             )
         )
+        alice = s.get(User, seed.alice_user)
+        assert alice is not None
+        upload = desk.add_attachment(
+            s, actor=alice, case_id=case.id, filename="回单.txt", data="转账回单".encode()
+        )
         macro = desk.create_macro(s, actor=admin, name="矩阵宏", shared=True, body_zh="您好")
         slug = kb.list_articles(s)[0].slug
         cand = kb.propose_question(
@@ -478,6 +497,7 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             "version": kb.get_article(s, slug).version,
             "key": "greet",
             "macro_id": macro.id,
+            "attachment_id": upload.id,
             "kind": "fees",
             "code": "zh-CN",
             "policy_id": policy.id,

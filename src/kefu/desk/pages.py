@@ -109,6 +109,7 @@ def portal_case(request: Request, case_id: Id, caller: OptionalCaller, db: DbSes
         case=case,
         messages=msgs,
         survey=desk.survey_of(db, case.id),
+        attach_mb=desk.file_policy().max_bytes // (1024 * 1024),
         **CHOICES,
     )
 
@@ -179,6 +180,7 @@ def _desk_ctx(
         ctx["statuses"] = desk.list_statuses(db)
         ctx["canned"] = desk.list_canned(db)
         ctx["macros"] = desk.list_macros(db, viewer=user) if can(user, "macro.use") else []
+        ctx["attach_mb"] = desk.file_policy().max_bytes // (1024 * 1024)
         ctx["assignee_name"] = identity.user_name(db, case.assignee_id, lang)
         ctx["agents"] = queries.agents_with_presence(db, lang=lang)
         ctx["can_reveal"] = can(user, "pii.reveal")

@@ -82,6 +82,9 @@ class MessageOut(BaseModel):
     body: str
     created_at: datetime
     guard: dict[str, Any] | None = None
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list, description="files on the message: name, mime, size, url"
+    )
 
 
 class SlaClockOut(BaseModel):
@@ -223,6 +226,7 @@ def message_view(payload: Mapping[str, Any], *, viewer: User, lang: str) -> dict
         "author": author,
         "body": body,
         "created_at": payload["created_at"],
+        "attachments": payload.get("attachments") or [],
     }
     if not customer:
         out["guard"] = payload.get("guard")

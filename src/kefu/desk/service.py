@@ -13,6 +13,7 @@ from kefu.desk.assignment import (
     assign_waiting,
     set_presence,
 )
+from kefu.desk.attachments import add_attachment, attachment_file, file_policy
 from kefu.desk.canned import (
     add_canned,
     case_variables,
@@ -70,6 +71,7 @@ __all__ = [
     "BUILTIN_STATUSES",
     "Policy",
     "PolicyBook",
+    "add_attachment",
     "add_canned",
     "add_message",
     "agent_profiles",
@@ -78,6 +80,7 @@ __all__ = [
     "assign_automatically",
     "assign_case",
     "assign_waiting",
+    "attachment_file",
     "bulk_update",
     "calendar_of",
     "case_variables",
@@ -89,6 +92,7 @@ __all__ = [
     "delete_canned",
     "delete_macro",
     "ensure_builtin_statuses",
+    "file_policy",
     "last_customer_text",
     "list_calendars",
     "list_canned",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from kefu.desk.schemas import (
     StatusIn,
     TagsIn,
 )
+from kefu.desk.validation import field_error
 from kefu.identity import service as identity
 from kefu.knowledge import service as knowledge
 
@@ -184,6 +186,70 @@ def post_message(
     if not created:
         response.status_code = 200
     return readmodel.message_read(db, msg, viewer=user, lang=language(request))
+
+
+@router.post("/cases/{case_id}/attachments", status_code=201)
+def upload_attachment(
+    request: Request,
+    case_id: int = CaseId,
+    file: UploadFile | None = File(None, description="png, jpeg, gif, webp, pdf or txt"),
+    body: str = Form("", max_length=10_000, description="a caption; the file's name if empty"),
+    internal: bool = Form(False, description="on an internal note (staff only)"),
+    confirm_warning: bool = Form(False),
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> dict[str, Any]:
+    """Posts a file as a message of its own. The type is sniffed from the content; images lose
+    their metadata (EXIF, GPS) before they are stored."""
+    service.visible_case(db, viewer=user, case_id=case_id)
+    require(user, "message.note" if internal else "message.reply")
+    if file is None:
+        raise field_error("file", "choose a file to upload")
+    data = file.file.read(service.file_policy().max_bytes + 1)
+    msg = service.add_attachment(
+        db,
+        actor=user,
+        case_id=case_id,
+        filename=file.filename or "file",
+        data=data,
+        body=body,
+        internal=internal,
+        confirm_warning=confirm_warning,
+    )
+    return {"message": readmodel.message_read(db, msg, viewer=user, lang=language(request))}
+
+
+#: what a served file may do in the browser: nothing (no script, no plugin, no frame, sandboxed)
+FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def get_attachment(
+    attachment_id: int = Path(ge=1, le=2**31 - 1),
+    download: bool = Query(False, description="always as a download"),
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> FileResponse:
+    """The file of a message the caller may read. Images are shown inline; PDF and text are
+    always downloads; nothing is ever rendered as a page of the site."""
+    att, path = service.attachment_file(db, viewer=user, attachment_id=attachment_id)
+    inline = att.mime.startswith("image/") and not download
+    return FileResponse(
+        path,
+        media_type=att.mime + ("; charset=utf-8" if att.mime == "text/plain" else ""),
+        filename=att.filename,
+        content_disposition_type="inline" if inline else "attachment",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": FILE_POLICY,
+            "Cache-Control": "private, no-store",
+            "Cross-Origin-Resource-Policy": "same-origin",
+        },
+    )
 
 
 @router.post("/cases/{case_id}/csat", status_code=201)

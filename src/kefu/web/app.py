@@ -233,18 +233,22 @@ class BodyLimit:
     says so, and while reading when it does not (a chunked upload is counted as it arrives and
     never held beyond the limit)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    #: the routes that take files (multipart): a larger limit, and binary content is no error
+    UPLOADS = re.compile(r"/api/v1/cases/[0-9]{1,10}/attachments")
 
-    def _too_large(self, size: str) -> JSONResponse:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
+        self.app, self.limit = app, limit
+        self.upload_limit = upload_limit or limit
+
+    def _too_large(self, size: str, limit: int) -> JSONResponse:
         return problem_response(
             413,
             {
                 "type": PROBLEM_BASE + "too-large",
                 "title": "Payload too large",
                 "status": 413,
-                "limit": self.limit,
-                "detail": f"request body is {size} bytes; limit {self.limit}",
+                "limit": limit,
+                "detail": f"request body is {size} bytes; limit {limit}",
             },
         )
 
@@ -255,10 +259,12 @@ class BodyLimit:
         if b"%00" in scope.get("query_string", b"") or "\x00" in str(scope.get("path", "")):
             await _nul_refused("the address")(scope, receive, send)
             return
+        upload = bool(self.UPLOADS.fullmatch(str(scope.get("path", ""))))
+        limit = self.upload_limit if upload else self.limit
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
-                if re.fullmatch(rb"[0-9]{1,18}", value) and int(value) > self.limit:
-                    await self._too_large(str(int(value)))(scope, receive, send)
+                if re.fullmatch(rb"[0-9]{1,18}", value) and int(value) > limit:
+                    await self._too_large(str(int(value)), limit)(scope, receive, send)
                     return
         # read the body up to the limit (it is small), then hand it on
         chunks: list[bytes] = []
@@ -269,14 +275,17 @@ class BodyLimit:
                 break  # the client went away
             body = message.get("body", b"")
             size += len(body)
-            if size > self.limit:
-                await self._too_large(f"over {self.limit}")(scope, receive, send)
+            if size > limit:
+                await self._too_large(f"over {limit}", limit)(scope, receive, send)
                 return
             chunks.append(body)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if _carries_nul(body, dict(scope.get("headers", ())).get(b"content-type", b"")):
+        content_type = dict(scope.get("headers", ())).get(b"content-type", b"")
+        # a file's bytes may hold NUL; its caption is checked by the message's own rules
+        multipart = upload and content_type.startswith(b"multipart/form-data")
+        if not multipart and _carries_nul(body, content_type):
             await _nul_refused("body")(scope, receive, send)
             return
         replayed = False
@@ -496,7 +505,12 @@ def create_app(database: Database | None = None) -> FastAPI:
         app.include_router(router)
     static = Path(__file__).with_name("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        # a file at the limit plus its multipart envelope and caption
+        upload_limit=settings.attachment_max_bytes + 64 * 1024,
+    )
     app.add_middleware(
         SecurityHeaders,
         widget_origins=settings.widget_origins,
