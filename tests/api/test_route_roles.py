@@ -246,6 +246,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/desk/cases/{case_id}"): Access("case.read_all", kind="desk"),
     ("GET", "/desk/queue"): Access("case.read_all", kind="fragment"),
     ("GET", "/desk/macros"): Access("macro.use", kind="desk"),
+    ("GET", "/desk/customers"): Access("customer.read", kind="desk", query="?q=王"),
+    ("GET", "/desk/customers/{customer_id}"): Access("customer.read", kind="desk"),
+    ("GET", "/desk/live"): Access("case.assign", kind="desk"),
+    ("GET", "/desk/live/board"): Access("case.assign", kind="fragment"),
     ("POST", "/desk/customers/{customer_id}/reveal"): Access(
         "pii.reveal",
         kind="fragment",

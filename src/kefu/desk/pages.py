@@ -30,7 +30,7 @@ from kefu.core.http import (
 )
 from kefu.core.security import Role, User, can
 from kefu.customers import service as customers
-from kefu.desk import chat, queries, readmodel
+from kefu.desk import chat, overview, queries, readmodel
 from kefu.desk import service as desk
 from kefu.desk.models import CATEGORIES, PRIORITIES, Case
 from kefu.desk.readmodel import messages_read
@@ -161,6 +161,7 @@ def _desk_ctx(
         "current": case,
         "case": case,
         "agent_profile": queries.agent_profile(db, user.id),
+        "can_live": can(user, "case.assign"),
         # tags and bulk work need case.update (read-only roles see neither control)
         "bulk": can(user, "case.update"),
         **CHOICES,
@@ -242,6 +243,63 @@ def desk_macros(
         may_share=can(c.user, "canned.manage"),
         **CHOICES,
     )
+
+
+@router.get("/desk/customers", response_class=HTMLResponse)
+def desk_customers(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    q: str = Query("", max_length=100),
+) -> Response:
+    """The customer list: search by name, code, account, or phone / ID number (whole)."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    rows = overview.customer_list(db, viewer=c.user, q=q, lang=language(request))
+    return render(request, "desk/customers.html", c, area="desk", rows=rows, q=q)
+
+
+@router.get("/desk/customers/{customer_id}", response_class=HTMLResponse)
+def desk_customer(
+    request: Request, customer_id: Id, caller: OptionalCaller, db: DbSession
+) -> Response:
+    """One customer: the 360° view (accounts, positions, trades, transfers, KYC; personal data
+    masked, revealed on record) and all their cases."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    lang = language(request)
+    c360 = customers.customer_360(db, viewer=c.user, customer_id=customer_id, lang=lang)
+    cases = overview.customer_cases(db, viewer=c.user, customer_id=customer_id)
+    return render(
+        request,
+        "desk/customer.html",
+        c,
+        area="desk",
+        c360=c360,
+        cases=readmodel.cases_read(db, cases, viewer=c.user, lang=lang),
+        can_reveal=can(c.user, "pii.reveal"),
+    )
+
+
+@router.get("/desk/live", response_class=HTMLResponse)
+def desk_live(request: Request, caller: OptionalCaller, db: DbSession) -> Response:
+    """The supervisor's live view; its board refreshes itself every 10 seconds."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    board = overview.live_view(db, viewer=c.user, lang=language(request))
+    return render(request, "desk/live.html", c, area="desk", board=board)
+
+
+@router.get("/desk/live/board", response_class=HTMLResponse)
+def desk_live_board(request: Request, caller: OptionalCaller, db: DbSession) -> Response:
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return HTMLResponse("", status_code=401)
+    board = overview.live_view(db, viewer=c.user, lang=language(request))
+    return fragment(request, "desk/_live_board.html", board=board, user=c.user)
 
 
 @router.get("/desk/queue", response_class=HTMLResponse)

@@ -186,6 +186,17 @@
   }
   listen();
 
+  /* ------------------------------------------------------------------ live view clocks */
+  // waits and overdue times count up between the board's refreshes
+  function pad(n) { return String(n).padStart(2, "0"); }
+  setInterval(() => {
+    document.querySelectorAll("[data-elapsed]").forEach((e) => {
+      if (!e.dataset.t0) e.dataset.t0 = String(Date.now() - 1000 * parseInt(e.dataset.elapsed, 10));
+      const s = Math.max(0, Math.floor((Date.now() - parseInt(e.dataset.t0, 10)) / 1000));
+      e.textContent = Math.floor(s / 3600) + ":" + pad(Math.floor(s % 3600 / 60)) + ":" + pad(s % 60);
+    });
+  }, 1000);
+
   /* ------------------------------------------------------------------ wiring */
   document.addEventListener("change", (e) => {
     const s = e.target.closest("select[data-action=macro]");
