@@ -89,7 +89,25 @@ def add_message(
         },
     )
     emit(db, "desk", {"type": "case.updated", "case_id": case.id})
+    if kind == "customer":
+        _alert(db, case, "new_chat" if case.channel == "chat" and seq == 1 else "reply")
     return msg
+
+
+def _alert(db: Session, case: Case, kind: str) -> None:
+    """The desk's notification of a customer's words: to the case's agent, or, for a chat nobody
+    has taken yet, to every agent's feed (web/hub.py forwards them; the desk beeps)."""
+    alert = {
+        "type": "alert",
+        "kind": kind,
+        "case_id": case.id,
+        "channel": case.channel,
+        "subject": case.subject,
+    }
+    if case.assignee_id is not None:
+        emit(db, f"user:{case.assignee_id}", alert)
+    elif case.channel == "chat":
+        emit(db, "desk:alerts", alert)
 
 
 def original_body(msg: Message) -> str:

@@ -167,19 +167,21 @@
       paintNotifyButton(notifyButton);
     });
   }
-  // The desk's own socket subscribes to the agent's feed: new chats and replies to their cases.
+  // The desk's own socket subscribes to the agent's feed: chats waiting for an agent, replies to
+  // their cases, cases assigned to them by someone else.
   function listen() {
     if (!document.querySelector("[data-role=desk-feed]")) return;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(proto + "//" + location.host + "/ws");
-    ws.onopen = () => ws.send(JSON.stringify({ type: "hello", feed: "desk" }));
+    ws.onopen = () => ws.send(JSON.stringify({ type: "hello", feed: "alerts" }));
     ws.onmessage = (ev) => {
       let f; try { f = JSON.parse(ev.data); } catch (e) { return; }
       if (f.type !== "alert") return;
       const url = "/desk/cases/" + f.case_id;
       const open = chatRoot && String(f.case_id) === chatRoot.dataset.caseId;
       if (open && document.visibilityState === "visible") return;  // already in front of them
-      const title = f.kind === "new_chat" ? (W.newChat || "New chat") : (W.newReply || "Customer replied");
+      const title = f.kind === "new_chat" ? (W.newChat || "New chat")
+        : f.kind === "assigned" ? (W.assigned || "Assigned to you") : (W.newReply || "Customer replied");
       notify(title + " · #" + f.case_id, f.subject || "", url);
     };
     ws.onclose = (ev) => { if (ev.code < 4000) setTimeout(listen, 3000); };
