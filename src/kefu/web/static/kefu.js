@@ -48,7 +48,7 @@
       link.appendChild(img);
     } else {
       link.download = a.name;
-      link.textContent = "📎 " + a.name;
+      link.textContent = "↓ " + a.name;
     }
     box.appendChild(link);
     return box;
