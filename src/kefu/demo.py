@@ -309,4 +309,7 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
             survey.answered_at = min(last + timedelta(hours=1), now)
         counts["cases"] += 1
         db.flush()
+    counts["macros"] = desk.load_macros(
+        db, actor=admin, specs=_read(demo / "macros.yaml")["macros"]
+    )
     return counts

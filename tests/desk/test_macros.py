@@ -172,3 +172,17 @@ def test_kb_insert_carries_the_whole_answer_not_the_snippet(client, database, se
 def test_answer_text_drops_markdown_marks_and_keeps_lists():
     body = "## 步骤\n\n- **旧号码**：见 [帮助](/help/x)\n> 注意 `App`"
     assert knowledge.answer_text(body) == "步骤\n\n- 旧号码：见 帮助 (/help/x)\n注意 App"
+
+
+def test_the_demo_macros_load_once_and_each_is_valid(database, seed):
+    import yaml
+
+    from kefu.core.config import REPO_ROOT
+
+    specs = yaml.safe_load((REPO_ROOT / "content/demo/macros.yaml").read_text())["macros"]
+    with database.session() as s:
+        admin = s.get(User, seed.admin)
+        assert desk.load_macros(s, actor=admin, specs=specs) == len(specs) >= 3
+        assert desk.load_macros(s, actor=admin, specs=specs) == 0
+        shared = desk.list_macros(s, viewer=s.get(User, seed.agent1))
+        assert all(m.owner_id is None for m in shared) and len(shared) == len(specs)

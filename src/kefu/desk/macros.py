@@ -34,6 +34,7 @@ __all__ = [
     "create_macro",
     "delete_macro",
     "list_macros",
+    "load_macros",
     "macro_out",
     "update_macro",
 ]
@@ -274,3 +275,16 @@ def apply_macro(
         data={"macro_id": m.id, "name": m.name, "changed": done},
     )
     return case, text
+
+
+def load_macros(db: Session, *, actor: User, specs: Sequence[dict[str, Any]]) -> int:
+    """Adds the shared macros of ``specs`` (e.g. content/demo/macros.yaml) that are not there
+    yet, by name; returns how many were added. Each is created through :func:`create_macro`."""
+    added = 0
+    for spec in specs:
+        if _name_taken(db, str(spec["name"]).strip(), None):
+            continue
+        fields = {k: spec[k] for k in _FIELDS if k in spec}
+        create_macro(db, actor=actor, shared=True, **fields)
+        added += 1
+    return added

@@ -39,6 +39,7 @@ from kefu.desk.macros import (
     create_macro,
     delete_macro,
     list_macros,
+    load_macros,
     macro_out,
     update_macro,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "list_macros",
     "list_policies",
     "list_statuses",
+    "load_macros",
     "load_policies",
     "macro_out",
     "mark_read",
