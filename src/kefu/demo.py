@@ -320,4 +320,7 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
     counts["trainees"] = academy.load_demo(db, demo)
     # AML: planted monitoring patterns through the back-office feed (kefu.aml)
     counts["aml_alerts"] = aml.load_demo(db, demo / "aml.yaml")["alerts"]
+    counts["macros"] = desk.load_macros(
+        db, actor=admin, specs=_read(demo / "macros.yaml")["macros"]
+    )
     return counts

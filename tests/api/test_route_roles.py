@@ -28,6 +28,7 @@ How a refusal looks depends on the kind of route (what the consoles do today):
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -165,6 +166,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/cases/{case_id}/messages"): Access(
         "own:message.reply", body=lambda w: {"body": "您好"}
     ),
+    # without a file the allowed roles get 422 (the matrix checks access, not uploads)
+    ("POST", "/api/v1/cases/{case_id}/attachments"): Access("own:message.reply", body=lambda w: {}),
+    ("GET", "/api/v1/attachments/{attachment_id}"): Access("own:case.read_all"),
     ("POST", "/api/v1/cases/{case_id}/csat"): Access(
         "own:csat.submit", body=lambda w: {"score": 5}
     ),
@@ -175,6 +179,16 @@ ROUTES: dict[tuple[str, str], Access] = {
     ),
     ("GET", "/api/v1/canned"): Access("canned.use"),
     ("POST", "/api/v1/canned/{key}/render"): Access("canned.use", body=lambda w: {}),
+    ("PATCH", "/api/v1/canned/{key}"): Access("canned.manage", body=lambda w: {}),
+    ("GET", "/api/v1/macros"): Access("macro.use"),
+    ("POST", "/api/v1/macros"): Access(
+        "macro.use", body=lambda w: {"name": "matrix", "body_zh": "您好"}
+    ),
+    # the fixture's macro is shared: changing it needs canned.manage
+    ("PATCH", "/api/v1/macros/{macro_id}"): Access("canned.manage", body=lambda w: {}),
+    ("POST", "/api/v1/cases/{case_id}/macros/{macro_id}"): Access("case.update"),
+    ("DELETE", "/api/v1/macros/{macro_id}"): Access("canned.manage"),
+    ("DELETE", "/api/v1/canned/{key}"): Access("canned.manage"),
     ("GET", "/api/v1/sla/policies"): Access("case.read_all"),
     ("PUT", "/api/v1/agents/me/presence"): Access(
         "presence.set", body=lambda w: {"presence": "offline"}
@@ -306,6 +320,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/desk"): Access("case.read_all", kind="desk"),
     ("GET", "/desk/cases/{case_id}"): Access("case.read_all", kind="desk"),
     ("GET", "/desk/queue"): Access("case.read_all", kind="fragment"),
+    ("GET", "/desk/macros"): Access("macro.use", kind="desk"),
+    ("GET", "/desk/customers"): Access("customer.read", kind="desk", query="?q=王"),
+    ("GET", "/desk/customers/{customer_id}"): Access("customer.read", kind="desk"),
+    ("GET", "/desk/live"): Access("case.assign", kind="desk"),
+    ("GET", "/desk/live/board"): Access("case.assign", kind="fragment"),
     ("POST", "/desk/customers/{customer_id}/reveal"): Access(
         "pii.reveal",
         kind="fragment",
@@ -360,6 +379,20 @@ ROUTES: dict[tuple[str, str], Access] = {
             "body_zh": "您好",
             "body_en": "Hello",
         },
+    ),
+    ("POST", "/admin/canned/{key}"): Access(
+        "canned.manage",
+        kind="admin_form",
+        body=lambda w: {
+            "category": "account",
+            "title_zh": "问候",
+            "title_en": "Greeting",
+            "body_zh": "您好！",
+            "body_en": "Hello!",
+        },
+    ),
+    ("POST", "/admin/canned/{key}/delete"): Access(
+        "canned.manage", kind="admin_form", body=lambda w: {}
     ),
     # --- compliance console: AML alerts and cases (aml/pages.py)
     ("GET", "/compliance"): Access("aml.read", kind="page"),
@@ -609,6 +642,11 @@ def world(_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         shutil.copy(_template, path)
         database = Database(f"sqlite:///{path}")
     seed = conftest.seed.__wrapped__(database)  # the same seed as every API test
+    from kefu.core.config import get_settings
+
+    files = os.environ.get("KEFU_ATTACHMENTS_DIR")
+    os.environ["KEFU_ATTACHMENTS_DIR"] = str(tmp_path_factory.mktemp("attachments"))
+    get_settings.cache_clear()
     with database.session() as s:
         make_user(s, "trainee", "agent", is_trainee=True)
         make_user(s, "trainer", "trainer")
@@ -642,6 +680,11 @@ def world(_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             yield w
     finally:
         database.engine.dispose()
+        if files is None:
+            os.environ.pop("KEFU_ATTACHMENTS_DIR", None)
+        else:
+            os.environ["KEFU_ATTACHMENTS_DIR"] = files
+        get_settings.cache_clear()
 
 
 def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, Any]:
@@ -674,6 +717,12 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
                 body_en="Hello",
             )
         )
+        alice = s.get(User, seed.alice_user)
+        assert alice is not None
+        upload = desk.add_attachment(
+            s, actor=alice, case_id=case.id, filename="回单.txt", data="转账回单".encode()
+        )
+        macro = desk.create_macro(s, actor=admin, name="矩阵宏", shared=True, body_zh="您好")
         slug = kb.list_articles(s)[0].slug
         cand = kb.propose_question(
             s, actor=agent, slug=slug, text="矩阵测试：提现为什么还没到账", case_id=case.id
@@ -698,6 +747,8 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             "candidate_id": cand.id,
             "version": kb.get_article(s, slug).version,
             "key": "greet",
+            "macro_id": macro.id,
+            "attachment_id": upload.id,
             "kind": "fees",
             "code": "zh-CN",
             "policy_id": policy.id,

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     mail_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
     #: the portal's public address, for links in notification e-mails (unset = no link)
     public_url: str = ""
+    #: where attachment files are kept (content-addressed by sha256); unset = beside the SQLite
+    #: file (kefu.db.attachments/), or kefu-attachments/ in the working folder
+    attachments_dir: Path | None = None
+    #: the largest attachment accepted, in bytes (an upload request may be this plus its form)
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
 
     def checkpoint_path(self) -> Path:
         if self.audit_checkpoints is not None:
@@ -64,6 +69,16 @@ class Settings(BaseSettings):
             db_path = Path(self.database_url.removeprefix("sqlite:///"))
             return db_path.with_name(db_path.name + ".checkpoints")
         return Path("kefu-audit-checkpoints.jsonl")
+
+    def attachments_path(self, database_url: str | None = None) -> Path:
+        """KEFU_ATTACHMENTS_DIR, else a folder beside the SQLite file in use."""
+        if self.attachments_dir is not None:
+            return self.attachments_dir
+        url = database_url or self.database_url
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            db_path = Path(url.removeprefix("sqlite:///"))
+            return db_path.with_name(db_path.name + ".attachments")
+        return Path("kefu-attachments")
 
     def effective_secret(self) -> str:
         """The configured secret, or a per-database development secret kept beside SQLite."""

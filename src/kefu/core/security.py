@@ -53,6 +53,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "csat.submit": frozenset({Role.customer}),
     "canned.use": DESK,
     "canned.manage": frozenset({Role.supervisor, Role.admin}),
+    # macros change cases: the roles that edit cases apply them and keep personal ones; shared
+    # macros are managed with canned.manage
+    "macro.use": frozenset({Role.agent, Role.supervisor, Role.admin}),
     "sla.manage": frozenset({Role.supervisor, Role.admin}),
     "users.manage": frozenset({Role.admin}),
     "audit.read": frozenset({Role.compliance, Role.admin}),

@@ -86,7 +86,17 @@ def assign_case(
     emit(db, f"case:{case.id}", {"type": "case.updated", "case_id": case.id, "changes": changes})
     emit(db, "desk", {"type": "case.updated", "case_id": case.id})
     if to is not None:
-        emit(db, f"user:{to}", {"type": "case.assigned", "case_id": case.id})
+        emit(
+            db,
+            f"user:{to}",
+            {
+                "type": "case.assigned",
+                "case_id": case.id,
+                "by": actor.id if actor else None,
+                "channel": case.channel,
+                "subject": case.subject,
+            },
+        )
         open_if_new(db, case=case, actor=actor, now=now)
     return case
 

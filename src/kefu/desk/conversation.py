@@ -3,6 +3,7 @@ entry and the events that carry it to the case's sockets after commit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from kefu.core.events import emit
 from kefu.core.security import User, get_crypto
 from kefu.core.textsearch import index_text
 from kefu.desk.audit import MESSAGE_AUDIT
-from kefu.desk.models import Case, Message
+from kefu.desk.models import Attachment, Case, Message
 
 
 def add_message(
@@ -30,6 +31,7 @@ def add_message(
     idempotency_key: str | None = None,
     redacted: str | None = None,
     guard: dict[str, Any] | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> Message:
     """Stores a message the calling action has already checked and screened, with its audit
     entry and its events. Used by the desk's actions (and the demo loader), never by views."""
@@ -61,6 +63,11 @@ def add_message(
     )
     db.add(msg)
     db.flush()
+    for a in attachments:
+        a.message_id, a.case_id = msg.id, case.id
+        db.add(a)
+    if attachments:
+        db.flush()
     case.updated_at = at
     case.last_message_at = at
     audit.record(
@@ -78,11 +85,29 @@ def add_message(
             "type": "message",
             "case_id": case.id,
             "message_id": msg.id,
-            "message": message_payload(msg, actor),
+            "message": message_payload(msg, actor, attachments),
         },
     )
     emit(db, "desk", {"type": "case.updated", "case_id": case.id})
+    if kind == "customer":
+        _alert(db, case, "new_chat" if case.channel == "chat" and seq == 1 else "reply")
     return msg
+
+
+def _alert(db: Session, case: Case, kind: str) -> None:
+    """The desk's notification of a customer's words: to the case's agent, or, for a chat nobody
+    has taken yet, to every agent's feed (web/hub.py forwards them; the desk beeps)."""
+    alert = {
+        "type": "alert",
+        "kind": kind,
+        "case_id": case.id,
+        "channel": case.channel,
+        "subject": case.subject,
+    }
+    if case.assignee_id is not None:
+        emit(db, f"user:{case.assignee_id}", alert)
+    elif case.channel == "chat":
+        emit(db, "desk:alerts", alert)
 
 
 def original_body(msg: Message) -> str:
@@ -90,9 +115,11 @@ def original_body(msg: Message) -> str:
     return get_crypto().decrypt(msg.sealed) if msg.sealed else msg.body
 
 
-def message_payload(msg: Message, author: User | None) -> dict[str, Any]:
+def message_payload(
+    msg: Message, author: User | None, attachments: Sequence[Attachment] = ()
+) -> dict[str, Any]:
     """What sockets push: both the body and its redacted form (each viewer gets the right one
-    through desk.schemas.MessageOut.for_viewer)."""
+    through desk.schemas.MessageOut.for_viewer), and the message's files."""
     return {
         "id": msg.id,
         "seq": msg.seq,
@@ -105,4 +132,19 @@ def message_payload(msg: Message, author: User | None) -> dict[str, Any]:
         "redacted": msg.redacted,
         "created_at": msg.created_at.isoformat(),
         "guard": msg.guard,
+        "attachments": [attachment_payload(a) for a in attachments],
+    }
+
+
+def attachment_payload(a: Attachment) -> dict[str, Any]:
+    """What a message carries of its file (every viewer of the message may have it)."""
+    return {
+        "id": a.id,
+        "name": a.filename,
+        "mime": a.mime,
+        "size": a.size,
+        "image": a.mime.startswith("image/"),
+        "width": a.width,
+        "height": a.height,
+        "url": f"/api/v1/attachments/{a.id}",
     }

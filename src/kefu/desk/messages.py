@@ -7,6 +7,7 @@ announced to the case's sockets after the transaction commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from kefu.desk import lifecycle, mailout
 from kefu.desk.access import visible_case
 from kefu.desk.audit import DeskAudit
 from kefu.desk.conversation import add_message
-from kefu.desk.models import Case, Message
+from kefu.desk.models import Attachment, Case, Message
 from kefu.desk.sla_policies import refresh_next_due
 from kefu.desk.validation import check_body, field_error
 
@@ -65,8 +66,10 @@ def post_message(
     internal: bool = False,
     idempotency_key: str | None = None,
     confirm_warning: bool = False,
+    attachments: Sequence[Attachment] = (),
 ) -> tuple[Message, bool]:
-    """Adds a reply or note. Returns (message, created); a repeated idempotency key returns the
+    """Adds a reply or note (with the files of ``attachments``, already checked and stored by
+    kefu.desk.attachments). Returns (message, created); a repeated idempotency key returns the
     first message and ``created=False`` without writing anything."""
     case = visible_case(db, viewer=actor, case_id=case_id)
     if idempotency_key is not None:
@@ -114,6 +117,7 @@ def post_message(
                 idempotency_key=idempotency_key,
                 redacted=redacted,
                 guard=guard,
+                attachments=attachments,
             )
     except IntegrityError:
         # a concurrent retry with the same key won the race: return its message

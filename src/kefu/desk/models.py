@@ -213,3 +213,51 @@ class CsatSurvey(Base):
     score: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     comment: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Macro(Base):
+    """A canned text plus case actions applied together. ``owner_id`` NULL = shared (managed by
+    supervisors); otherwise personal to its owner."""
+
+    __tablename__ = "desk_macros"
+    __table_args__ = (Index("ix_desk_macros_owner", "owner_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    body_zh: Mapped[str] = mapped_column(Text, default="")
+    body_en: Mapped[str] = mapped_column(Text, default="")
+    #: the actions: a status key, a priority, tags to add and remove, "me" / "none" / ""
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    priority: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    add_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    remove_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    assign: Mapped[str] = mapped_column(String(8), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attachment(Base):
+    """A file on a message. The bytes live on disk under their sha256 (content-addressed, so
+    one receipt sent twice is stored once); ``mime`` is what the content was sniffed as."""
+
+    __tablename__ = "desk_attachments"
+    __table_args__ = (Index("ix_desk_attachments_message", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), nullable=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    mime: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(200))
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

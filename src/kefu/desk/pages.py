@@ -9,7 +9,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ from kefu.core.http import (
 )
 from kefu.core.security import Role, User, can
 from kefu.customers import service as customers
-from kefu.desk import chat, queries, readmodel
+from kefu.desk import chat, overview, queries, readmodel
 from kefu.desk import service as desk
 from kefu.desk.models import CATEGORIES, PRIORITIES, Case
 from kefu.desk.readmodel import messages_read
@@ -110,6 +110,7 @@ def portal_case(request: Request, case_id: Id, caller: OptionalCaller, db: DbSes
         case=case,
         messages=msgs,
         survey=desk.survey_of(db, case.id),
+        attach_mb=desk.file_policy().max_bytes // (1024 * 1024),
         **CHOICES,
     )
 
@@ -161,6 +162,7 @@ def _desk_ctx(
         "current": case,
         "case": case,
         "agent_profile": queries.agent_profile(db, user.id),
+        "can_live": can(user, "case.assign"),
         # tags and bulk work need case.update (read-only roles see neither control)
         "bulk": can(user, "case.update"),
         **CHOICES,
@@ -179,6 +181,8 @@ def _desk_ctx(
         )
         ctx["statuses"] = desk.list_statuses(db)
         ctx["canned"] = desk.list_canned(db)
+        ctx["macros"] = desk.list_macros(db, viewer=user) if can(user, "macro.use") else []
+        ctx["attach_mb"] = desk.file_policy().max_bytes // (1024 * 1024)
         ctx["assignee_name"] = identity.user_name(db, case.assignee_id, lang)
         ctx["agents"] = queries.agents_with_presence(db, lang=lang)
         ctx["can_reveal"] = can(user, "pii.reveal")
@@ -216,6 +220,89 @@ def desk_case(
     case = desk.visible_case(db, viewer=c.user, case_id=case_id)
     ctx = _desk_ctx(request, c, db, case, filters)
     return render(request, "desk/desk.html", c, **ctx)
+
+
+@router.get("/desk/macros", response_class=HTMLResponse)
+def desk_macros(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    q: str = Query("", max_length=100),
+) -> Response:
+    """The macros an agent may apply: the shared ones and their own, with the form that adds or
+    edits one (through the JSON API)."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    rows = desk.list_macros(db, viewer=c.user, q=q)
+    return render(
+        request,
+        "desk/macros.html",
+        c,
+        area="desk",
+        macros=[desk.macro_out(m) for m in rows],
+        q=q,
+        statuses=desk.list_statuses(db),
+        may_share=can(c.user, "canned.manage"),
+        **CHOICES,
+    )
+
+
+@router.get("/desk/customers", response_class=HTMLResponse)
+def desk_customers(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    q: str = Query("", max_length=100),
+) -> Response:
+    """The customer list: search by name, code, account, or phone / ID number (whole)."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    rows = overview.customer_list(db, viewer=c.user, q=q, lang=language(request))
+    return render(request, "desk/customers.html", c, area="desk", rows=rows, q=q)
+
+
+@router.get("/desk/customers/{customer_id}", response_class=HTMLResponse)
+def desk_customer(
+    request: Request, customer_id: Id, caller: OptionalCaller, db: DbSession
+) -> Response:
+    """One customer: the 360° view (accounts, positions, trades, transfers, KYC; personal data
+    masked, revealed on record) and all their cases."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    lang = language(request)
+    c360 = customers.customer_360(db, viewer=c.user, customer_id=customer_id, lang=lang)
+    cases = overview.customer_cases(db, viewer=c.user, customer_id=customer_id)
+    return render(
+        request,
+        "desk/customer.html",
+        c,
+        area="desk",
+        c360=c360,
+        cases=readmodel.cases_read(db, cases, viewer=c.user, lang=lang),
+        can_reveal=can(c.user, "pii.reveal"),
+    )
+
+
+@router.get("/desk/live", response_class=HTMLResponse)
+def desk_live(request: Request, caller: OptionalCaller, db: DbSession) -> Response:
+    """The supervisor's live view; its board refreshes itself every 10 seconds."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    board = overview.live_view(db, viewer=c.user, lang=language(request))
+    return render(request, "desk/live.html", c, area="desk", board=board)
+
+
+@router.get("/desk/live/board", response_class=HTMLResponse)
+def desk_live_board(request: Request, caller: OptionalCaller, db: DbSession) -> Response:
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return HTMLResponse("", status_code=401)
+    board = overview.live_view(db, viewer=c.user, lang=language(request))
+    return fragment(request, "desk/_live_board.html", board=board, user=c.user)
 
 
 @router.get("/desk/queue", response_class=HTMLResponse)
@@ -272,6 +359,7 @@ def admin(
     db: DbSession,
     flash: str = Query("", max_length=200),
     kind: str = Query("ok", max_length=8),
+    canned_q: str = Query("", max_length=100),
 ) -> Response:
     c = admin_page_caller(request, caller)
     if isinstance(c, Response):
@@ -286,7 +374,8 @@ def admin(
         can_users=can(c.user, "users.manage"),
         policies=desk.list_policies(db),
         calendars=desk.list_calendars(db),
-        canned=desk.list_canned(db, by_category=False),
+        canned=desk.list_canned(db, by_category=False, q=canned_q),
+        canned_q=canned_q,
         flash=flash,
         flash_kind="error" if kind == "error" else "ok",
         **CHOICES,
@@ -366,6 +455,50 @@ def admin_canned(
     return admin_form(request, caller, csrf, add)
 
 
+@router.post("/admin/canned/{key}")
+def admin_canned_edit(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    key: str = Path(max_length=64),
+    category: str = Form(max_length=16),
+    title_zh: str = Form(max_length=128),
+    title_en: str = Form(max_length=128),
+    body_zh: str = Form(max_length=5000),
+    body_en: str = Form(max_length=5000),
+    csrf: str = Form(""),
+) -> Response:
+    def edit(actor: User) -> str:
+        desk.update_canned(
+            db,
+            actor=actor,
+            key=key,
+            category=category,
+            title_zh=title_zh,
+            title_en=title_en,
+            body_zh=body_zh,
+            body_en=body_en,
+        )
+        return f"canned reply {key} saved"
+
+    return admin_form(request, caller, csrf, edit)
+
+
+@router.post("/admin/canned/{key}/delete")
+def admin_canned_delete(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    key: str = Path(max_length=64),
+    csrf: str = Form(""),
+) -> Response:
+    def delete(actor: User) -> str:
+        desk.delete_canned(db, actor=actor, key=key)
+        return f"canned reply {key} deleted"
+
+    return admin_form(request, caller, csrf, delete)
+
+
 @router.get("/desk/cases/{case_id}/kb", response_class=HTMLResponse)
 def desk_kb(request: Request, caller: OptionalCaller, db: DbSession, case_id: Id) -> Response:
     """The knowledge panel: the articles that answer what the customer said last."""
@@ -374,11 +507,17 @@ def desk_kb(request: Request, caller: OptionalCaller, db: DbSession, case_id: Id
         return HTMLResponse("", status_code=401)
     case = desk.visible_case(db, viewer=c.user, case_id=case_id)
     text = desk.last_customer_text(case)
+    lang = language(request)
+    hits = knowledge.suggest(db, text, top=3, lang=lang)
     return fragment(
         request,
         "partials/kb_results.html",
         searched=bool(text.strip()),
-        hits=knowledge.suggest(db, text, top=3, lang=language(request)),
+        hits=hits,
+        # "insert" puts the whole answer in the reply, in the case's language
+        answers=knowledge.article_answers(
+            db, [h.slug for h in hits], "en" if case.language == "en" else "zh"
+        ),
         insert=True,
         case_id=case.id,
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from kefu.core.security import Role, User, can, get_crypto
 from kefu.customers.models import Customer
 from kefu.customers.service import customers_by_id
+from kefu.desk.attachments import attachments_of
 from kefu.desk.conversation import message_payload
 from kefu.desk.csat import survey_of
 from kefu.desk.messages import visible_messages
@@ -102,7 +103,8 @@ def cases_read(
 def message_payloads(db: Session, msgs: Sequence[Message]) -> list[dict[str, Any]]:
     """What the socket carries for stored messages (each viewer then gets message_view)."""
     authors = identity.users_by_id(db, [m.author_id for m in msgs])
-    return [message_payload(m, authors.get(m.author_id or 0)) for m in msgs]
+    files = attachments_of(db, [m.id for m in msgs])
+    return [message_payload(m, authors.get(m.author_id or 0), files.get(m.id, ())) for m in msgs]
 
 
 def messages_read(

@@ -82,6 +82,9 @@ class MessageOut(BaseModel):
     body: str
     created_at: datetime
     guard: dict[str, Any] | None = None
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list, description="files on the message: name, mime, size, url"
+    )
 
 
 class SlaClockOut(BaseModel):
@@ -143,6 +146,54 @@ class CannedRenderIn(Strict):
     lang: Literal["zh", "en"] | None = None
 
 
+class CannedPatch(Strict):
+    category: str | None = Field(default=None, min_length=1, max_length=16)
+    title_zh: str | None = Field(default=None, min_length=1, max_length=128)
+    title_en: str | None = Field(default=None, min_length=1, max_length=128)
+    body_zh: str | None = Field(default=None, min_length=1, max_length=5000)
+    body_en: str | None = Field(default=None, min_length=1, max_length=5000)
+
+
+Assign = Literal["", "me", "none"]
+
+
+class MacroIn(Strict):
+    name: str = Field(min_length=1, max_length=80)
+    shared: bool = Field(default=False, description="shared with the team (supervisors only)")
+    body_zh: str = Field(default="", max_length=5000)
+    body_en: str = Field(default="", max_length=5000)
+    status: str | None = Field(default=None, max_length=32)
+    priority: Priority | None = None
+    add_tags: list[Tag] = Field(default_factory=list, max_length=10)
+    remove_tags: list[Tag] = Field(default_factory=list, max_length=10)
+    assign: Assign = Field(default="", description="'me' takes the case, 'none' unassigns it")
+
+
+class MacroPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=80)
+    body_zh: str | None = Field(default=None, max_length=5000)
+    body_en: str | None = Field(default=None, max_length=5000)
+    status: str | None = Field(default=None, max_length=32)
+    priority: Priority | Literal[""] | None = None
+    add_tags: list[Tag] | None = Field(default=None, max_length=10)
+    remove_tags: list[Tag] | None = Field(default=None, max_length=10)
+    assign: Assign | None = None
+
+
+class MacroOut(BaseModel):
+    id: int
+    name: str
+    shared: bool
+    owner_id: int | None
+    body_zh: str
+    body_en: str
+    status: str | None
+    priority: str | None
+    add_tags: list[str]
+    remove_tags: list[str]
+    assign: str
+
+
 class StatusIn(Strict):
     key: str = Field(min_length=2, max_length=32)
     category: Literal["open", "pending", "resolved", "closed"]
@@ -175,6 +226,7 @@ def message_view(payload: Mapping[str, Any], *, viewer: User, lang: str) -> dict
         "author": author,
         "body": body,
         "created_at": payload["created_at"],
+        "attachments": payload.get("attachments") or [],
     }
     if not customer:
         out["guard"] = payload.get("guard")

@@ -13,7 +13,15 @@ from kefu.desk.assignment import (
     assign_waiting,
     set_presence,
 )
-from kefu.desk.canned import add_canned, case_variables, list_canned, render_canned
+from kefu.desk.attachments import add_attachment, attachment_file, file_policy
+from kefu.desk.canned import (
+    add_canned,
+    case_variables,
+    delete_canned,
+    list_canned,
+    render_canned,
+    update_canned,
+)
 from kefu.desk.cases import (
     categories,
     create_case,
@@ -26,6 +34,15 @@ from kefu.desk.cases import (
 from kefu.desk.conversation import add_message, message_payload
 from kefu.desk.csat import submit_csat, survey_of
 from kefu.desk.lifecycle import change_status, on_case_finished
+from kefu.desk.macros import (
+    apply_macro,
+    create_macro,
+    delete_macro,
+    list_macros,
+    load_macros,
+    macro_out,
+    update_macro,
+)
 from kefu.desk.messages import last_customer_text, mark_read, post_message, visible_messages
 from kefu.desk.search import list_cases, search_case_ids
 from kefu.desk.sla_policies import (
@@ -55,28 +72,38 @@ __all__ = [
     "BUILTIN_STATUSES",
     "Policy",
     "PolicyBook",
+    "add_attachment",
     "add_canned",
     "add_message",
     "agent_profiles",
     "agent_slots",
+    "apply_macro",
     "assign_automatically",
     "assign_case",
     "assign_waiting",
+    "attachment_file",
     "bulk_update",
     "calendar_of",
     "case_variables",
     "categories",
     "change_status",
     "create_case",
+    "create_macro",
     "create_status",
+    "delete_canned",
+    "delete_macro",
     "ensure_builtin_statuses",
+    "file_policy",
     "last_customer_text",
     "list_calendars",
     "list_canned",
     "list_cases",
+    "list_macros",
     "list_policies",
     "list_statuses",
+    "load_macros",
     "load_policies",
+    "macro_out",
     "mark_read",
     "message_payload",
     "normalise_tags",
@@ -97,7 +124,9 @@ __all__ = [
     "submit_csat",
     "survey_of",
     "tag_case",
+    "update_canned",
     "update_case",
+    "update_macro",
     "update_sla_policy",
     "visible_case",
     "visible_messages",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,7 @@ from kefu.core.security import User, require
 from kefu.desk import chat, readmodel, service, triage
 from kefu.desk.schemas import (
     BulkIn,
+    CannedPatch,
     CannedRenderIn,
     CaseCreate,
     CaseDetail,
@@ -20,12 +22,16 @@ from kefu.desk.schemas import (
     CaseOut,
     CasePatch,
     CsatIn,
+    MacroIn,
+    MacroOut,
+    MacroPatch,
     MessageIn,
     MessageOut,
     PresenceIn,
     StatusIn,
     TagsIn,
 )
+from kefu.desk.validation import field_error
 from kefu.identity import service as identity
 from kefu.knowledge import service as knowledge
 
@@ -182,6 +188,70 @@ def post_message(
     return readmodel.message_read(db, msg, viewer=user, lang=language(request))
 
 
+@router.post("/cases/{case_id}/attachments", status_code=201)
+def upload_attachment(
+    request: Request,
+    case_id: int = CaseId,
+    file: UploadFile | None = File(None, description="png, jpeg, gif, webp, pdf or txt"),
+    body: str = Form("", max_length=10_000, description="a caption; the file's name if empty"),
+    internal: bool = Form(False, description="on an internal note (staff only)"),
+    confirm_warning: bool = Form(False),
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> dict[str, Any]:
+    """Posts a file as a message of its own. The type is sniffed from the content; images lose
+    their metadata (EXIF, GPS) before they are stored."""
+    service.visible_case(db, viewer=user, case_id=case_id)
+    require(user, "message.note" if internal else "message.reply")
+    if file is None:
+        raise field_error("file", "choose a file to upload")
+    data = file.file.read(service.file_policy().max_bytes + 1)
+    msg = service.add_attachment(
+        db,
+        actor=user,
+        case_id=case_id,
+        filename=file.filename or "file",
+        data=data,
+        body=body,
+        internal=internal,
+        confirm_warning=confirm_warning,
+    )
+    return {"message": readmodel.message_read(db, msg, viewer=user, lang=language(request))}
+
+
+#: what a served file may do in the browser: nothing (no script, no plugin, no frame, sandboxed)
+FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def get_attachment(
+    attachment_id: int = Path(ge=1, le=2**31 - 1),
+    download: bool = Query(False, description="always as a download"),
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> FileResponse:
+    """The file of a message the caller may read. Images are shown inline; PDF and text are
+    always downloads; nothing is ever rendered as a page of the site."""
+    att, path = service.attachment_file(db, viewer=user, attachment_id=attachment_id)
+    inline = att.mime.startswith("image/") and not download
+    return FileResponse(
+        path,
+        media_type=att.mime + ("; charset=utf-8" if att.mime == "text/plain" else ""),
+        filename=att.filename,
+        content_disposition_type="inline" if inline else "attachment",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": FILE_POLICY,
+            "Cache-Control": "private, no-store",
+            "Cross-Origin-Resource-Policy": "same-origin",
+        },
+    )
+
+
 @router.post("/cases/{case_id}/csat", status_code=201)
 def rate_case(
     body: CsatIn,
@@ -215,20 +285,103 @@ def add_status(
     return {"key": s.key, "category": s.category, "name_zh": s.name_zh, "name_en": s.name_en}
 
 
+def _canned_out(c: Any) -> dict[str, Any]:
+    return {
+        "key": c.key,
+        "category": c.category,
+        "title_zh": c.title_zh,
+        "title_en": c.title_en,
+        "body_zh": c.body_zh,
+        "body_en": c.body_en,
+    }
+
+
 @router.get("/canned")
-def list_canned(user: User = Depends(current_user), db: Session = DB) -> list[dict[str, Any]]:
+def list_canned(
+    q: str = Query("", max_length=100, description="words in the key, title or text"),
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> list[dict[str, Any]]:
     require(user, "canned.use")
-    return [
-        {
-            "key": c.key,
-            "category": c.category,
-            "title_zh": c.title_zh,
-            "title_en": c.title_en,
-            "body_zh": c.body_zh,
-            "body_en": c.body_en,
-        }
-        for c in service.list_canned(db)
-    ]
+    return [_canned_out(c) for c in service.list_canned(db, q=q)]
+
+
+@router.patch("/canned/{key}")
+def update_canned(
+    body: CannedPatch,
+    key: str = Path(max_length=64),
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> dict[str, Any]:
+    row = service.update_canned(db, actor=user, key=key, **body.model_dump(exclude_unset=True))
+    return _canned_out(row)
+
+
+@router.delete("/canned/{key}", status_code=204)
+def delete_canned(
+    key: str = Path(max_length=64), user: User = Depends(current_user), db: Session = DB
+) -> Response:
+    service.delete_canned(db, actor=user, key=key)
+    return Response(status_code=204)
+
+
+MacroId = Path(ge=1, le=2**31 - 1, description="macro id")
+
+
+@router.get("/macros", response_model=list[MacroOut])
+def list_macros(
+    q: str = Query("", max_length=100),
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> list[dict[str, Any]]:
+    """The shared macros and the caller's own."""
+    return [service.macro_out(m) for m in service.list_macros(db, viewer=user, q=q)]
+
+
+@router.post("/macros", response_model=MacroOut, status_code=201)
+def create_macro(
+    body: MacroIn, user: User = Depends(current_user), db: Session = DB
+) -> dict[str, Any]:
+    return service.macro_out(service.create_macro(db, actor=user, **body.model_dump()))
+
+
+@router.patch("/macros/{macro_id}", response_model=MacroOut)
+def update_macro(
+    body: MacroPatch,
+    macro_id: int = MacroId,
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> dict[str, Any]:
+    m = service.update_macro(
+        db, actor=user, macro_id=macro_id, **body.model_dump(exclude_unset=True)
+    )
+    return service.macro_out(m)
+
+
+@router.delete("/macros/{macro_id}", status_code=204)
+def delete_macro(
+    macro_id: int = MacroId, user: User = Depends(current_user), db: Session = DB
+) -> Response:
+    service.delete_macro(db, actor=user, macro_id=macro_id)
+    return Response(status_code=204)
+
+
+@router.post("/cases/{case_id}/macros/{macro_id}")
+def apply_macro(
+    request: Request,
+    case_id: int = CaseId,
+    macro_id: int = MacroId,
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> dict[str, Any]:
+    """Applies the macro's actions to the case (each audited, all or nothing) and returns its
+    text rendered for the case: the desk puts it in the reply box, where the guard screens it
+    when it is sent."""
+    case, text = service.apply_macro(db, actor=user, case_id=case_id, macro_id=macro_id)
+    return {
+        "text": text,
+        "case": readmodel.case_read(db, case, viewer=user, lang=language(request)),
+    }
 
 
 @router.post("/canned/{key}/render")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -229,6 +230,30 @@ def article_title(db: Session, slug: str, lang: str) -> dict[str, str] | None:
     if row is None:
         return None
     return {"slug": row.slug, "title": row.title_en if lang == "en" else row.title_zh}
+
+
+_MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def answer_text(body: str) -> str:
+    """An article's body as a chat reply: the Markdown marks a customer would see as noise
+    (headings, emphasis, code ticks, quotes) dropped, links written out, lists kept."""
+    lines = []
+    for line in body.strip().splitlines():
+        line = re.sub(r"^\s{0,3}(#{1,6}\s+|>\s?)", "", line)
+        line = _MD_LINK.sub(r"\1 (\2)", line)
+        line = re.sub(r"(\*\*|__|`)", "", line)
+        lines.append(line.rstrip())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def article_answers(db: Session, slugs: list[str], lang: str) -> dict[str, str]:
+    """slug -> the full answer in the reader's language (what the desk's "insert" puts in the
+    reply box; the search hit carries only a snippet)."""
+    if not slugs:
+        return {}
+    rows = db.scalars(select(KbArticle).where(KbArticle.slug.in_(slugs)))
+    return {r.slug: answer_text(r.body_en if lang == "en" else r.body_zh) for r in rows}
 
 
 def history(db: Session, slug: str) -> list[KbArticleVersion]:

@@ -245,9 +245,19 @@ class BodyLimit:
     says so, and while reading when it does not (a chunked upload is counted as it arrives and
     never held beyond the limit)."""
 
-    def __init__(self, app: ASGIApp, limit: int, wider: tuple[tuple[str, int], ...] = ()) -> None:
+    #: the routes that take files (multipart): a larger limit, and binary content is no error
+    UPLOADS = re.compile(r"/api/v1/cases/[0-9]{1,10}/attachments")
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        wider: tuple[tuple[str, int], ...] = (),
+        upload_limit: int | None = None,
+    ) -> None:
         #: ``wider``: (path prefix, limit) for routes that take bigger bodies (feed batches)
         self.app, self.limit, self.wider = app, limit, wider
+        self.upload_limit = upload_limit or limit
 
     def _too_large(self, size: str, limit: int) -> JSONResponse:
         return problem_response(
@@ -269,7 +279,12 @@ class BodyLimit:
             await _nul_refused("the address")(scope, receive, send)
             return
         path = str(scope.get("path", ""))
-        limit = next((n for prefix, n in self.wider if path.startswith(prefix)), self.limit)
+        upload = bool(self.UPLOADS.fullmatch(path))
+        limit = (
+            self.upload_limit
+            if upload
+            else next((n for prefix, n in self.wider if path.startswith(prefix)), self.limit)
+        )
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 if re.fullmatch(rb"[0-9]{1,18}", value) and int(value) > limit:
@@ -291,7 +306,10 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if _carries_nul(body, dict(scope.get("headers", ())).get(b"content-type", b"")):
+        content_type = dict(scope.get("headers", ())).get(b"content-type", b"")
+        # a file's bytes may hold NUL; its caption is checked by the message's own rules
+        multipart = upload and content_type.startswith(b"multipart/form-data")
+        if not multipart and _carries_nul(body, content_type):
             await _nul_refused("body")(scope, receive, send)
             return
         replayed = False
@@ -536,6 +554,8 @@ def create_app(database: Database | None = None) -> FastAPI:
         BodyLimit,
         limit=settings.max_body_bytes,
         wider=(("/api/v1/feeds/", settings.feed_max_body_bytes),),
+        # a file at the limit plus its multipart envelope and caption
+        upload_limit=settings.attachment_max_bytes + 64 * 1024,
     )
     app.add_middleware(
         SecurityHeaders,

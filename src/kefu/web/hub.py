@@ -2,14 +2,17 @@
 
 A browser authenticates with its session cookie; other clients send ``auth`` {token} as their
 first frame (a token never travels in the URL). Client frames: ``hello`` {case_id, last_seen}
-subscribes to a case and replays what was missed; ``send`` {case_id, body, key} commits a message
-(the key makes retries harmless); ``typing``, ``read`` {case_id, message_id}, ``ping``. Server
-frames: ``message``, ``ack``, ``typing``, ``read``, ``queue``, ``case``, ``chat.ended``,
-``error``, ``pong``.
+subscribes to a case and replays what was missed; ``hello`` {feed: "alerts"} (agents and
+supervisors) subscribes to the desk's notifications — a chat waiting for an agent, a customer's
+reply to one of the user's cases, a case assigned to them — pushed as ``alert`` frames;
+``send`` {case_id, body, key} commits a message (the key makes retries harmless); ``typing``,
+``read`` {case_id, message_id}, ``ping``. Server frames: ``message``, ``ack``, ``typing``,
+``read``, ``queue``, ``case``, ``chat.ended``, ``alert``, ``error``, ``pong``.
 
 Refusals close the socket with a code and a reason the client shows: 4401 no valid session,
 4400 malformed frame, 4413 message over the limit, 4429 too many frames (rate limit), 4404 no
-such case for this user, 4403 a page from an origin that is not allowed. A socket closes with
+such case for this user, 4403 a page from an origin that is not allowed (or a customer asking
+for the agents' notifications). A socket closes with
 4401 when its session ends (logout in any worker, or expiry).
 """
 
@@ -33,7 +36,7 @@ from kefu.core.db import Database, utcnow
 from kefu.core.errors import KefuError, NotFound, PayloadTooLarge
 from kefu.core.events import get_broker
 from kefu.core.http import COOKIE, origin_allowed
-from kefu.core.security import Role, User, session_for_token
+from kefu.core.security import Role, User, can, session_for_token
 from kefu.desk import chat, readmodel, service
 from kefu.desk.models import Message
 from kefu.desk.schemas import message_view
@@ -147,6 +150,7 @@ class Connection:
         self.delivered: dict[int, int] = {}
         self.case_locks: dict[int, asyncio.Lock] = {}
         self.send_lock = asyncio.Lock()
+        self.alerts: asyncio.Task[None] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self.send_lock:
@@ -278,6 +282,9 @@ class Connection:
         if kind == "ping":
             await self.send({"type": "pong"})
             return
+        if kind == "hello" and frame.get("feed") == "alerts":
+            await self.follow_alerts()
+            return
         case_id = frame.get("case_id")
         if not isinstance(case_id, int) or isinstance(case_id, bool) or not 0 < case_id < 2**31:
             raise Refuse(4400, f"malformed frame: '{kind}' needs an integer case_id")
@@ -359,6 +366,41 @@ class Connection:
     async def close_all(self) -> None:
         for task in self.cases.values():
             task.cancel()
+        if self.alerts is not None:
+            self.alerts.cancel()
+
+    async def follow_alerts(self) -> None:
+        """Subscribes this agent's socket to their notifications (once per socket)."""
+        if not can(self.user, "case.take"):
+            raise Refuse(4403, "notifications are for agents and supervisors")
+        if self.alerts is not None:
+            return
+        ready = asyncio.Event()
+        self.alerts = asyncio.create_task(self._alerts(ready))
+        await ready.wait()
+
+    async def _alerts(self, ready: asyncio.Event) -> None:
+        stream = get_broker().subscribe([f"user:{self.user.id}", "desk:alerts"])
+        pending = asyncio.ensure_future(stream.__anext__())
+        await asyncio.sleep(0)  # let the subscription register
+        ready.set()
+        try:
+            while True:
+                ev = await pending
+                pending = asyncio.ensure_future(stream.__anext__())
+                if ev.get("type") == "case.assigned":
+                    if ev.get("by") == self.user.id:
+                        continue  # they took it themself
+                    ev = {**ev, "type": "alert", "kind": "assigned"}
+                if ev.get("type") == "alert":
+                    await self.send(ev)
+        except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                pending.cancel()
+            with contextlib.suppress(Exception):
+                await stream.aclose()  # type: ignore[attr-defined]
 
 
 def _payloads(s: Any, msgs: list[Message]) -> list[dict[str, Any]]:

@@ -33,6 +33,27 @@
     return { ok: r.ok, status: r.status, data };
   }
 
+  /* a message's file: an image shown inline (it links to itself), anything else a download */
+  function attachmentEl(a) {
+    const box = el("div", "att");
+    box.dataset.testid = "attachment";
+    const link = el("a");
+    link.href = a.url;
+    if (a.image) {
+      link.target = "_blank"; link.rel = "noopener";
+      const img = el("img", "att-img");
+      img.src = a.url; img.alt = a.name; img.loading = "lazy";
+      img.dataset.testid = "attachment-image";
+      if (a.width) { img.width = a.width; img.height = a.height; }
+      link.appendChild(img);
+    } else {
+      link.download = a.name;
+      link.textContent = "↓ " + a.name;
+    }
+    box.appendChild(link);
+    return box;
+  }
+
   /* ---------------------------------------------------------------- chat socket */
   class Chat {
     constructor(root) {
@@ -162,6 +183,7 @@
         box.appendChild(meta);
       }
       box.appendChild(el("div", "body", m.body));
+      (m.attachments || []).forEach((a) => box.appendChild(attachmentEl(a)));
       if (mine && m.kind !== "note") box.appendChild(el("div", "receipt"));
       this.list.appendChild(box);
       this.paintReceipts();
