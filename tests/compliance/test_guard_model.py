@@ -14,6 +14,7 @@ from kefu.cli import app
 from kefu.compliance.content import (
     MODEL_PATH,
     corpus_digest,
+    default_guard,
     load_model,
     load_policy,
     read_corpus,
@@ -105,6 +106,19 @@ def test_in_the_middle_band_the_model_asks_for_review_and_customers_are_never_sc
     assert toy_guard.screen("水蜜桃", "customer").verdict == "allow"
     assert toy_guard.screen("水蜜桃", "customer").findings == ()
     assert toy_guard.screen("苹果有风险", "agent").verdict == "allow"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我的提现两天了还没到，请帮我查一下",
+        "Waiting on bank",
+        "If you forgot your password, you can reset it in the app.",
+    ],
+)
+def test_short_benign_texts_get_no_opinion_from_the_shipped_model(text):
+    # a few n-grams are too thin to act on (fewer than min_ngrams): the rules alone decide
+    assert default_guard().screen(text, "agent").verdict == "allow"
 
 
 def test_the_guard_scores_in_its_own_pass_exactly_as_the_model_does():

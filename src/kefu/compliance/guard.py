@@ -78,6 +78,7 @@ class Scorer(Protocol):
     bias: float
     block: float
     review: float
+    min_ngrams: int
 
     @property
     def weights(self) -> Mapping[str, float]: ...
@@ -765,7 +766,7 @@ class Guard:
         finding when it reaches the review threshold (``model.review``, warns) or the block
         threshold (``model.block``), once its negated n-grams are taken out."""
         assert self.model is not None
-        if score < self.model.review:
+        if score < self.model.review or occurrences < self.model.min_ngrams:
             return None
         # context both ways, as for the rules: an n-gram inside a negation or a warning frame
         # ("不存在稳赚不赔的投资", "…is a scam") does not count towards the score

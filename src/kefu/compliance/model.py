@@ -11,7 +11,9 @@ does not score high by length alone). The score is a log-odds that the message m
 Training is deterministic (sorted vocabulary, liblinear with a fixed seed, fixed folds): the
 same corpus gives the same file. The thresholds are chosen by cross-validation on the training
 corpus only: ``block`` is the score that ``block_fpr`` of its allowed messages exceed, ``review``
-the score that ``review_fpr`` of them exceed.
+the score that ``review_fpr`` of them exceed. A message with fewer than ``min_ngrams`` n-gram
+occurrences gets no opinion: a score from a handful of n-grams is too thin to act on (short
+texts are the rules' alone).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class GuardModel:
             self.bias = float(data["bias"])
             self.block = float(data["thresholds"]["block"])
             self.review = float(data["thresholds"]["review"])
+            self.min_ngrams = int(data["thresholds"].get("min_ngrams", 0))
             weights = {str(k): float(v) for k, v in data["weights"].items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelDataError(f"guard model: missing or bad field ({exc})") from exc
@@ -211,7 +214,8 @@ def train(
     c: float = 10.0,
     folds: int = 5,
     block_fpr: float = 0.005,
-    review_fpr: float = 0.03,
+    review_fpr: float = 0.01,
+    min_ngrams: int = 10,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Model data from labelled agent messages ``rows`` = [(text, label, categories)] with
@@ -256,7 +260,11 @@ def train(
     return {
         "format": FORMAT,
         "bias": round(b, 6),
-        "thresholds": {"block": round(block, 6), "review": round(review, 6)},
+        "thresholds": {
+            "block": round(block, 6),
+            "review": round(review, 6),
+            "min_ngrams": min_ngrams,
+        },
         "params": {
             "ngrams": list(ngrams),
             "words": "jieba, 2-12 characters",
