@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,14 +39,20 @@ STOP = STOP_ZH | frozenset(
 )
 
 
-_stemmer = snowballstemmer.stemmer("english")
+# A snowball stemmer keeps its working state on the object: two threads stemming with one
+# stemmer corrupt each other (an IndexError crashed the server when two desk pages built the
+# index at once), so each thread of the server's pool has its own.
+_stemmers = threading.local()
 
 
 @lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     if not word.isalpha():
         return word  # t+1, 0.05%, 12386 stay as typed
-    return str(_stemmer.stemWord(word))
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+    return str(stemmer.stemWord(word))
 
 
 def normalise(text: str) -> str:
