@@ -31,6 +31,15 @@ def _err(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(f"{field}: {message}", fields=[{"field": field, "message": message}])
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def check_day(field: str, day: date | None) -> None:
+    """Days a report may name: 2000-01-01 to 2100-12-31 (no overflow at the calendar's ends)."""
+    if day is not None and not (FIRST_DAY <= day <= LAST_DAY):
+        raise _err(field, f"between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}")
+
+
 @dataclass(frozen=True)
 class Filters:
     """Which finished cases count: finished in [start, end) (local dates, inclusive end day),
@@ -46,6 +55,8 @@ class Filters:
     complaints: bool = False
 
     def check(self) -> Filters:
+        check_day("start", self.start)
+        check_day("end", self.end)
         if self.start and self.end and self.start > self.end:
             raise _err("start", "must not be after end")
         if self.channel is not None and self.channel not in CHANNELS:
@@ -262,7 +273,7 @@ def drill(
     col = _key(db, group, period, as_text=True)
     value: Any = key
     if group == "agent":
-        if not key.isdigit():
+        if not key.isdigit() or not 1 <= int(key) <= 2**31 - 1:
             raise _err("key", "an agent id")
         value = int(key)
     e = Evaluation

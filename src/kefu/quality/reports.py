@@ -17,7 +17,15 @@ from kefu.core.errors import NotFound, ValidationFailed
 from kefu.core.security import User, require
 from kefu.desk.models import Case
 from kefu.quality import content
-from kefu.quality.metrics import Filters, breakdown, bucket, key_text, totals, where_of
+from kefu.quality.metrics import (
+    Filters,
+    breakdown,
+    bucket,
+    check_day,
+    key_text,
+    totals,
+    where_of,
+)
 from kefu.quality.models import Evaluation
 from kefu.quality.scorer import SECTIONS
 
@@ -119,6 +127,7 @@ def agent_report(
     agent = db.get(User, agent_id)
     if agent is None or agent.role not in ("agent", "supervisor"):
         raise NotFound(f"agent {agent_id} not found")
+    check_day("on", on)
     start, end = period_bounds(period, on)
     prev_start, prev_end = period_bounds(period, start - timedelta(days=1))
     mine = Filters(start=start, end=end, agent_id=agent_id)
