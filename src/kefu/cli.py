@@ -13,9 +13,10 @@ from rich.table import Table
 from kefu.academy.cli import academy_app
 from kefu.aml.cli import app as aml_app
 from kefu.aml.cli import feeds_app
-from kefu.compliance.cli import screen_command
+from kefu.compliance.cli import guard_app, screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
+from kefu.customers.cli import app as kyc_app
 from kefu.desk.cli import intent_app
 from kefu.knowledge.cli import calc_app, kb_app, rules_app
 from kefu.market.cli import app as market_app
@@ -283,6 +284,7 @@ def content_sync(
 
 
 app.command("screen")(screen_command)
+app.add_typer(guard_app, name="guard")
 app.add_typer(kb_app, name="kb")
 app.add_typer(calc_app, name="calc")
 app.add_typer(rules_app, name="rules")
@@ -290,6 +292,7 @@ app.add_typer(intent_app, name="intent")
 app.add_typer(quality_app, name="qa")
 app.add_typer(market_app, name="market")
 app.add_typer(academy_app, name="academy")
+app.add_typer(kyc_app, name="kyc")
 
 
 if __name__ == "__main__":

@@ -482,6 +482,38 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/desk/market/corrections/{correction_id}"): Access(
         "market.correct", kind="desk", body=lambda w: {"decision": "approve"}
     ),
+    # --- quality API and console (quality/views.py, quality/pages.py)
+    ("GET", "/api/v1/quality/metrics"): Access("quality.read"),
+    ("GET", "/api/v1/quality/drill"): Access("quality.read", query="?key=2026-03-02"),
+    ("GET", "/api/v1/quality/cases/{case_id}/evaluation"): Access("quality.read"),
+    ("POST", "/api/v1/quality/evaluations/{evaluation_id}/override"): Access(
+        "quality.review", body=lambda w: {"score": 50, "passed": False, "reason": "matrix"}
+    ),
+    ("POST", "/api/v1/quality/calibrations"): Access(
+        "quality.review", body=lambda w: {"case_id": w.ids["case_id"]}
+    ),
+    ("GET", "/api/v1/quality/calibrations/{calibration_id}"): Access("quality.read"),
+    ("POST", "/api/v1/quality/calibrations/{calibration_id}/ratings"): Access(
+        "quality.review", body=lambda w: {"ratings": {}}
+    ),
+    ("GET", "/api/v1/quality/complaints"): Access("quality.read"),
+    ("GET", "/api/v1/quality/agents/{user_id}/report"): Access("quality.read"),
+    ("GET", "/quality"): Access("quality.read", kind="page"),
+    ("GET", "/quality/drill"): Access("quality.read", kind="fragment", query="?key=2026-03-02"),
+    ("GET", "/quality/cases/{case_id}"): Access("quality.read", kind="page"),
+    ("POST", "/quality/evaluations/{evaluation_id}/override"): Access(
+        "quality.review", kind="page", body=lambda w: {"score": 50, "reason": "matrix"}
+    ),
+    ("POST", "/quality/cases/{case_id}/calibrations"): Access(
+        "quality.review", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/quality/calibrations/{calibration_id}"): Access("quality.read", kind="page"),
+    ("POST", "/quality/calibrations/{calibration_id}/ratings"): Access(
+        "quality.review", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/quality/complaints"): Access("quality.read", kind="page"),
+    ("GET", "/quality/agents/{user_id}"): Access("quality.read", kind="page"),
+    ("GET", "/quality/export.csv"): Access("quality.read", kind="page"),
 }
 
 #: (method, path, role) -> why today's answer differs from the declared access. Each is a
@@ -685,6 +717,9 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             "audit_id": 2**31 - 1,
             "ref": "B2026-MATRIX",
             "correction_id": 999,
+            # no evaluation or calibration exists: the roles allowed get 404, the others 403
+            "evaluation_id": 1,
+            "calibration_id": 1,
         }
 
 

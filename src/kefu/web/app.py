@@ -51,6 +51,8 @@ from kefu.knowledge.pages import router as knowledge_pages
 from kefu.knowledge.views import router as knowledge_api
 from kefu.market.pages import router as market_pages
 from kefu.market.views import router as market_api
+from kefu.quality.pages import router as quality_pages
+from kefu.quality.views import router as quality_api
 from kefu.web.hub import router as hub
 
 log = logging.getLogger("kefu")
@@ -499,6 +501,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         knowledge_api,
         aml_api,
         market_api,
+        quality_api,
         academy_api,
         hub,
         identity_pages,
@@ -508,6 +511,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         knowledge_pages,
         aml_pages,
         market_pages,
+        quality_pages,
         academy_pages,
     ):
         app.include_router(router)
