@@ -129,3 +129,11 @@ def test_mentors_comment_on_their_trainees_runs(academy: tuple[Session, People])
         programmes.assign_mentor(
             s, actor=people.trainer, trainee_id=people.trainee.id, mentor_id=people.trainee.id
         )
+
+
+def test_each_programme_enrols_its_audience(academy: tuple[Session, People]) -> None:
+    s, people = academy
+    created = programmes.enrol_audiences(s)
+    # onboarding (trainees) enrols the trainee only; the fixture has no agents' programme
+    assert [(e.user_id, e.round) for e in created] == [(people.trainee.id, 1)]
+    assert programmes.enrol_audiences(s) == []

@@ -282,8 +282,13 @@ def roleplay(
 
 @academy_app.command("reassess")
 def reassess() -> None:
-    """Enrol again every holder of an expired certificate (run daily)."""
+    """Enrol again every holder of an expired certificate, and each programme's audience not yet
+    enrolled (run daily)."""
     from kefu.academy import programmes
 
-    rows = _run(lambda db: len(programmes.reassess_expired(db)))
-    _out.print(f"[green]re-assessment[/green]: {rows} new enrolments")
+    def run(db: Session) -> tuple[int, int]:
+        again = programmes.reassess_expired(db)
+        return len(again), len(programmes.enrol_audiences(db))
+
+    again, new = _run(run)
+    _out.print(f"[green]re-assessment[/green]: {again} enrolled again, {new} newly enrolled")

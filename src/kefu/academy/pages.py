@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from kefu.academy import catalogue, programmes, quizzes, roleplays, updates
+from kefu.core import i18n
 from kefu.core.db import utcnow
 from kefu.core.errors import KefuError, NotFound
 from kefu.core.http import (
@@ -588,6 +589,10 @@ def course_edit_page(
         items=stats[0],
         quiz=stats[1],
         chart={
+            "labels": [
+                i18n.t("academy.facility", language(request)),
+                i18n.t("academy.discrimination", language(request)),
+            ],
             "keys": [i.key for i in stats[0]],
             "facility": [round(i.facility, 1) for i in stats[0]],
             "discrimination": [

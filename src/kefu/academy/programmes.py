@@ -265,6 +265,28 @@ def enrol(
     return _enrol(db, target, prog, actor_id=actor.id, now=now or utcnow(), round_=round_)
 
 
+@action
+def enrol_audiences(
+    db: Session, *, actor_id: int | None = None, now: datetime | None = None
+) -> list[Enrolment]:
+    """Enrols each programme's audience (``trainees``: agents with is_trainee; ``agents``: every
+    active agent) who has no enrolment yet; run by ``kefu content sync`` and
+    ``kefu academy reassess``. Expired certificates are ``reassess_expired``'s."""
+    at = now or utcnow()
+    out = []
+    agents = list(db.scalars(select(User).where(User.role == Role.agent, User.is_active)))
+    for prog in programmes(db):
+        audience = prog.data.get("audience", "trainees")
+        for user in agents:
+            if audience == "trainees" and not user.is_trainee:
+                continue
+            if current_enrolment(db, user.id, prog.id) is None:
+                out.append(_enrol(db, user, prog, actor_id=actor_id, now=at, round_=1))
+    if not out:
+        unchanged(db)
+    return out
+
+
 def new_code() -> str:
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"

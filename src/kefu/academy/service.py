@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kefu.academy import catalogue, updates
+from kefu.academy import catalogue, programmes, updates
 from kefu.academy.catalogue import SyncReport, export_gift, export_moodle, import_gift
 from kefu.academy.content import ContentError
 from kefu.academy.programmes import enrol, reassess_expired, trainees
@@ -38,4 +38,5 @@ def sync_content(db: Session, *, folder: Path | None = None, force: bool = False
     """``kefu content sync``'s academy part: courses, lessons, banks, personas and programmes
     from content/academy, then the product-knowledge updates of recent rule changes."""
     report = catalogue.sync(db, folder=folder, force=force)
-    return {**report.to_dict(), "updates": updates.sync_updates(db)}
+    enrolled = programmes.enrol_audiences(db)
+    return {**report.to_dict(), "updates": updates.sync_updates(db), "enrolled": len(enrolled)}

@@ -40,13 +40,16 @@
     var chart = window.echarts.init(el, null, { renderer: "canvas" });
     chart.setOption({
       tooltip: { trigger: "axis", renderMode: "richText" },
-      legend: { data: ["facility %", "discrimination"] },
-      grid: { left: 48, right: 48, bottom: 60 },
-      xAxis: { type: "category", data: data.keys, axisLabel: { rotate: 45 } },
-      yAxis: [{ type: "value", min: 0, max: 100 }, { type: "value", min: -1, max: 1 }],
+      legend: { top: 0, data: data.labels },
+      grid: { left: 48, right: 48, top: 36, bottom: 110 },
+      xAxis: { type: "category", data: data.keys, axisLabel: { rotate: 60 } },
+      yAxis: [
+        { type: "value", min: 0, max: 100, interval: 20, alignTicks: false },
+        { type: "value", min: -1, max: 1, interval: 0.5, alignTicks: false, splitLine: { show: false } }
+      ],
       series: [
-        { name: "facility %", type: "bar", data: data.facility },
-        { name: "discrimination", type: "line", yAxisIndex: 1, data: data.discrimination }
+        { name: data.labels[0], type: "bar", data: data.facility },
+        { name: data.labels[1], type: "line", yAxisIndex: 1, data: data.discrimination }
       ]
     });
   }
