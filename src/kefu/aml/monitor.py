@@ -335,19 +335,18 @@ _DAY = pl.col("day").cast(pl.String)
 
 def _daily_sum(funds: pl.LazyFrame, tz: str) -> pl.LazyFrame:
     """Sums per customer, direction and local day (the ids are attached to the few hits)."""
-    g = funds.group_by("ck", "kind", "day").agg(
-        customer_id=pl.col("customer_id").first(), amount=pl.col("amount").sum(), count=pl.len()
-    )
+    g = funds.group_by("ck", "kind", "day").agg(amount=pl.col("amount").sum(), count=pl.len())
     start, end = _day_bounds(pl.col("day"), tz)
     return g.with_columns(window_start=start, window_end=end, direction=pl.col("kind"))
 
 
 def _with_ids(hits: pl.LazyFrame, rows: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
-    """The transaction ids (in time order: the rows are) of each hit's group."""
+    """The transaction ids (in time order: the rows are) and the customer of each hit's group
+    (gathered for the few hits only, not in the grouping of every row)."""
     ids = (
         rows.join(hits.select(keys), on=keys, how="semi")
         .group_by(keys)
-        .agg(txn_ids=pl.col("txn_id"))
+        .agg(txn_ids=pl.col("txn_id"), customer_id=pl.col("customer_id").first())
     )
     return hits.join(ids, on=keys)
 
@@ -370,7 +369,9 @@ def _large_cash(funds: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
 
 def _large_transfer(funds: pl.LazyFrame, customers: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
     moved = funds.filter(pl.col("method") != "cash")
-    g = _daily_sum(moved, p.timezone).join(
+    lowest = min(p.transfer_threshold_entity, p.transfer_threshold_individual)
+    g = _daily_sum(moved, p.timezone).filter(pl.col("amount") >= lowest)
+    g = _with_ids(g, moved, ["ck", "kind", "day"]).join(
         customers.select("customer_id", "type"), on="customer_id", how="left"
     )
     threshold = (
@@ -379,7 +380,6 @@ def _large_transfer(funds: pl.LazyFrame, customers: pl.LazyFrame, p: Policy) -> 
         .otherwise(pl.lit(p.transfer_threshold_individual))
     )
     g = g.with_columns(detail=threshold).filter(pl.col("amount") >= pl.col("detail"))
-    g = _with_ids(g, moved, ["ck", "kind", "day"])
     return _shape(
         g.with_columns(
             rule=pl.lit("large_transfer"),
@@ -581,9 +581,7 @@ def _dormant(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
 def _frequent(trades: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
     g = (
         trades.group_by("ck", "day")
-        .agg(
-            customer_id=pl.col("customer_id").first(), count=pl.len(), amount=pl.col("amount").sum()
-        )
+        .agg(count=pl.len(), amount=pl.col("amount").sum())
         .filter(pl.col("count") >= p.frequent_min_count)
     )
     g = _with_ids(g, trades, ["ck", "day"])
