@@ -148,6 +148,9 @@ def _scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(client, 
     assert counts["expired"] == 1
     me = client.get(f"/api/v1/customers/{seed.alice}", headers=agent).json()
     assert me["kyc_status"] == "expired"
+    # the expired task supersedes the expiring one
+    tasks = client.get("/api/v1/kyc/tasks", headers=agent).json()
+    assert [(t["customer_id"], t["kind"]) for t in tasks] == [(seed.alice, "kyc_document_expired")]
 
 
 def _questionnaire_category_limit_and_validity(client, seed):

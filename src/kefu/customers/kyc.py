@@ -150,6 +150,9 @@ def record_kyc(
     customer = db.get(Customer, customer_id)
     assert customer is not None
     customer.kyc_status = "pending"
+    _close_tasks(
+        db, actor, customer_id, ("kyc_document_expiring", "kyc_document_expired"), "new document"
+    )
     audit.record(
         db,
         actor_id=actor.id if actor else None,
@@ -220,6 +223,22 @@ def review_kyc(
     return row
 
 
+def _close_tasks(
+    db: Session, actor: User | None, customer_id: int, kinds: tuple[str, ...], note: str
+) -> None:
+    """Closes the customer's open tasks of ``kinds`` (a renewed document, a superseded
+    reminder); each closure is part of the calling action's entry."""
+    for task in db.scalars(
+        select(CustomerTask).where(
+            CustomerTask.customer_id == customer_id,
+            CustomerTask.kind.in_(kinds),
+            CustomerTask.status == "open",
+        )
+    ):
+        task.status, task.closed_at = "done", utcnow()
+        task.closed_by_id, task.note = (actor.id if actor else None), note
+
+
 def _raise_task(
     db: Session, actor: User | None, customer_id: int, kind: str, due_on: date, note: str
 ) -> bool:
@@ -281,6 +300,9 @@ def scan(db: Session, *, actor: User | None = None, today: date | None = None) -
                     data={"status": {"old": old, "new": "expired"}},
                 )
                 counts["expired"] += 1
+                _close_tasks(
+                    db, actor, row.customer_id, ("kyc_document_expiring",), "document expired"
+                )
             _raise_task(db, actor, row.customer_id, "kyc_document_expired", row.doc_expires_on, "")
         elif row.status != "expired" and _raise_task(
             db, actor, row.customer_id, "kyc_document_expiring", row.doc_expires_on, ""
