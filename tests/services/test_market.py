@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kefu.core.audit import AuditEntry
 from kefu.core.errors import Forbidden, NotFound, ValidationFailed
@@ -190,3 +190,38 @@ def test_dispute_opens_a_correction_only_on_a_mismatch(client, database, seed, m
             disputes.replay_trade(s, viewer=s.get(User, seed.bob_user), ref=LATE)
         with pytest.raises(NotFound):
             disputes.replay_trade(s, viewer=agent, ref="B-NOPE")
+
+
+def test_cli_import_is_one_transaction_and_names_the_line(database, monkeypatch, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from kefu.cli import app
+    from kefu.core.config import get_settings
+
+    monkeypatch.setenv("KEFU_DATABASE_URL", database.engine.url.render_as_string(False))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    bars = tmp_path / "bars.csv"
+    bars.write_text(
+        "ts,open,high,low,close,volume\n2026-12-07,10,11,9,10.5,100\n2026-12-08,10.5,12,10,12,200\n"
+    )
+    try:
+        ok = runner.invoke(app, ["market", "import", "--instrument", "TEST1", "--bars", str(bars)])
+        assert ok.exit_code == 0 and "imported 2 1d bars for TEST1" in ok.stdout, ok.output
+        again = runner.invoke(
+            app, ["market", "import", "--instrument", "TEST1", "--bars", str(bars)]
+        )
+        assert again.exit_code == 2 and "line 2: a 1d bar at 2026-12-07 is already stored" in (
+            again.stderr
+        )
+        ticks = tmp_path / "ticks.csv"
+        ticks.write_text("ts,price\n2026-12-07T01:00:00Z,10\n2026-12-07T01:00:01Z,ten\n")
+        bad = runner.invoke(
+            app, ["market", "import", "--instrument", "TEST1", "--ticks", str(ticks)]
+        )
+        assert bad.exit_code == 2 and "line 3: price 'ten' is not a number" in bad.stderr
+    finally:
+        get_settings.cache_clear()
+    with database.session() as s:
+        assert s.scalar(select(func.count(Bar.id))) == 2  # the refused files wrote nothing
+        assert s.scalar(select(func.count(Tick.id))) == 0
