@@ -1,7 +1,7 @@
 """academy
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 12:57:32.389983
 """
 

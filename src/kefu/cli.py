@@ -10,11 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kefu.academy.cli import academy_app
 from kefu.aml.cli import app as aml_app
 from kefu.aml.cli import feeds_app
-from kefu.compliance.cli import screen_command
+from kefu.compliance.cli import guard_app, screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
+from kefu.customers.cli import app as kyc_app
 from kefu.desk.cli import intent_app
 from kefu.desk.mail_cli import mail_app
 from kefu.knowledge.cli import calc_app, kb_app, rules_app
@@ -245,6 +247,7 @@ def content_sync(
     the guard policy is checked, KB articles synced (new versions of changed files), calendars,
     SLA policies and canned replies the database lacks created. Idempotent; run `kefu migrate`
     first."""
+    from kefu.academy import service as academy
     from kefu.compliance.content import default_guard, policy_path
     from kefu.desk import content as desk_content
     from kefu.knowledge import service as knowledge
@@ -259,7 +262,8 @@ def content_sync(
         with database.session() as db:
             kb = knowledge.sync(db, force=force)
             desk = desk_content.sync(db)
-    except (knowledge.ArticleError, OSError, ValueError, KeyError) as exc:
+            academy_report = academy.sync_content(db, force=force)
+    except (knowledge.ArticleError, OSError, ValueError, KeyError, academy.KefuError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     finally:
@@ -269,6 +273,7 @@ def content_sync(
             "compliance": {"guard_rules": len(guard.rules)},
             "knowledge": kb.to_dict(),
             "desk": desk.to_dict(),
+            "academy": academy_report,
         }
         typer.echo(json.dumps(out, ensure_ascii=False))
         return
@@ -284,15 +289,25 @@ def content_sync(
         f"{len(desk.sla_policies)} new SLA policies, {len(desk.canned_replies)} new canned "
         "replies (existing ones are kept as edited in /admin)"
     )
+    console.print(
+        f"[green]academy[/green]: {len(academy_report['created'])} new, "
+        f"{len(academy_report['updated'])} updated, {academy_report['unchanged']} unchanged; "
+        f"{academy_report['updates']['created']} new product-knowledge updates"
+    )
+    for name in academy_report["kept_console_edits"]:
+        err.print(f"[yellow]kept the /academy edit of {name}[/yellow] (--force overwrites it)")
 
 
 app.command("screen")(screen_command)
+app.add_typer(guard_app, name="guard")
 app.add_typer(kb_app, name="kb")
 app.add_typer(calc_app, name="calc")
 app.add_typer(rules_app, name="rules")
 app.add_typer(intent_app, name="intent")
 app.add_typer(quality_app, name="qa")
 app.add_typer(market_app, name="market")
+app.add_typer(academy_app, name="academy")
+app.add_typer(kyc_app, name="kyc")
 app.add_typer(mail_app, name="mail")
 
 

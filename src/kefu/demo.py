@@ -12,9 +12,12 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kefu.academy import demo as academy
+from kefu.aml import service as aml
 from kefu.compliance.content import screen
 from kefu.core.db import utcnow
 from kefu.core.security import Role, User, hash_password
+from kefu.customers import demo_data as customers_demo
 from kefu.customers import service as customers
 from kefu.customers.models import Customer, FundTransfer, Position, Trade, TradingAccount
 from kefu.desk import content as desk_content
@@ -250,6 +253,7 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
             )
         db.flush()
     counts.update(load_demo_market(db, demo))
+    counts |= customers_demo.load(db, demo / "kyc.yaml", reviewer=staff.get("compliance", admin))
     now = utcnow()
     for spec in _read(demo / "cases.yaml").get("cases", []):
         if db.scalar(select(Case.id).where(Case.external_ref == spec["ref"])):
@@ -313,4 +317,7 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
         counts["cases"] += 1
         db.flush()
     counts["evaluations"] = quality.load_demo(db, demo)
+    counts["trainees"] = academy.load_demo(db, demo)
+    # AML: planted monitoring patterns through the back-office feed (kefu.aml)
+    counts["aml_alerts"] = aml.load_demo(db, demo / "aml.yaml")["alerts"]
     return counts

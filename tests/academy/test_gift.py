@@ -249,7 +249,7 @@ def _bank(draw: st.DrawFn) -> list[Question]:
     return [draw(_question(i)) for i in range(draw(st.integers(1, 6)))]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(_bank())
 def test_round_trip_keeps_every_question_answer_weight_and_feedback(bank: list[Question]) -> None:
     text = gift.write(bank)

@@ -96,6 +96,8 @@ def test_essay_is_pending_until_a_trainer_grades_it() -> None:
     assert mark.points(D(2)) == D("1.50")
     with pytest.raises(ResponseError, match="between 0 and 4"):
         rubric_mark(D(5), D(4))
+    with pytest.raises(ResponseError):
+        rubric_mark(D("NaN"), D(4))
 
 
 @pytest.mark.parametrize(

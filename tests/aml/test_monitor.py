@@ -228,3 +228,16 @@ def test_a_policy_missing_a_field_is_refused_by_name():
             },
             "p.yaml",
         )
+
+
+def test_local_days_follow_the_zone_rules_before_1992():
+    # Shanghai kept summer time in 1986–1991: 15:30 UTC on 1 July 1990 was 00:30 on 2 July
+    got = run(
+        [
+            ("a", "c1", datetime(1990, 7, 1, 15, 30, tzinfo=UTC), "deposit", "30000", "cash"),
+            ("b", "c1", datetime(1990, 7, 2, 3, 0, tzinfo=UTC), "deposit", "20000", "cash"),
+        ]
+    )
+    assert [(a.rule, a.txn_ids) for a in got if a.rule == "large_cash"] == [
+        ("large_cash", ("a", "b"))
+    ]

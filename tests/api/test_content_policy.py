@@ -172,7 +172,11 @@ def test_the_desk_page_still_says_what_its_controls_do(client, pages):
     assert 'data-action="kb-insert"' in kb and "/candidates" in kb
     scripts = InlineCode()
     scripts.feed(html)
-    assert scripts.scripts == ["/static/vendor/htmx-2.0.11.min.js", "/static/kefu.js"]
+    assert scripts.scripts == [
+        "/static/vendor/htmx-2.0.11.min.js",
+        "/static/market.js",  # the 360° panel's charts (it fetches ECharts when one is drawn)
+        "/static/kefu.js",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -399,6 +399,75 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/admin/kb/{slug}/revert/{version}"): Access(
         "kb.manage", kind="page", body=lambda w: {}
     ),
+    # --- the academy API (academy/views.py)
+    ("GET", "/api/v1/academy/courses"): Access("academy.learn"),
+    ("GET", "/api/v1/academy/personas"): Access("academy.learn"),
+    ("POST", "/api/v1/academy/runs"): Access(
+        "academy.learn", body=lambda w: {"persona": "matrix-persona"}
+    ),
+    ("GET", "/api/v1/academy/runs/{run_id}"): Access("academy.learn"),
+    ("POST", "/api/v1/academy/runs/{run_id}/replies"): Access(
+        "academy.learn", body=lambda w: {"text": "您好"}
+    ),
+    # --- the academy console (academy/pages.py); the ids name no real row: allowed roles get 404
+    ("GET", "/academy"): Access("academy.learn", kind="page"),
+    ("GET", "/academy/courses/{course}"): Access("academy.learn", kind="page"),
+    ("GET", "/academy/courses/{course}/lessons/{lesson}"): Access("academy.learn", kind="page"),
+    ("POST", "/academy/courses/{course}/lessons/{lesson}/done"): Access(
+        "academy.learn", kind="page", body=lambda w: {}
+    ),
+    ("POST", "/academy/courses/{course}/quiz"): Access(
+        "academy.learn", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/academy/attempts/{attempt_id}"): Access("academy.learn", kind="page"),
+    ("POST", "/academy/attempts/{attempt_id}"): Access(
+        "academy.learn", kind="page", body=lambda w: {"finish": "0"}
+    ),
+    ("POST", "/academy/roleplay/{persona}"): Access(
+        "academy.learn", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/academy/runs/{run_id}"): Access("academy.learn", kind="page"),
+    ("POST", "/academy/runs/{run_id}"): Access(
+        "academy.learn", kind="page", body=lambda w: {"text": "您好"}
+    ),
+    ("POST", "/academy/comments/{target}/{target_id}"): Access(
+        "academy.learn", kind="page", body=lambda w: {"body": "好"}
+    ),
+    ("POST", "/academy/programmes/{programme}/enrol"): Access(
+        "academy.learn", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/academy/certificates/{certificate_id}"): Access("academy.learn", kind="page"),
+    ("GET", "/academy/verify/{code}"): Access("public", kind="page"),
+    ("GET", "/academy/teach"): Access("academy.teach", kind="page"),
+    ("POST", "/academy/teach/banks"): Access(
+        "academy.teach", kind="page", body=lambda w: {"bank": "matrix", "gift_zh": "::M1::好?{T}"}
+    ),
+    ("GET", "/academy/teach/banks/{name}"): Access("academy.teach", kind="page"),
+    ("GET", "/academy/teach/banks/{name}/export"): Access("academy.teach", kind="page"),
+    ("POST", "/academy/teach/banks/{name}/questions/{question}"): Access(
+        "academy.teach", kind="page", body=lambda w: {"gift_zh": "好?{T}", "gift_en": "OK?{T}"}
+    ),
+    ("GET", "/academy/teach/courses/{course}"): Access("academy.teach", kind="page"),
+    ("POST", "/academy/teach/courses/{course}"): Access(
+        "academy.teach", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/academy/teach/courses/{course}/lessons/{lesson}"): Access(
+        "academy.teach", kind="page"
+    ),
+    ("POST", "/academy/teach/courses/{course}/lessons/{lesson}"): Access(
+        "academy.teach", kind="page", body=lambda w: {}
+    ),
+    ("POST", "/academy/teach/essays/{item_id}"): Access(
+        "academy.teach", kind="page", body=lambda w: {"points": "1"}
+    ),
+    ("GET", "/academy/teach/trainees"): Access("academy.progress", kind="page"),
+    ("POST", "/academy/teach/mentors"): Access(
+        "academy.teach", kind="page", body=lambda w: {"trainee_id": "0", "mentor_id": "0"}
+    ),
+    ("GET", "/academy/updates/mine"): Access("academy.learn", kind="fragment"),
+    ("POST", "/academy/updates/{update_id}"): Access(
+        "academy.learn", kind="page", body=lambda w: {"answer": "true"}
+    ),
     # --- market (market/views.py, market/pages.py); {ref} and {correction_id} name no row: an
     # allowed role reaches the 404, the others are refused before the lookup
     ("GET", "/api/v1/market/instruments"): Access("market.read"),
@@ -418,6 +487,38 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/desk/market/corrections/{correction_id}"): Access(
         "market.correct", kind="desk", body=lambda w: {"decision": "approve"}
     ),
+    # --- quality API and console (quality/views.py, quality/pages.py)
+    ("GET", "/api/v1/quality/metrics"): Access("quality.read"),
+    ("GET", "/api/v1/quality/drill"): Access("quality.read", query="?key=2026-03-02"),
+    ("GET", "/api/v1/quality/cases/{case_id}/evaluation"): Access("quality.read"),
+    ("POST", "/api/v1/quality/evaluations/{evaluation_id}/override"): Access(
+        "quality.review", body=lambda w: {"score": 50, "passed": False, "reason": "matrix"}
+    ),
+    ("POST", "/api/v1/quality/calibrations"): Access(
+        "quality.review", body=lambda w: {"case_id": w.ids["case_id"]}
+    ),
+    ("GET", "/api/v1/quality/calibrations/{calibration_id}"): Access("quality.read"),
+    ("POST", "/api/v1/quality/calibrations/{calibration_id}/ratings"): Access(
+        "quality.review", body=lambda w: {"ratings": {}}
+    ),
+    ("GET", "/api/v1/quality/complaints"): Access("quality.read"),
+    ("GET", "/api/v1/quality/agents/{user_id}/report"): Access("quality.read"),
+    ("GET", "/quality"): Access("quality.read", kind="page"),
+    ("GET", "/quality/drill"): Access("quality.read", kind="fragment", query="?key=2026-03-02"),
+    ("GET", "/quality/cases/{case_id}"): Access("quality.read", kind="page"),
+    ("POST", "/quality/evaluations/{evaluation_id}/override"): Access(
+        "quality.review", kind="page", body=lambda w: {"score": 50, "reason": "matrix"}
+    ),
+    ("POST", "/quality/cases/{case_id}/calibrations"): Access(
+        "quality.review", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/quality/calibrations/{calibration_id}"): Access("quality.read", kind="page"),
+    ("POST", "/quality/calibrations/{calibration_id}/ratings"): Access(
+        "quality.review", kind="page", body=lambda w: {}
+    ),
+    ("GET", "/quality/complaints"): Access("quality.read", kind="page"),
+    ("GET", "/quality/agents/{user_id}"): Access("quality.read", kind="page"),
+    ("GET", "/quality/export.csv"): Access("quality.read", kind="page"),
 }
 
 #: (method, path, role) -> why today's answer differs from the declared access. Each is a
@@ -601,12 +702,29 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             "code": "zh-CN",
             "policy_id": policy.id,
             "calendar_id": calendar.id,
+            # the academy's path parameters (no such rows: allowed roles meet a 404)
+            "course": "matrix-course",
+            "lesson": "01-matrix",
+            "attempt_id": 999_999,
+            "persona": "matrix-persona",
+            "run_id": 999_999,
+            "target": "run",
+            "target_id": 999_999,
+            "programme": "matrix-programme",
+            "certificate_id": 999_999,
+            "name": "matrix-bank",
+            "question": "Q-1",
+            "item_id": 999_999,
+            "update_id": 999_999,
             # ids no row holds: the routes answer 404 past their permission check
             "task_id": 2**31 - 1,
             "request_id": 2**31 - 1,
             "audit_id": 2**31 - 1,
             "ref": "B2026-MATRIX",
             "correction_id": 999,
+            # no evaluation or calibration exists: the roles allowed get 404, the others 403
+            "evaluation_id": 1,
+            "calibration_id": 1,
         }
 
 

@@ -217,7 +217,12 @@ def evaluate() -> dict[str, object]:
     fn: Counter[str] = Counter()
     misses = []
     for text, cat, form in cases:
-        found = {f.category for f in screen(text).findings} - {"disclosure"}
+        # the model's "needs review" is a warning, like disclosure: not a block; its block is
+        found = {
+            f.category
+            for f in screen(text).findings
+            if f.category not in ("disclosure", "model") or f.rule == "model.block"
+        }
         if cat is not None:
             if cat in found:
                 tp[cat] += 1

@@ -37,7 +37,7 @@ def test_every_policy_example(rule, category, text, should_match):
 def test_evasion_is_caught_and_offsets_point_into_the_original(text, match):
     result = screen(text)
     assert result.verdict == "block"
-    f = result.findings[0]
+    f = next(f for f in result.findings if f.category != "model")  # the rule's own finding
     assert text[f.start : f.end] == match == f.match
 
 
@@ -90,10 +90,35 @@ def test_disclosure_warns_unless_risk_is_stated():
     assert screen("该期权赔付率85%，亏损时损失全部投入，投资有风险").verdict == "allow"
 
 
-def test_customer_reporting_impersonation_raises_a_report():
-    r = screen("你们客服加我微信，让我把验证码发给他", "customer")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "你们客服加我微信，让我把验证码发给他",
+        "有个自称你们风控的人打电话给我，让我报短信里的验证码",
+        "有人冒充客服叫我把钱转到他个人帐户",  # 帐户: the other simplified form
+        "有人假扮你們的經理，要我進一個VIP群",  # traditional script
+        "A man claiming to be from your support team asked me to add him on WeChat",
+        "Someone said he's your account manager and wants me to pay into his personal account",
+    ],
+)
+def test_a_customer_reporting_someone_posing_as_staff_raises_a_report(text):
+    r = screen(text, "customer")
     assert r.verdict == "allow" and r.report
-    assert not screen("请问怎么修改登录密码", "customer").report
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "请问怎么修改登录密码",
+        "客服你好，我忘了交易密码怎么办",  # staff and a password, but nobody asked for it
+        "客服让我在你们App里自己改密码",  # sent to the firm's own app: service
+        "我朋友叫我加他的群",  # a friend, not someone posing as staff
+        "有人说你们不会要验证码，是真的吗",
+        "How do I change my password?",
+    ],
+)
+def test_a_customer_asking_about_secrets_or_groups_raises_no_report(text):
+    assert not screen(text, "customer").report
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "x" * 10_001, "bell\x07"])

@@ -96,6 +96,7 @@ def test_guard_decisions_verdicts_export_audit_and_reveals(client, seed, databas
     assert csv_text.startswith("\ufeffid,seq,at") and "核对来电身份" in csv_text
     assert "13812345678" not in csv_text
 
+    assert client.get("/compliance/audit?entity_id=%00").status_code == 422
     reveals = client.get("/compliance/reveals?customer=C01")
     assert reveals.text.count('data-testid="reveal-row"') == 1
     assert "核对来电身份" in reveals.text and "李娜" in reveals.text

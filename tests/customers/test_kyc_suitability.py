@@ -103,11 +103,14 @@ def test_kyc_document_is_encrypted_masked_revealed_on_record_and_verified_by_ano
     past = bad | {"doc_number": "11010519491231002X", "doc_expires_on": "2020-01-01"}
     r = client.put(f"/api/v1/customers/{seed.alice}/kyc", json=past, headers=agent)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "doc_expires_on"
+    nul = bad | {"doc_number": "11010519491231002X", "funds_note": "工资\x00"}
+    r = client.put(f"/api/v1/customers/{seed.alice}/kyc", json=nul, headers=agent)
+    assert r.status_code == 422  # never a 500 from PostgreSQL refusing NUL
+    # the daily scan (same world: one database setup for both)
+    _scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(client, seed, database)
 
 
-def test_the_scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(
-    client, seed, database
-):
+def _scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(client, seed, database):
     from kefu.core.security import User
     from kefu.customers import kyc
 
@@ -134,6 +137,9 @@ def test_the_scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(
     assert [(t["customer_id"], t["kind"], t["due_on"]) for t in tasks] == [
         (seed.alice, "kyc_document_expiring", soon.isoformat())
     ]
+    # compliance sees the task in its console
+    console = client.get("/compliance/suitability", headers=comp | {"Accept": "text/html"})
+    assert console.text.count('data-testid="task-row"') == 1 and "王建国" in console.text
     # 21 days on, alice's document has lapsed: the record expires and a task says so
     with database.session() as s:
         system_day = soon + timedelta(days=1)
@@ -144,7 +150,7 @@ def test_the_scan_raises_one_task_per_expiring_document_and_expires_lapsed_ones(
     assert me["kyc_status"] == "expired"
 
 
-def test_questionnaire_category_limit_and_validity(client, seed):
+def _questionnaire_category_limit_and_validity(client, seed):
     bob = login(client, "bob")
     r = client.post("/api/v1/suitability/assessments", json={"answers": C2_SHEET}, headers=bob)
     assert r.status_code == 201, r.text
@@ -188,7 +194,7 @@ def test_insisting_on_a_product_above_the_level_needs_the_warning_and_a_confirma
     r = client.post("/api/v1/suitability/requests", json={"product": "MARGIN"}, headers=alice)
     req = r.json()
     assert (req["outcome"], req["risk"], req["allowed"]) == ("mismatch", "R4", "R1–R2")
-    assert "特别风险警示" in req["warning"] and "R4" in req["warning"]
+    assert "第十九条" in req["warning"] and "R4" in req["warning"]
     no_tick = client.post(
         f"/api/v1/suitability/requests/{req['id']}/confirm",
         json={"acknowledged": False},
@@ -244,6 +250,8 @@ def test_insisting_on_a_product_above_the_level_needs_the_warning_and_a_confirma
             select(AuditEntry).where(AuditEntry.action == "suitability.confirm_refused")
         )
         assert kept is not None and kept.data["product"] == "BOND-WENXIN"
+    # bob's questionnaire: the daily limit and the validity (same world)
+    _questionnaire_category_limit_and_validity(client, seed)
 
 
 def test_the_guard_warns_when_an_agent_pitches_above_the_customers_level(client, seed):
@@ -317,3 +325,9 @@ def test_the_portal_pages_walk_the_questionnaire_warning_and_confirmation(client
     assert panel.status_code == 200
     assert "不匹配 · 客户坚持购买已确认" in panel.text and "上证50ETF期权" in panel.text
     assert 'data-testid="suit-desk-check"' in panel.text and "R1–R2" in panel.text
+    # compliance reviews the insisted mismatch
+    client.cookies.clear()
+    _cookie_login(client, "compliance")
+    review = client.get("/compliance/suitability?outcome=confirmed")
+    assert review.text.count('data-testid="suitability-row"') == 1
+    assert "上证50ETF期权" in review.text and "R1–R2" in review.text

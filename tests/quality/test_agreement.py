@@ -52,6 +52,11 @@ def test_kappa_of_item_ratings_by_hand() -> None:
     assert kappa([r1, r2], cats) == pytest.approx(0.6)
 
 
+def test_landis_koch_bands() -> None:
+    got = [reading(v, "en") for v in (-0.1, 0.0, 0.2, 0.21, 0.6, 0.8, 0.81)]
+    assert got == ["poor", "slight", "slight", "fair", "moderate", "substantial", "almost perfect"]
+
+
 def test_undefined_and_bad_input() -> None:
     assert cohen_kappa(["met"] * 4, ["met"] * 4) is None
     assert reading(None, "en") == "all ratings in one category"

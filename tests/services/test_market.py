@@ -19,6 +19,7 @@ from kefu.customers.models import Customer, Trade
 from kefu.market import disputes, prices
 from kefu.market.content import load_demo_market
 from kefu.market.models import Bar, Tick
+from tests.conftest import login
 
 DEMO = Path(__file__).resolve().parents[2] / "content" / "demo"
 LATE = "B2026111800107"  # the demo record the platform settled on a tick after expiry
@@ -116,7 +117,37 @@ def _bar(s, code: str, interval: str, at: datetime) -> Bar:
     )
 
 
-def test_dispute_opens_a_correction_only_on_a_mismatch(database, seed, market) -> None:
+def test_dispute_opens_a_correction_only_on_a_mismatch(client, database, seed, market) -> None:
+    # the API first: the chart's data, a refused bad time, the replay as a read
+    h = login(client, "agent1")
+    r = client.get(
+        "/api/v1/market/bars",
+        params={"symbol": "600519", "customer_id": seed.alice, "style": "talib"},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["ts"]) == len(body["close"]) > 60
+    assert set(body["indicators"]) == {"MA", "BOLL", "VOL", "MACD", "KDJ", "RSI"}
+    assert body["indicators"]["MACD"]["hist"][0] is None  # talib: undefined until bar 33
+    assert [t["ref"] for t in body["trades"]] == ["T2026102000101"]  # alice's fill, marked
+    bad = client.get(
+        "/api/v1/market/bars",
+        params={"symbol": "600519", "start": "1900-01-01T00:00:00"},
+        headers=h,
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "start"
+    rep = client.get(f"/api/v1/market/trades/{LATE}/replay", headers=h).json()
+    assert (rep["matches"], rep["replay"]["outcome"], rep["trade"]["recorded"]["result"]) == (
+        False,
+        "win",
+        "loss",
+    )
+    assert rep["dispute"] is None  # reading a replay writes nothing
+    refused = client.post(
+        f"/api/v1/market/trades/{LATE}/disputes", json={}, headers=login(client, "compliance")
+    )
+    assert refused.status_code == 403  # compliance reads disputes, agents open them
     with database.session() as s:
         agent, sup = s.get(User, seed.agent1), s.get(User, seed.supervisor)
         admin = s.get(User, seed.admin)
@@ -143,6 +174,15 @@ def test_dispute_opens_a_correction_only_on_a_mismatch(database, seed, market) -
             disputes.decide_correction(
                 s, actor=admin, correction_id=corr.id, decision="reject", note="x"
             )
+        s.commit()
+        # the pages render: the supervisors' list, the replay panel, the chart page
+        html = {"Accept": "text/html"}
+        page = client.get("/desk/market/corrections", headers=login(client, "admin") | html)
+        assert page.status_code == 200 and LATE in page.text and "925.00 USD" in page.text
+        panel = client.get(f"/desk/market/trades/{LATE}", headers=h | html)
+        assert panel.status_code == 200 and "data-ticks=" in panel.text and "925.00" in panel.text
+        chart = client.get("/desk/market/chart?symbol=BTC/USD", headers=h | html)
+        assert chart.status_code == 200 and 'data-chart="bars"' in chart.text
         actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert actions.count("market.dispute_open") == 2
         assert "market.correction_request" in actions and "market.correction_decide" in actions

@@ -211,3 +211,28 @@ def test_calibration_kappa_and_distance_from_the_grader(database, seed) -> None:
         assert by["supervisor"]["distance"] == 0.0 and by["supervisor"]["agreement"] == 1.0
         assert by["supervisor2"]["score"] == 92.0 and by["supervisor2"]["distance"] == 8.0
         assert by["supervisor2"]["agreement"] == pytest.approx(9 / 11, abs=1e-3)
+
+
+def test_the_api_reads_and_refuses_bad_input(client, database, seed) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import login
+
+    with database.session() as s:
+        case_id = _chat(s, seed)
+        desk.set_case_status(s, actor=s.get(User, seed.agent1), case_id=case_id, status="resolved")
+    sup = login(client, "supervisor")
+    got = client.get(f"/api/v1/quality/cases/{case_id}/evaluation", headers=sup)
+    assert got.status_code == 200 and got.json()["final_score"] == 100.0
+    ev_id = got.json()["id"]
+    bad = client.post(
+        f"/api/v1/quality/evaluations/{ev_id}/override",
+        json={"score": 120, "passed": False, "reason": ""},
+        headers=sup,
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert {e["field"] for e in bad.json()["errors"]} >= {"score", "reason"}
+    m = client.get("/api/v1/quality/metrics?group=agent&start=2026-13-01", headers=sup)
+    assert m.status_code == 422 and "start" in m.text
+    m = client.get("/api/v1/quality/metrics?group=channel", headers=sup)
+    assert m.status_code == 200 and m.json()["rows"][0]["key"] == "chat"
+    assert m.json()["totals"]["cases"] == 1

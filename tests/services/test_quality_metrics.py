@@ -225,3 +225,33 @@ def test_groups_totals_filters_and_drill(database, seed, world) -> None:  # type
             totals(s, viewer=sup, filters=Filters(start=date(2026, 3, 9), end=date(2026, 3, 1)))
         with pytest.raises(Forbidden):
             totals(s, viewer=s.get(User, seed.agent1), filters=Filters())
+
+
+def test_complaint_analysis_and_agent_report(database, seed, world) -> None:  # type: ignore[no-untyped-def]
+    from kefu.quality.reports import agent_report, complaint_analysis
+
+    with database.session() as s:
+        sup = s.get(User, seed.supervisor)
+        c = complaint_analysis(s, viewer=sup, filters=Filters())
+        assert c["total"]["cases"] == 1 and c["matrix"] == [
+            {"product": "00", "problem": "P04", "cases": 1}
+        ]
+        assert [(r["problem"], r["cases"]) for r in c["root_causes"]] == [("P04", 1)]
+        assert c["root_causes"][0]["examples"][0]["case_id"] == world[3]
+        assert [x["case_id"] for x in c["to_compliance"]] == [world[3]]
+        assert c["trend"] == [{"key": "2026-03-09", "problems": {"P04": 1}}]
+        # agent2's week of 9 March: cases 3 and 4 (QA 60 after the override, and 0); the team
+        # had the same two; the week before agent2 had none
+        r = agent_report(s, viewer=sup, agent_id=seed.agent2, period="week", on=date(2026, 3, 11))
+        assert (r["start"], r["end"]) == ("2026-03-09", "2026-03-15")
+        assert (r["mine"]["cases"], r["mine"]["qa_avg"], r["mine"]["auto_fails"]) == (2, 30.0, 1)
+        assert r["team"]["cases"] == 2 and r["previous"]["cases"] == 0
+        assert [x["case_id"] for x in r["cases"]] == [world[2], world[3]]
+        month = agent_report(
+            s, viewer=sup, agent_id=seed.agent1, period="month", on=date(2026, 3, 1)
+        )
+        assert (month["start"], month["end"], month["mine"]["cases"]) == (
+            "2026-03-01",
+            "2026-03-31",
+            2,
+        )

@@ -21,6 +21,7 @@ class AcademyAudit(StrEnum):
     attempt_start = "academy.attempt_start"
     attempt_answer = "academy.attempt_answer"
     attempt_finish = "academy.attempt_finish"
+    attempt_submit = "academy.attempt_submit"
     essay_grade = "academy.essay_grade"
     roleplay_start = "academy.roleplay_start"
     roleplay_reply = "academy.roleplay_reply"

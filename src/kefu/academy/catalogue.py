@@ -268,6 +268,11 @@ def get_bank(db: Session, name: str) -> Bank:
     return row
 
 
+def bank_name(db: Session, bank_id: int) -> str:
+    row = db.get(Bank, bank_id)
+    return row.name if row is not None else ""
+
+
 def export_gift(db: Session, bank: str, lang: str = "zh") -> str:
     return gift.write(bank_questions(db, bank, lang))
 

@@ -141,7 +141,7 @@ def grade(q: Question, response: object) -> Mark:
 
 def rubric_mark(points: Decimal, out_of: Decimal, comment: str = "") -> Mark:
     """A trainer's mark of an essay: ``points`` of ``out_of`` (both ≥ 0)."""
-    if out_of <= 0 or points < 0 or points > out_of:
+    if not (points.is_finite() and out_of.is_finite()) or out_of <= 0 or not 0 <= points <= out_of:
         raise ResponseError(f"points must lie between 0 and {out_of}")
     return _mark(points / out_of, [comment])
 

@@ -403,6 +403,21 @@ def assign_mentor(db: Session, *, actor: User, trainee_id: int, mentor_id: int) 
     return row
 
 
+def mentor_candidates(db: Session) -> list[User]:
+    """Experienced staff who may mentor: agents who are not trainees, supervisors, trainers."""
+    return list(
+        db.scalars(
+            select(User)
+            .where(
+                User.is_active,
+                ~User.is_trainee,
+                User.role.in_([Role.agent, Role.supervisor, Role.trainer]),
+            )
+            .order_by(User.username)
+        )
+    )
+
+
 def mentees(db: Session, *, viewer: User) -> list[User]:
     require(viewer, "academy.learn")
     return list(

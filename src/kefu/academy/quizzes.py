@@ -269,6 +269,43 @@ def answer(
     return item
 
 
+@action
+def submit(
+    db: Session,
+    *,
+    actor: User,
+    attempt_id: int,
+    responses: dict[int, Any],
+    finish: bool,
+    now: datetime | None = None,
+) -> Attempt:
+    """The quiz page's form: every changed answer saved through :func:`answer` (each its own
+    entry), then, with ``finish``, the attempt submitted. After the deadline the answers are
+    refused and the attempt is submitted with what was saved in time."""
+    require(actor, "academy.learn")
+    row = _own_attempt(db, actor, attempt_id)
+    if row.state != "open":
+        raise Conflict(f"attempt {attempt_id} is already submitted")
+    at = _now(now)
+    late = at > row.deadline_at + GRACE
+    if not late:
+        saved = {i.slot: i.response for i, _ in items_of(db, attempt_id)}
+        for slot, value in sorted(responses.items()):
+            if slot in saved and value != saved[slot] and value not in (None, "", []):
+                answer(db, actor=actor, attempt_id=attempt_id, slot=slot, response=value, now=at)
+    if finish or late:
+        finish_attempt(db, actor=actor, attempt_id=attempt_id, now=at)
+    audit.record(
+        db,
+        actor_id=actor.id,
+        action=AcademyAudit.attempt_submit,
+        entity="academy_attempt",
+        entity_id=row.id,
+        data={"slots": sorted(responses), "finish": finish, "late": late},
+    )
+    return row
+
+
 def _score(db: Session, row: Attempt) -> None:
     items = items_of(db, row.id)
     pending = sum(1 for i, _ in items if i.status == "pending")

@@ -151,8 +151,14 @@ def start_run(db: Session, *, actor: User, persona: str, lang: str = "zh") -> Ro
     return row
 
 
+def _judge(judge: Judge | Callable[[], Judge]) -> Judge:
+    return judge() if callable(judge) else judge
+
+
 @action
-def send_reply(db: Session, *, actor: User, run_id: int, text: str, judge: Judge) -> RoleplayRun:
+def send_reply(
+    db: Session, *, actor: User, run_id: int, text: str, judge: Judge | Callable[[], Judge]
+) -> RoleplayRun:
     """One trainee reply: replayed with the earlier ones; the debrief is stored at the end."""
     require(actor, "academy.learn")
     row = _own_run(db, actor, run_id)
@@ -170,6 +176,7 @@ def send_reply(db: Session, *, actor: User, run_id: int, text: str, judge: Judge
         )
     persona = persona_of(db, row)
     replies = [*row.replies, reply]
+    judge = _judge(judge)
     run = replay(persona, replies, row.lang, judge)
     row.replies = replies
     row.outcome = run.outcome
@@ -212,7 +219,7 @@ def send_reply(db: Session, *, actor: User, run_id: int, text: str, judge: Judge
 
 
 def run_state(
-    db: Session, *, viewer: User, run_id: int, judge: Judge
+    db: Session, *, viewer: User, run_id: int, judge: Judge | Callable[[], Judge]
 ) -> tuple[RoleplayRun, Persona, Run]:
     """A run as the engine sees it now (replayed), for the trainee, their mentor or a trainer."""
     require(viewer, "academy.learn")
@@ -220,7 +227,7 @@ def run_state(
     if row is None or not may_review(db, viewer, row.user_id):
         raise NotFound(f"no role-play run {run_id}")
     persona = persona_of(db, row)
-    return row, persona, replay(persona, row.replies, row.lang, judge)
+    return row, persona, replay(persona, row.replies, row.lang, _judge(judge))
 
 
 def runs_of(db: Session, *, viewer: User, user_id: int | None = None) -> list[RoleplayRun]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -97,7 +98,7 @@ def alert_list(
             "customer_id": a.customer_id,
             "customer": names.get(a.customer_id, ""),
             "rule": a.rule,
-            "amount": format(a.amount.quantize(a.amount.__class__("0.01")), ","),
+            "amount": format(Decimal(_money(a.amount)), ","),
             "txn_count": a.txn_count,
             "window_start": a.window_start,
             "window_end": a.window_end,
@@ -250,6 +251,12 @@ def case_view(db: Session, *, viewer: User, case_id: int, lang: str = "zh-CN") -
         ),
         assignee=assignee.name_for(lang) if assignee else "",
     )
+
+
+def _money(d: Decimal) -> str:
+    """2 places unless the amount has finer ones (stored with 4)."""
+    cents = d.quantize(Decimal("0.01"))
+    return str(cents) if cents == d else str(d.normalize())
 
 
 def _iso(d: date | None) -> str | None:
@@ -444,7 +451,7 @@ def export_report(db: Session, *, actor: User, case_id: int, lang: str = "zh-CN"
                 "rule": a.rule,
                 "report": "large_value" if a.report_due_on else "suspicious",
                 "direction": a.direction,
-                "amount": str(a.amount),
+                "amount": _money(a.amount),
                 "currency": "CNY",
                 "transactions": list(a.txn_refs),
                 "window_start": a.window_start.isoformat(),

@@ -124,7 +124,7 @@ class _Errors:
         self.items: list[dict[str, Any]] = []
 
     def add(self, i: int, field: str, message: str) -> None:
-        name = f"{self.where[i]}.{field}" if self.where else f"records.{i}.{field}"
+        name = f"{self.where[i]}: {field}" if self.where else f"records.{i}.{field}"
         self.items.append({"field": name, "record": i, "message": message})
 
     def raise_any(self) -> None:

@@ -279,12 +279,41 @@ ALERT_SCHEMA: dict[str, Any] = {
 }
 
 
-def _shape(lf: pl.LazyFrame) -> pl.LazyFrame:
+def _shape(lf: pl.LazyFrame, missing: tuple[str, ...] = ()) -> pl.LazyFrame:
+    """A rule's alerts in :data:`ALERT_SCHEMA` (``missing``: the columns the rule leaves empty;
+    naming them saves resolving the plan's schema on every scan)."""
     cols = [
-        (pl.col(c) if c in lf.collect_schema().names() else pl.lit(None)).cast(t).alias(c)
+        (pl.lit(None) if c in missing else pl.col(c)).cast(t).alias(c)
         for c, t in ALERT_SCHEMA.items()
     ]
     return lf.select(cols)
+
+
+#: from here on a zone whose offset no longer changes (Asia/Shanghai: +08:00 since 1991) gives
+#: local dates by a fixed offset, which is ~50× cheaper than a zone conversion per row
+_STEADY_FROM = datetime(1992, 1, 1, tzinfo=UTC)
+_STEADY_TO = datetime(2038, 1, 1, tzinfo=UTC)
+
+
+def _steady_offset(tz: str) -> timedelta | None:
+    """The zone's UTC offset if it is the same on every day of 1992–2037, else None."""
+    zone = ZoneInfo(tz)
+    first = _STEADY_FROM.astimezone(zone).utcoffset()
+    day = _STEADY_FROM
+    while day < _STEADY_TO:
+        if day.astimezone(zone).utcoffset() != first:
+            return None
+        day += timedelta(days=61)
+    return first
+
+
+def _local_day(tz: str, earliest: datetime | None) -> pl.Expr:
+    """The local calendar date of ``ts`` in ``tz``: by the zone's steady offset when every time
+    is from 1992 on (exact there, and ~50× cheaper per row), else by the zone's own rules."""
+    offset = _steady_offset(tz)
+    if offset is None or earliest is None or earliest < _STEADY_FROM:
+        return pl.col("ts").dt.convert_time_zone(tz).dt.date()
+    return (pl.col("ts").dt.replace_time_zone(None) + offset).dt.date()
 
 
 def _day_bounds(day: pl.Expr, tz: str) -> tuple[pl.Expr, pl.Expr]:
@@ -305,18 +334,28 @@ _DAY = pl.col("day").cast(pl.String)
 
 
 def _daily_sum(funds: pl.LazyFrame, tz: str) -> pl.LazyFrame:
-    g = funds.group_by("customer_id", "kind", "day").agg(
-        amount=pl.col("amount").sum(),
-        txn_ids=pl.col("txn_id").sort_by("ts"),
-        count=pl.len(),
+    """Sums per customer, direction and local day (the ids are attached to the few hits)."""
+    g = funds.group_by("ck", "kind", "day").agg(
+        customer_id=pl.col("customer_id").first(), amount=pl.col("amount").sum(), count=pl.len()
     )
     start, end = _day_bounds(pl.col("day"), tz)
     return g.with_columns(window_start=start, window_end=end, direction=pl.col("kind"))
 
 
+def _with_ids(hits: pl.LazyFrame, rows: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """The transaction ids (in time order: the rows are) of each hit's group."""
+    ids = (
+        rows.join(hits.select(keys), on=keys, how="semi")
+        .group_by(keys)
+        .agg(txn_ids=pl.col("txn_id"))
+    )
+    return hits.join(ids, on=keys)
+
+
 def _large_cash(funds: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
     cash = funds.filter(pl.col("method") == "cash")
     g = _daily_sum(cash, p.timezone).filter(pl.col("amount") >= p.cash_threshold)
+    g = _with_ids(g, cash, ["ck", "kind", "day"])
     return _shape(
         g.with_columns(
             rule=pl.lit("large_cash"),
@@ -324,7 +363,8 @@ def _large_cash(funds: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
                 "large_cash", pl.col("customer_id"), pl.col("kind"), pl.col("day").cast(pl.String)
             ),
             detail=pl.lit(p.cash_threshold),
-        )
+        ),
+        ("detail2",),
     )
 
 
@@ -339,6 +379,7 @@ def _large_transfer(funds: pl.LazyFrame, customers: pl.LazyFrame, p: Policy) -> 
         .otherwise(pl.lit(p.transfer_threshold_individual))
     )
     g = g.with_columns(detail=threshold).filter(pl.col("amount") >= pl.col("detail"))
+    g = _with_ids(g, moved, ["ck", "kind", "day"])
     return _shape(
         g.with_columns(
             rule=pl.lit("large_transfer"),
@@ -382,10 +423,10 @@ def _structuring(funds: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
     members = (
         windows.select(*grp, "episode", "ids", "amounts")
         .explode("ids", "amounts")
-        .unique(subset=[*grp, "episode", "ids"])
+        .unique(subset=[*grp, "episode", "ids"], maintain_order=True)
     )
     epi = members.group_by(*grp, "episode").agg(
-        txn_ids=pl.col("ids").sort(), amount=pl.col("amounts").sum(), count=pl.len()
+        txn_ids=pl.col("ids"), amount=pl.col("amounts").sum(), count=pl.len()
     )
     bounds = windows.group_by(*grp, "episode").agg(
         window_start=pl.col("first").min(), window_end=pl.col("ts").max()
@@ -398,34 +439,33 @@ def _structuring(funds: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
             key=_key(
                 "structuring", pl.col("customer_id"), pl.col("kind"), pl.col("txn_ids").list.first()
             ),
-        )
+        ),
+        ("detail", "detail2"),
     )
 
 
 def _timeline(txns: pl.LazyFrame) -> pl.LazyFrame:
-    """Every transaction of a customer in time order with running totals: withdrawals, trade
-    turnover and the number of withdrawals so far (inclusive)."""
+    """Running totals per customer over the time-ordered rows (a window function keeps the
+    rows' order within each customer): withdrawals, trade turnover, the number of withdrawals
+    so far (inclusive) and the previous transaction's time."""
     is_w = pl.col("kind") == "withdrawal"
     is_t = pl.col("kind").is_in(TRADE_KINDS)
-    return (
-        txns.sort("customer_id", "ts", "seq")
-        .with_columns(
-            w=pl.when(is_w).then(pl.col("amount")).otherwise(0),
-            tr=pl.when(is_t).then(pl.col("amount")).otherwise(0),
-            wn=is_w.cast(pl.Int64),
-        )
-        .with_columns(
-            cw=pl.col("w").cum_sum().over("customer_id"),
-            ct=pl.col("tr").cum_sum().over("customer_id"),
-            wseq=pl.col("wn").cum_sum().over("customer_id"),
-            prev_ts=pl.col("ts").shift(1).over("customer_id"),
-        )
+    return txns.with_columns(
+        w=pl.when(is_w).then(pl.col("amount")).otherwise(0),
+        tr=pl.when(is_t).then(pl.col("amount")).otherwise(0),
+        wn=is_w.cast(pl.Int64),
+    ).with_columns(
+        cw=pl.col("w").cum_sum().over("customer_id"),
+        ct=pl.col("tr").cum_sum().over("customer_id"),
+        wseq=pl.col("wn").cum_sum().over("customer_id"),
+        prev_ts=pl.col("ts").shift(1).over("customer_id"),
     )
 
 
 def _rapid_in_out(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
     r = p.rapid_out_ratio
     deposits = tl.filter(pl.col("kind") == "deposit").select(
+        "ck",
         "customer_id",
         "txn_id",
         "ts",
@@ -437,7 +477,7 @@ def _rapid_in_out(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
         target=pl.col("cw") + (pl.col("amount") * r.numerator + r.denominator - 1) // r.denominator,
     )
     outs = tl.filter(pl.col("kind") == "withdrawal").select(
-        "customer_id",
+        "ck",
         out_ts=pl.col("ts"),
         out_cw=pl.col("cw"),
         out_ct=pl.col("ct"),
@@ -445,12 +485,12 @@ def _rapid_in_out(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
     )
     # the first withdrawal whose running total reaches the target (running totals only grow)
     hit = (
-        deposits.sort("customer_id", "target")
+        deposits.sort("target")
         .join_asof(
-            outs.sort("customer_id", "out_cw"),
+            outs.sort("out_cw"),
             left_on="target",
             right_on="out_cw",
-            by="customer_id",
+            by="ck",
             strategy="forward",
             check_sortedness=False,
         )
@@ -461,18 +501,18 @@ def _rapid_in_out(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
         )
     )
     ids = (
-        hit.select("customer_id", "txn_id", "wseq", "out_seq")
+        hit.select("ck", "txn_id", "wseq", "out_seq")
         .join(
             tl.filter(pl.col("kind") == "withdrawal").select(
-                "customer_id", w_id=pl.col("txn_id"), w_seq=pl.col("wseq"), w_ts=pl.col("ts")
+                "ck", w_id=pl.col("txn_id"), w_seq=pl.col("wseq")
             ),
-            on="customer_id",
+            on="ck",
         )
         .filter((pl.col("w_seq") > pl.col("wseq")) & (pl.col("w_seq") <= pl.col("out_seq")))
-        .group_by("customer_id", "txn_id")
-        .agg(outs=pl.col("w_id").sort_by("w_ts"))
+        .group_by("ck", "txn_id")
+        .agg(outs=pl.col("w_id").sort_by("w_seq"))
     )
-    out = hit.join(ids, on=["customer_id", "txn_id"]).with_columns(
+    out = hit.join(ids, on=["ck", "txn_id"]).with_columns(
         txn_ids=pl.concat_list(pl.col("txn_id"), pl.col("outs")),
         window_start=pl.col("ts"),
         window_end=pl.col("out_ts"),
@@ -511,7 +551,8 @@ def _third_party(funds: pl.LazyFrame, customers: pl.LazyFrame) -> pl.LazyFrame:
             window_end=pl.col("ts"),
             count=pl.lit(1),
             key=_key("third_party_funding", pl.col("customer_id"), pl.col("txn_id")),
-        )
+        ),
+        ("detail", "detail2"),
     )
 
 
@@ -532,24 +573,29 @@ def _dormant(tl: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
             count=pl.lit(1),
             detail=(pl.col("ts") - pl.col("prev_ts")).dt.total_days(),
             key=_key("dormant_reactivation", pl.col("customer_id"), pl.col("txn_id")),
-        )
+        ),
+        ("detail2",),
     )
 
 
 def _frequent(trades: pl.LazyFrame, p: Policy) -> pl.LazyFrame:
     g = (
-        trades.group_by("customer_id", "day")
-        .agg(count=pl.len(), amount=pl.col("amount").sum(), txn_ids=pl.col("txn_id").sort_by("ts"))
+        trades.group_by("ck", "day")
+        .agg(
+            customer_id=pl.col("customer_id").first(), count=pl.len(), amount=pl.col("amount").sum()
+        )
         .filter(pl.col("count") >= p.frequent_min_count)
     )
+    g = _with_ids(g, trades, ["ck", "day"])
     start, end = _day_bounds(pl.col("day"), p.timezone)
     return _shape(
         g.with_columns(
             rule=pl.lit("frequent_trading"),
             window_start=start,
             window_end=end,
-            key=_key("frequent_trading", pl.col("customer_id"), _DAY),
-        )
+            key=_key("frequent_trading", pl.col("customer_id"), pl.col("day").cast(pl.String)),
+        ),
+        ("direction", "detail", "detail2"),
     )
 
 
@@ -564,13 +610,14 @@ def alert_frame(
     c = customers.lazy()
     if "alt_name" not in c.collect_schema().names():
         c = c.with_columns(alt_name=pl.lit(None, pl.String))
-    t = (
-        txns.lazy()
-        .with_row_index("seq")
-        .with_columns(
-            day=pl.col("ts").dt.convert_time_zone(policy.timezone).dt.date(),
-        )
-    )
+    if isinstance(txns, pl.DataFrame) and txns["ts"].is_sorted():
+        ordered = txns.lazy().with_row_index("seq").with_columns(pl.col("ts").set_sorted())
+    else:  # one sort by time; ties keep their input order
+        ordered = txns.lazy().with_row_index("seq").sort("ts", maintain_order=True)
+    # an integer per customer: window functions partition on it far faster than on text
+    ordered = ordered.with_columns(ck=pl.col("customer_id").cast(pl.Categorical).to_physical())
+    earliest = txns.lazy().select(pl.col("ts").min()).collect().item()
+    t = ordered.with_columns(day=_local_day(policy.timezone, earliest))
     funds = t.filter(pl.col("kind").is_in(FUND_KINDS))
     trades = t.filter(pl.col("kind").is_in(TRADE_KINDS))
     plans: list[pl.LazyFrame] = []

@@ -33,6 +33,7 @@ from kefu.aml.cases import (
     export_report,
     snooze_rule,
 )
+from kefu.aml.content import load_demo
 from kefu.aml.feeds import KINDS as FEED_KINDS
 from kefu.aml.feeds import MAX_BATCH, FeedResult, ingest, record_model
 from kefu.aml.monitor import RULES, Alert, Policy, alerts
@@ -63,6 +64,7 @@ __all__ = [
     "history_frames",
     "import_records",
     "ingest",
+    "load_demo",
     "record_alerts",
     "record_model",
     "scan_database",

@@ -10,13 +10,14 @@ offsets.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import ahocorasick
 import opencc
@@ -39,6 +40,55 @@ _SPACED = re.compile(
 )
 
 
+MODEL_BLOCK = "model.block"
+MODEL_REVIEW = "model.review"
+_MODEL_TEXT = {
+    MODEL_BLOCK: (
+        "学习模型判定这条消息与违规消息高度相似（未命中具体规则），已拦截；请按规范改写。",
+        "The learned model scores this message as a violation with high confidence (no single "
+        "rule names it); it is blocked — rewrite it within the rules.",
+    ),
+    MODEL_REVIEW: (
+        "学习模型判定这条消息可能违规，需要复核：确认内容合规后再发送。",
+        "The learned model scores this message as a possible violation: it needs review — "
+        "send it only if you are sure it is compliant.",
+    ),
+}
+_MODEL_HINT = (
+    "只陈述事实与流程，不承诺收益、不给买卖建议、不索要密码验证码、不引导到平台外。",
+    "State facts and procedures only: no promised returns, no trade calls, no codes or "
+    "passwords, no move off the platform.",
+)
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One n-gram's part in the model's score, and where it occurs in the normalised text."""
+
+    ngram: str
+    contribution: float
+    spans: tuple[tuple[int, int], ...]
+
+
+class Scorer(Protocol):
+    """The learned second opinion the guard may be given (kefu.compliance.model.GuardModel):
+    a log-odds score of the normalised text — its bias plus the weights of the n-grams found,
+    over the square root of their number —, its thresholds, and an explanation."""
+
+    bias: float
+    block: float
+    review: float
+
+    @property
+    def weights(self) -> Mapping[str, float]: ...
+
+    def score(self, norm: str) -> float: ...
+
+    def explain(
+        self, norm: str, top: int = 5, occurrences: int | None = None
+    ) -> list[Contribution]: ...
+
+
 class GuardInputError(ValueError):
     """Text the guard refuses to screen (empty, too long, control characters)."""
 
@@ -54,8 +104,12 @@ class Finding:
     explanation_en: str
     hint_zh: str | None = None
     hint_en: str | None = None
-    # compositional rules: (class, word as typed, start, end) for each class that fired
+    # compositional rules: (class, word as typed, start, end) for each class that fired; the
+    # model: ("MODEL", n-gram as typed, start, end) for its top contributing n-grams
     words: tuple[tuple[str, str, int, int], ...] = ()
+    # the model's finding: its score (log-odds) and the top n-grams with their contributions
+    score: float | None = None
+    ngrams: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -71,6 +125,9 @@ class Finding:
             out["words"] = [
                 {"class": c, "word": w, "start": a, "end": b} for c, w, a, b in self.words
             ]
+        if self.score is not None:
+            out["score"] = round(self.score, 2)
+            out["ngrams"] = [{"ngram": g, "contribution": round(x, 3)} for g, x in self.ngrams]
         return out
 
 
@@ -409,8 +466,11 @@ class Guard:
             raise ValueError(f"guard policy: duplicate rule id {rule.id!r}")
         return rule
 
-    def __init__(self, policy: Mapping[str, Any], max_chars: int = MAX_CHARS) -> None:
+    def __init__(
+        self, policy: Mapping[str, Any], max_chars: int = MAX_CHARS, model: Scorer | None = None
+    ) -> None:
         self.max_chars = max_chars
+        self.model = model
         self.rules: dict[str, Rule] = {}
         self.window = int(policy.get("negation_window", 12))
         self.window_latin = int(policy.get("negation_window_latin", 32))
@@ -433,14 +493,16 @@ class Guard:
         self.risk = [normalise(t)[0].strip() for t in _terms(policy.get("risk_statements"))]
         self.risk += [normalise(t)[0].strip() for t in _terms(policy.get("not_pitch"))]
         class_keys = self._compile_classes(policy)
-        # one automaton holds the rules' phrases and the classes' words: one pass over a message
-        # finds both; a value is (length, phrase rules [(rule id, latin)], class names, latin)
+        # one automaton holds the rules' phrases, the classes' words and the model's n-grams:
+        # one pass over a message finds all three; a value is (length, phrase rules [(rule id,
+        # latin)], class names, latin, model weight or None)
+        grams: Mapping[str, float] = model.weights if model is not None else {}
         self._auto = ahocorasick.Automaton()
-        for key in patterns.keys() | class_keys.keys():
+        for key in patterns.keys() | class_keys.keys() | grams.keys():
             latin = bool(_LATIN.match(key[0])) or bool(_LATIN.match(key[-1]))
             owners = tuple(patterns.get(key, ()))
             names = tuple(sorted(class_keys.get(key, ())))
-            self._auto.add_word(key, (len(key), owners, names, latin))
+            self._auto.add_word(key, (len(key), owners, names, latin, grams.get(key)))
         self._auto.make_automaton()
         ctx = policy.get("context") or {}
         self.frames_after = [normalise(t)[0].strip() for t in _terms(ctx.get("after"))]
@@ -452,6 +514,17 @@ class Guard:
         imp = policy.get("impersonation") or {}
         self.actors = [normalise(t)[0].strip() for t in _terms(imp.get("actors"))]
         self.asks = [normalise(t)[0].strip() for t in _terms(imp.get("asks"))]
+        self._actors = _Phrases(self.actors)
+        self._asks = _Phrases(self.asks)
+        self._claims = _Phrases([normalise(t)[0].strip() for t in _terms(imp.get("claims"))])
+        self._requests = _Phrases([normalise(t)[0].strip() for t in _terms(imp.get("requests"))])
+        self._ask_classes = frozenset(imp.get("ask_classes") or [])
+        self._legitimate = _Phrases(
+            [normalise(t)[0].strip() for t in _terms(imp.get("legitimate"))]
+        )
+        for name in self._ask_classes:
+            if name not in (policy.get("classes") or {}):
+                raise ValueError(f"guard policy: impersonation names unknown class {name!r}")
 
     def _compile_classes(self, policy: Mapping[str, Any]) -> dict[str, set[str]]:
         """Word classes (regular expressions here; terms, homophones expanded, returned as
@@ -473,6 +546,7 @@ class Guard:
             for pattern in spec.get("patterns") or []:
                 self._class_regex.append((name, re.compile(str(pattern))))
         self.compositions: list[Composition] = []
+        self._blocking_classes: frozenset[str] = frozenset()
         self._candidate_memo: dict[frozenset[str], list[Composition]] = {}
         for spec in policy.get("compositions") or []:
             rule = self._new_rule(spec)
@@ -492,19 +566,36 @@ class Guard:
                     frozenset(spec.get("unless") or []),
                 )
             )
+        self._blocking_classes = frozenset(
+            name
+            for comp in self.compositions
+            if comp.rule.category in BLOCKING
+            for slot in comp.slots
+            for name in slot
+        )
         return keys
 
     def _scan(
-        self, norm: str
+        self, norm: str, score: bool = True
     ) -> tuple[
-        list[tuple[int, int, tuple[tuple[str, bool], ...]]], dict[str, list[tuple[int, int]]]
+        list[tuple[int, int, tuple[tuple[str, bool], ...]]],
+        dict[str, list[tuple[int, int]]],
+        tuple[float, int] | None,
     ]:
         """One pass of the automaton: the rules' phrase hits as (start, end, owners), longest
-        first at each start, and each class's word spans (Latin words on word boundaries)."""
+        first at each start, each class's word spans (Latin words on word boundaries), and the
+        model's score and the number of its n-gram occurrences (None without a model or when
+        ``score`` is false: customers' messages); the score is ``self.model.score(norm)``."""
         phrases: list[tuple[int, int, tuple[tuple[str, bool], ...]]] = []
         hits: dict[str, list[tuple[int, int]]] = {}
         n = len(norm)
-        for end_idx, (length, owners, names, latin) in self._auto.iter(norm):
+        found: list[float] = []
+        for end_idx, (length, owners, names, latin, weight) in self._auto.iter(norm):
+            if weight is not None:
+                if score:
+                    found.append(weight)
+                if not owners and not names:
+                    continue
             s, e = end_idx - length + 1, end_idx + 1
             if owners:
                 phrases.append((s, e, owners))
@@ -519,7 +610,12 @@ class Guard:
             for m in pattern.finditer(norm):
                 hits.setdefault(name, []).append(m.span())
         phrases.sort(key=lambda h: (h[0], -h[1]))
-        return phrases, hits
+        if self.model is None or not score:
+            return phrases, hits, None
+        if not found:
+            return phrases, hits, (self.model.bias, 0)
+        value = self.model.bias + math.fsum(found) / math.sqrt(len(found))
+        return phrases, hits, (value, len(found))
 
     def _candidates(self, present: frozenset[str]) -> list[Composition]:
         """The compositions that can fire when the classes ``present`` have words: each slot
@@ -642,6 +738,74 @@ class Guard:
             rule.hint_en,
         )
 
+    def _reports(self, norm: str, class_hits: Mapping[str, list[tuple[int, int]]]) -> bool:
+        """A customer's message says someone posing as staff asked them for a secret, to move
+        off the platform or to pay a person: who (actor or claim), what (an ask word or a word
+        of an ask class) and that it was asked of them (a request word, or the claim); not when
+        staff sent them to do it themselves in the firm's app (``legitimate``)."""
+        claim = self._claims.any_in(norm)
+        if not (claim or self._actors.any_in(norm)):
+            return False
+        if not (self._asks.any_in(norm) or any(class_hits.get(name) for name in self._ask_classes)):
+            return False
+        if not (claim or self._requests.any_in(norm)):
+            return False
+        return not self._legitimate.any_in(norm)
+
+    def _model_finding(
+        self,
+        text: str,
+        norm: str,
+        offsets: list[int] | None,
+        score: float,
+        occurrences: int,
+        classes: Mapping[str, list[tuple[int, int]]],
+    ) -> Finding | None:
+        """The model's opinion of an agent's message (``score``, over ``occurrences`` n-grams): a
+        finding when it reaches the review threshold (``model.review``, warns) or the block
+        threshold (``model.block``), once its negated n-grams are taken out."""
+        assert self.model is not None
+        if score < self.model.review:
+            return None
+        # context both ways, as for the rules: an n-gram inside a negation or a warning frame
+        # ("不存在稳赚不赔的投资", "…is a scam") does not count towards the score
+        top = []
+        for c in self.model.explain(norm, top=8, occurrences=occurrences):
+            if all(self._negated(norm, a, b, bool(_LATIN.match(norm[a]))) for a, b in c.spans):
+                score -= c.contribution
+            else:
+                top.append(c)
+        if score < self.model.review:
+            return None
+        rule = MODEL_BLOCK if score >= self.model.block else MODEL_REVIEW
+        if rule == MODEL_BLOCK and self._blocking_classes.isdisjoint(classes):
+            # the model blocks only with some word of a blocking rule's classes in the message
+            # (a promise, a trade, a secret, a channel …); alone it asks for review: a short
+            # text of few n-grams ("keep your account safe") can score high on style alone
+            rule = MODEL_REVIEW
+        top = top[:5]
+        spans = sorted(span for c in top for span in c.spans)
+        if offsets is not None:
+            spans = [(offsets[a], offsets[b - 1] + 1) for a, b in spans]
+        words = tuple(("MODEL", text[a:b], a, b) for a, b in spans)
+        start = spans[0][0] if spans else 0
+        end = max(b for _, b in spans) if spans else len(text)
+        zh, en = _MODEL_TEXT[rule]
+        return Finding(
+            "model",
+            rule,
+            start,
+            end,
+            text[start:end],
+            zh,
+            en,
+            _MODEL_HINT[0],
+            _MODEL_HINT[1],
+            words=words,
+            score=score,
+            ngrams=tuple((c.ngram, c.contribution) for c in top),
+        )
+
     # -- screening -------------------------------------------------------------------
 
     def check_input(self, text: str) -> None:
@@ -663,7 +827,7 @@ class Guard:
         findings: list[Finding] = []
         disclosure: list[Finding] = []
         taken: list[tuple[int, int]] = []
-        phrases, class_hits = self._scan(norm)
+        phrases, class_hits, opinion = self._scan(norm, score=role == "agent")
         for s, e, owners in phrases:
             for rule_id, latin in owners:
                 if latin and (
@@ -736,12 +900,16 @@ class Guard:
             redacted = redacted[:a] + _mask(kind, text[a:b]) + redacted[b:]
         if disclosure and not any(r and r in norm for r in self.risk):
             findings.extend(disclosure)
+        if opinion is not None:
+            found = self._model_finding(text, norm, offsets, *opinion, class_hits)
+            if found is not None:
+                findings.append(found)
         findings.sort(key=lambda f: (f.start, f.end))
         report = False
         if role == "customer":
-            report = any(a in norm for a in self.actors) and any(k in norm for k in self.asks)
+            report = self._reports(norm, class_hits)
             verdict: Verdict = "allow"
-        elif any(f.category in BLOCKING for f in findings):
+        elif any(f.category in BLOCKING or f.rule == MODEL_BLOCK for f in findings):
             verdict = "block"
         elif findings:
             verdict = "warn"

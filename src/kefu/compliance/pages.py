@@ -25,9 +25,11 @@ from kefu.core.http import (
     render,
 )
 from kefu.core.security import can, require
-from kefu.customers import suitability
+from kefu.customers import kyc, suitability
 
 router = APIRouter(include_in_schema=False)
+#: free-text filters: no control characters (PostgreSQL refuses NUL; a 422 names the field)
+PLAIN = r"^[^\x00-\x1f\x7f]*$"
 
 
 def _caller(request: Request, caller: Caller | None) -> Caller | Response:
@@ -58,7 +60,7 @@ def guard_page(
     db: DbSession,
     period: review.Period = Depends(_period),
     agent: int | None = Query(None, ge=1, le=2**31 - 1),
-    rule: str = Query("", max_length=64),
+    rule: str = Query("", max_length=64, pattern=PLAIN),
     kind: str = Query("", pattern="^(|block|warn|override|report)$"),
     verdict: str = Query("", pattern="^(|none|confirmed|false_positive)$"),
 ) -> Response:
@@ -148,11 +150,11 @@ def audit_page(
     caller: OptionalCaller,
     db: DbSession,
     period: review.Period = Depends(_period),
-    q: str = Query("", max_length=200),
-    action: str = Query("", max_length=64),
+    q: str = Query("", max_length=200, pattern=PLAIN),
+    action: str = Query("", max_length=64, pattern=PLAIN),
     actor: int | None = Query(None, ge=1, le=2**31 - 1),
-    entity: str = Query("", max_length=32),
-    entity_id: str = Query("", max_length=64),
+    entity: str = Query("", max_length=32, pattern=PLAIN),
+    entity_id: str = Query("", max_length=64, pattern=PLAIN),
     verify: bool = Query(False),
 ) -> Response:
     c = _caller(request, caller)
@@ -176,11 +178,11 @@ def audit_export(
     caller: OptionalCaller,
     db: DbSession,
     period: review.Period = Depends(_period),
-    q: str = Query("", max_length=200),
-    action: str = Query("", max_length=64),
+    q: str = Query("", max_length=200, pattern=PLAIN),
+    action: str = Query("", max_length=64, pattern=PLAIN),
     actor: int | None = Query(None, ge=1, le=2**31 - 1),
-    entity: str = Query("", max_length=32),
-    entity_id: str = Query("", max_length=64),
+    entity: str = Query("", max_length=32, pattern=PLAIN),
+    entity_id: str = Query("", max_length=64, pattern=PLAIN),
 ) -> Response:
     c = _caller(request, caller)
     if isinstance(c, Response):
@@ -211,7 +213,7 @@ def reveals_page(
     db: DbSession,
     period: review.Period = Depends(_period),
     actor: int | None = Query(None, ge=1, le=2**31 - 1),
-    customer: str = Query("", max_length=64),
+    customer: str = Query("", max_length=64, pattern=PLAIN),
 ) -> Response:
     c = _caller(request, caller)
     if isinstance(c, Response):
@@ -255,5 +257,6 @@ def suitability_page(
         "compliance/suitability.html",
         c,
         rows=rows,
+        tasks=kyc.open_tasks(db, viewer=c.user),
         **_ctx(request, period, outcome=outcome),
     )

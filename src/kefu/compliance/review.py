@@ -33,6 +33,7 @@ from kefu.core.db import utcnow
 from kefu.core.errors import NotFound, ValidationFailed
 from kefu.core.security import User, audit_checkpoint_key, require
 from kefu.customers import service as customers
+from kefu.customers.kyc import plain_text
 from kefu.desk import service as desk
 
 __all__ = [
@@ -221,18 +222,19 @@ def set_verdict(
             "verdict: must be confirmed or false_positive",
             fields=[{"field": "verdict", "message": "confirmed | false_positive"}],
         )
+    note = plain_text("note", note)
     entry = db.get(AuditEntry, audit_id)
     if entry is None or entry.action not in GUARD_KINDS:
         raise NotFound(f"guard decision {audit_id} does not exist")
     row = db.scalar(select(GuardVerdict).where(GuardVerdict.audit_id == audit_id))
     old = row.verdict if row else None
-    if row is not None and row.verdict == verdict and row.note == note.strip():
+    if row is not None and row.verdict == verdict and row.note == note:
         unchanged(db)
         return row
     if row is None:
         row = GuardVerdict(audit_id=audit_id)
         db.add(row)
-    row.verdict, row.note, row.actor_id, row.at = verdict, note.strip()[:500], actor.id, utcnow()
+    row.verdict, row.note, row.actor_id, row.at = verdict, note, actor.id, utcnow()
     db.flush()
     audit.record(
         db,

@@ -42,6 +42,7 @@ __all__ = [
     "kyc_of",
     "local_today",
     "open_tasks",
+    "plain_text",
     "record_kyc",
     "review_kyc",
     "scan",
@@ -55,6 +56,18 @@ def local_today(now: datetime | None = None) -> date:
 
 def _field(name: str, message: str) -> ValidationFailed:
     return ValidationFailed(f"{name}: {message}", fields=[{"field": name, "message": message}])
+
+
+def plain_text(name: str, value: str, limit: int = 500) -> str:
+    """A free-text field (a note, a reason): trimmed, within ``limit``, no control characters
+    (PostgreSQL refuses NUL in text, and no reader wants the others)."""
+    bad = [ch for ch in value if (ord(ch) < 32 and ch not in "\n\r\t") or ord(ch) == 127]
+    if bad:
+        raise _field(name, f"contains control character U+{ord(bad[0]):04X}")
+    value = value.strip()
+    if len(value) > limit:
+        raise _field(name, f"at most {limit} characters")
+    return value
 
 
 def _mask(doc_type: str, number: str) -> str:
@@ -111,7 +124,8 @@ def record_kyc(
         raise _field("doc_number", "a resident identity card number has 18 characters")
     if funds_source not in FUNDS_SOURCES:
         raise _field("funds_source", f"must be one of {', '.join(FUNDS_SOURCES)}")
-    if funds_source == "other" and not funds_note.strip():
+    funds_note = plain_text("funds_note", funds_note)
+    if funds_source == "other" and not funds_note:
         raise _field("funds_note", "say where the funds come from when the source is 'other'")
     if doc_expires_on is not None and doc_expires_on < (today or local_today()):
         raise _field("doc_expires_on", "the document has already expired")
@@ -172,7 +186,8 @@ def review_kyc(
         raise NotFound(f"customer {customer_id} has no KYC record")
     if status not in ("verified", "rejected"):
         raise _field("status", "must be verified or rejected")
-    if status == "rejected" and not note.strip():
+    note = plain_text("note", note)
+    if status == "rejected" and not note:
         raise _field("note", "a rejection needs a reason the customer can act on")
     if row.status != "pending":
         raise Conflict(f"the KYC record is {row.status}, not pending review")
@@ -301,6 +316,7 @@ def _latest_assessments(db: Session) -> list[SuitabilityAssessment]:
 def close_task(db: Session, *, actor: User, task_id: int, note: str = "") -> CustomerTask:
     """Marks a task done (the document was renewed, the customer was reminded)."""
     require(actor, "kyc.manage")
+    note = plain_text("note", note)
     task = db.get(CustomerTask, task_id)
     if task is None:
         raise NotFound(f"task {task_id} does not exist")

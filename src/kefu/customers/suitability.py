@@ -23,7 +23,7 @@ from kefu.core.errors import Conflict, Forbidden, NotFound, TooManyRequests, Val
 from kefu.core.security import Role, User, require
 from kefu.customers import content
 from kefu.customers.audit import CustomerAudit
-from kefu.customers.kyc import local_today
+from kefu.customers.kyc import local_today, plain_text
 from kefu.customers.models import Customer, CustomerTask, ProductRequest, SuitabilityAssessment
 from kefu.customers.service import customer_for_user, get_customer
 from kefu.customers.suitability_rules import (
@@ -174,7 +174,8 @@ def set_professional(
     it rests on."""
     require(actor, "kyc.review")
     c = get_customer(db, viewer=actor, customer_id=customer_id)
-    if not basis.strip():
+    basis = plain_text("basis", basis)
+    if not basis:
         raise ValidationFailed(
             "basis: say which evidence the decision rests on",
             fields=[{"field": "basis", "message": "required"}],

@@ -78,9 +78,18 @@ def _window_sums(x: Array, n: int) -> Array:
 
 def sma(x: Array, n: int) -> Array:
     """Simple moving average (MA); NaN for the first ``n − 1`` bars."""
-    out = _nan(len(x))
-    if len(x) >= n:
-        out[n - 1 :] = _window_sums(x, n) / n
+    size = len(x)
+    out = np.empty(size)
+    out[: min(n - 1, size)] = np.nan
+    if size >= n:
+        base = x[0]
+        c = np.empty(size + 1)
+        c[0] = 0.0
+        np.cumsum(x - base, out=c[1:])  # shifted by the first value: smaller partial sums
+        tail = out[n - 1 :]
+        np.subtract(c[n:], c[:-n], out=tail)
+        tail /= n
+        tail += base
     return out
 
 
@@ -146,8 +155,9 @@ def _lookback(out: Array, first: int) -> Array:
 
 def _safe_div(num: Array, den: Array, zero: npt.NDArray[np.bool_]) -> Array:
     """num/den where ``zero`` is False, else 0 (TA-Lib's and 通达信's division by zero)."""
-    safe = np.where(zero, 1.0, den)
-    return np.where(zero, 0.0, num / safe)
+    out = np.zeros(np.broadcast(num, den).shape)
+    np.divide(num, den, out=out, where=~zero)
+    return out
 
 
 # --- indicators --------------------------------------------------------------------------------
@@ -191,24 +201,42 @@ def _macd(b: Mapping[str, Array], p: Mapping[str, ParamValue], style: Style) -> 
 def _rsi(b: Mapping[str, Array], p: Mapping[str, ParamValue], style: Style) -> dict[str, Array]:
     c = b["close"]
     size = len(c)
-    d = np.diff(c)
-    gain, loss = np.maximum(d, 0.0), np.maximum(-d, 0.0)
+    moves = np.empty((2, max(size - 1, 0)))  # row 0: gains, row 1: losses (tdx: |moves|)
+    if size > 1:
+        d = np.diff(c)
+        np.maximum(d, 0.0, out=moves[0])
+        if style == "tdx":
+            np.abs(d, out=moves[1])
+        else:
+            np.negative(d, out=d)
+            np.maximum(d, 0.0, out=moves[1])
     out: dict[str, Array] = {}
     for n in _periods(p["n"]):
         r = _nan(size)
-        if style == "tdx":
+        if style == "tdx":  # SMA(MAX(C−LC,0),N,1) / SMA(ABS(C−LC),N,1) · 100, from bar 1
             if size > 1:
-                up, total = sma_tdx(gain, n, 1), sma_tdx(np.abs(d), n, 1)
-                r[1:] = _safe_div(up, total, total == 0.0) * 100.0
-        elif size > n:
+                y, _ = lfilter(
+                    [1.0 / n],
+                    [1.0, 1.0 / n - 1.0],
+                    moves,
+                    axis=1,
+                    zi=(1.0 - 1.0 / n) * moves[:, :1],
+                )
+                r[1:] = _safe_div(y[0], y[1], y[1] == 0.0)
+                r[1:] *= 100.0
+        elif size > n:  # Wilder: seeded with the mean of the first n moves, at bar n
             a = 1.0 / n
-            g = np.empty(size - n)
-            lo = np.empty(size - n)
-            g[0], lo[0] = gain[:n].sum() / n, loss[:n].sum() / n
-            g[1:] = _recursive(gain[n:], a, g[0])
-            lo[1:] = _recursive(loss[n:], a, lo[0])
-            total = g + lo
-            r[n:] = _safe_div(g, total, np.abs(total) < _TA_EPS) * 100.0
+            seed = moves[:, :n].sum(axis=1) / n
+            y = np.empty((2, size - n))
+            y[:, 0] = seed
+            if size > n + 1:
+                y[:, 1:], _ = lfilter(
+                    [a], [1.0, a - 1.0], moves[:, n:], axis=1, zi=(1.0 - a) * seed[:, None]
+                )
+            total = y[1]
+            total += y[0]
+            r[n:] = _safe_div(y[0], total, np.abs(total) < _TA_EPS)
+            r[n:] *= 100.0
         out[f"rsi{n}"] = r
     return out
 

@@ -167,7 +167,13 @@ def corrections_page(
     require(c.user, "market.correct")
     rows = disputes.corrections(db, viewer=c.user, status=None)
     return render(
-        request, "market/corrections.html", c, area="desk", rows=rows, flash=flash, flash_kind=kind
+        request,
+        "market/corrections.html",
+        c,
+        area="corrections",
+        rows=rows,
+        flash=flash,
+        flash_kind=kind,
     )
 
 

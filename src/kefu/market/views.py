@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from kefu.core.config import get_settings
+from kefu.core.errors import ValidationFailed
 from kefu.core.http import CurrentUser, DbSession, language
 from kefu.market import charts, disputes, prices
 
@@ -26,6 +29,20 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "reject"]
     note: str = Field(default="", max_length=500)
+
+
+def _moment(field: str, value: datetime | None) -> datetime | None:
+    """A query time: without an offset it is read in the configured zone; 1970–2100 only."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    if not 1970 <= value.year <= 2100:
+        raise ValidationFailed(
+            f"{field} must be between 1970 and 2100",
+            fields=[{"field": field, "message": "out of range"}],
+        )
+    return value
 
 
 @router.get("/instruments")
@@ -58,6 +75,7 @@ def bars(
 ) -> dict[str, Any]:
     """OHLCV bars, every chart indicator in ``style`` (null where undefined) and, with
     ``customer_id``, that customer's trades in the instrument (the chart's markers)."""
+    start, end = _moment("start", start), _moment("end", end)
     return charts.chart_data(
         db,
         viewer=user,

@@ -81,14 +81,13 @@ def kappa(ratings: Sequence[Mapping[str, str]], categories: Sequence[str]) -> fl
     return fleiss_kappa(rows)
 
 
-#: Landis & Koch (1977): (upper bound, zh, en)
+#: Landis & Koch (1977): below 0 poor; up to 0.20 slight, 0.40 fair, 0.60 moderate, 0.80
+#: substantial, above almost perfect — (upper bound, zh, en)
 _BANDS = (
-    (0.0, "差（低于随机）", "poor"),
     (0.20, "轻微", "slight"),
     (0.40, "一般", "fair"),
     (0.60, "中等", "moderate"),
     (0.80, "较强", "substantial"),
-    (1.0001, "几乎完全一致", "almost perfect"),
 )
 
 
@@ -97,7 +96,9 @@ def reading(value: float | None, lang: str = "zh") -> str:
     en = lang.startswith("en")
     if value is None:
         return "all ratings in one category" if en else "所有评分落在同一类别"
+    if value < 0:
+        return "poor" if en else "差（低于随机）"
     for upper, zh, eng in _BANDS:
-        if value < upper or upper > 1:
+        if value <= upper:
             return eng if en else zh
-    return _BANDS[-1][2] if en else _BANDS[-1][1]
+    return "almost perfect" if en else "几乎完全一致"

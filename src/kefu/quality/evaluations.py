@@ -282,3 +282,29 @@ def history(db: Session, *, viewer: User, case_id: int) -> list[Evaluation]:
             select(Evaluation).where(Evaluation.case_id == case_id).order_by(Evaluation.id.desc())
         )
     )
+
+
+def case_view(db: Session, *, viewer: User, case_id: int) -> dict[str, Any]:
+    """A case's current evaluation beside its conversation, each turn with the findings that
+    point at it (staff read others' words with personal data masked, as on the desk)."""
+    require(viewer, "quality.read")
+    case = desk.visible_case(db, viewer=viewer, case_id=case_id)
+    row = current_evaluation(db, viewer=viewer, case_id=case_id)
+    conv, ids = conversation_of(case)
+    by_id = {m.id: m for m in case.messages}
+    turns = []
+    for i, (t, mid) in enumerate(zip(conv.turns, ids, strict=True)):
+        m = by_id.get(mid) if mid is not None else None
+        text = (m.redacted or m.body) if m is not None and m.author_id != viewer.id else t.text
+        turns.append(
+            {
+                "index": i,
+                "role": t.role,
+                "text": text,
+                "at": t.at,
+                "message_id": mid,
+                "findings": [f for f in (row.findings if row else []) if f["message_index"] == i],
+            }
+        )
+    overall = [f for f in (row.findings if row else []) if f["message_index"] is None]
+    return {"case": case, "evaluation": row, "turns": turns, "overall": overall}

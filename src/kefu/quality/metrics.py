@@ -64,7 +64,7 @@ def _bounds(f: Filters) -> tuple[datetime | None, datetime | None]:
     return lo, hi
 
 
-def _where(f: Filters) -> list[ColumnElement[bool]]:
+def where_of(f: Filters) -> list[ColumnElement[bool]]:
     e = Evaluation
     cond: list[ColumnElement[bool]] = [e.current.is_(True)]
     lo, hi = _bounds(f)
@@ -93,14 +93,16 @@ def _offset_hours() -> int:
     return int(off.total_seconds() // 3600) if off else 0
 
 
-def bucket(db: Session, period: str) -> ColumnElement[str]:
-    """The local day, week (its Monday) or month (its 1st) a case finished in, as YYYY-MM-DD."""
+def bucket(db: Session, period: str, *, as_text: bool = False) -> ColumnElement[Any]:
+    """The local day, week (its Monday) or month (its 1st) a case finished in: a timestamp on
+    PostgreSQL (formatted once per group by :func:`key_text`, not once per row), YYYY-MM-DD
+    text on SQLite or with ``as_text``."""
     if period not in PERIODS:
         raise _err("period", f"one of {', '.join(PERIODS)}")
     col = Evaluation.finished_at
     if db.get_bind().dialect.name == "postgresql":
-        local = func.timezone(get_settings().timezone, col)
-        return func.to_char(func.date_trunc(period, local), "YYYY-MM-DD")
+        local = func.date_trunc(period, func.timezone(get_settings().timezone, col))
+        return func.to_char(local, "YYYY-MM-DD") if as_text else local
     shift = f"{_offset_hours():+d} hours"
     if period == "day":
         return func.date(col, shift)
@@ -109,10 +111,19 @@ def bucket(db: Session, period: str) -> ColumnElement[str]:
     return func.strftime("%Y-%m-01", col, shift)
 
 
-def _key(db: Session, group: str, period: str) -> Any:
+def key_text(value: Any) -> str:
+    """A group key as the API shows it (a period bucket as YYYY-MM-DD)."""
+    if value is None:
+        return ""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()[:10]
+    return str(value)
+
+
+def _key(db: Session, group: str, period: str, *, as_text: bool = False) -> Any:
     e = Evaluation
     if group == "period":
-        return bucket(db, period)
+        return bucket(db, period, as_text=as_text)
     cols: dict[str, Any] = {
         "agent": e.agent_id,
         "category": e.category,
@@ -209,14 +220,14 @@ def breakdown(
         select(key, *_columns())
         .select_from(Evaluation)
         .outerjoin(CsatSurvey, CsatSurvey.case_id == Evaluation.case_id)
-        .where(*_where(f))
+        .where(*where_of(f))
         .group_by(key)
         .order_by(key)
     )
     out = []
     for r in db.execute(stmt):
         row = _row(r)
-        row["key"] = "" if r.key is None else str(r.key)
+        row["key"] = key_text(r.key)
         out.append(row)
     return out
 
@@ -229,7 +240,7 @@ def totals(db: Session, *, viewer: User, filters: Filters) -> dict[str, Any]:
         select(*_columns())
         .select_from(Evaluation)
         .outerjoin(CsatSurvey, CsatSurvey.case_id == Evaluation.case_id)
-        .where(*_where(f))
+        .where(*where_of(f))
     )
     return _row(db.execute(stmt).one())
 
@@ -248,7 +259,7 @@ def drill(
     within the filters, newest first."""
     require(viewer, "quality.read")
     f = filters.check()
-    col = _key(db, group, period)
+    col = _key(db, group, period, as_text=True)
     value: Any = key
     if group == "agent":
         if not key.isdigit():
@@ -275,7 +286,7 @@ def drill(
         )
         .join(Case, Case.id == e.case_id)
         .outerjoin(CsatSurvey, CsatSurvey.case_id == e.case_id)
-        .where(*_where(f), col == literal(value) if group != "agent" else col == value)
+        .where(*where_of(f), col == literal(value) if group != "agent" else col == value)
         .order_by(e.finished_at.desc(), e.case_id.desc())
         .limit(limit)
     )

@@ -176,6 +176,22 @@ class _Compiled:
         }
         self.plain = {key: tuple(_fold(p) for p in g.plain) for key, g in self.terms.items()}
         self.window = policy.explain_window
+        # each fact: one compiled alternation per `when` group and one for `unless`
+        self.facts = [
+            (f, [_words_re(g) for g in f.when], _words_re(f.unless) if f.unless else None)
+            for f in policy.facts
+        ]
+
+
+def _words_re(words: Sequence[str]) -> re.Pattern[str]:
+    """One pattern for any of ``words`` (folded; Latin words whole)."""
+    alts = []
+    for w in words:
+        fw = _fold(w)
+        alts.append(
+            rf"(?<![a-z0-9]){re.escape(fw)}(?![a-z0-9])" if _latin_word(fw) else re.escape(fw)
+        )
+    return re.compile("|".join(alts))
 
 
 def _lang(lang: str) -> str:
@@ -198,9 +214,11 @@ def scan_reply(
 ) -> ReplyScan:
     """The signals of one reply, with the glossary terms it leaves unexplained (terms in
     ``known_terms`` — the customer's own words earlier — are not jargon to them)."""
+    return _scan(_fold(text), _lang(lang), policy, {_fold(k) for k in known_terms})
+
+
+def _scan(norm: str, lg: str, policy: QualityPolicy, known: set[str]) -> ReplyScan:
     c = policy.compiled
-    lg = _lang(lang)
-    norm = _fold(text)
     found: set[str] = set()
     term_hits: list[tuple[str, int, int]] = []
     if c.has_words:
@@ -228,7 +246,6 @@ def scan_reply(
                 found.add("question")
                 break
     jargon: list[GlossaryTerm] = []
-    known = {_fold(k) for k in known_terms}
     markers = c.markers.get(lg, ())
     seen: set[str] = set()
     for key, start, end in term_hits:
@@ -312,17 +329,6 @@ def stated_fractions(clause: str) -> list[tuple[Decimal, str]]:
     return out
 
 
-def _has(words: Sequence[str], clause: str) -> bool:
-    for w in words:
-        fw = _fold(w)
-        if _latin_word(fw):
-            if re.search(rf"(?<![a-z0-9]){re.escape(fw)}(?![a-z0-9])", clause):
-                return True
-        elif fw in clause:
-            return True
-    return False
-
-
 @dataclass(frozen=True)
 class FactCheck:
     rule: str
@@ -337,17 +343,26 @@ class FactCheck:
 def check_facts(text: str, *, policy: QualityPolicy, as_of: date) -> list[FactCheck]:
     """Rates stated in ``text`` for a registry rule it names, each compared with the value in
     force on ``as_of``. A clause that names several rules is right if the rate matches any."""
-    if policy.registry is None or not policy.facts:
+    return _facts(_fold(text), policy, as_of)
+
+
+_NUMERIC = re.compile(r"[%％‰]|分之")
+
+
+def _facts(norm: str, policy: QualityPolicy, as_of: date) -> list[FactCheck]:
+    if policy.registry is None or not policy.facts or not _NUMERIC.search(norm):
         return []
     out: list[FactCheck] = []
-    for clause in _CLAUSES.findall(_fold(text)):
+    matchers = policy.compiled.facts
+    for clause in _CLAUSES.findall(norm):
         stated = stated_fractions(clause)
         if not stated:
             continue
         named = [
             f
-            for f in policy.facts
-            if all(_has(group, clause) for group in f.when) and not _has(f.unless, clause)
+            for f, groups, unless in matchers
+            if all(g.search(clause) for g in groups)
+            and (unless is None or not unless.search(clause))
         ]
         if not named:
             continue
@@ -743,13 +758,14 @@ def score(
         as_of = stamped.date() if stamped else date.today()
     # what each agent reply says (jargon is judged against what the customer said before)
     scans: dict[int, ReplyScan] = {}
-    customer_words: list[str] = []
+    folded: dict[int, str] = {}
+    known: set[str] = set()
     for i, t in enumerate(turns):
         if t.role == "customer":
-            customer_words.append(t.text)
+            known.update(_terms_in(_fold(t.text), policy))
         elif t.role == "agent":
-            known = _terms_in(" ".join(customer_words), policy) if customer_words else ()
-            scans[i] = scan_reply(t.text, lang=lang, policy=policy, known_terms=known)
+            folded[i] = norm = _fold(t.text)
+            scans[i] = _scan(norm, lang, policy, known)
     first = agent[0] if agent else None
     last = agent[-1] if agent else None
     findings: list[Finding] = []
@@ -817,7 +833,7 @@ def score(
                 per = item.per or item.points
                 right: int | None = None
                 for i in agent:
-                    for fc in check_facts(turns[i].text, policy=policy, as_of=as_of):
+                    for fc in _facts(folded[i], policy, as_of):
                         if fc.correct:
                             right = i if right is None else right
                             continue
@@ -1029,11 +1045,11 @@ def score(
     )
 
 
-def _terms_in(text: str, policy: QualityPolicy) -> tuple[str, ...]:
+def _terms_in(norm: str, policy: QualityPolicy) -> tuple[str, ...]:
+    """The glossary terms in folded text."""
     c = policy.compiled
     if not c.has_words:
         return ()
-    norm = _fold(text)
     return tuple(
         name for _e, (_l, _lat, own) in c.auto.iter(norm) for k, name, _ in own if k == "term"
     )

@@ -28,6 +28,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu import __version__
+from kefu.academy.pages import router as academy_pages
+from kefu.academy.views import router as academy_api
 from kefu.aml.pages import router as aml_pages
 from kefu.aml.views import router as aml_api
 from kefu.compliance.pages import router as compliance_pages
@@ -52,6 +54,8 @@ from kefu.knowledge.pages import router as knowledge_pages
 from kefu.knowledge.views import router as knowledge_api
 from kefu.market.pages import router as market_pages
 from kefu.market.views import router as market_api
+from kefu.quality.pages import router as quality_pages
+from kefu.quality.views import router as quality_api
 from kefu.web.hub import router as hub
 
 log = logging.getLogger("kefu")
@@ -511,6 +515,8 @@ def create_app(database: Database | None = None) -> FastAPI:
         knowledge_api,
         aml_api,
         market_api,
+        quality_api,
+        academy_api,
         hub,
         identity_pages,
         desk_pages,
@@ -520,6 +526,8 @@ def create_app(database: Database | None = None) -> FastAPI:
         knowledge_pages,
         aml_pages,
         market_pages,
+        quality_pages,
+        academy_pages,
     ):
         app.include_router(router)
     static = Path(__file__).with_name("static")

@@ -240,21 +240,20 @@
       const head = el("div", "small verdict " + (verdict === "block" ? "block" : "warn"),
         verdict === "block" ? (T.blocked || "Blocked") : (T.warned || "Warning"));
       this.guardBox.appendChild(head);
-      // the draft with each finding highlighted (built from text nodes: nothing is parsed as HTML)
-      const preview = el("div", "small");
-      let pos = 0;
-      [...findings].sort((a, b) => a.start - b.start).forEach((f) => {
-        if (f.start < pos) return;
-        preview.appendChild(document.createTextNode(text.slice(pos, f.start)));
-        preview.appendChild(el("mark", "hit", text.slice(f.start, f.end)));
-        pos = f.end;
-      });
-      preview.appendChild(document.createTextNode(text.slice(pos)));
-      this.guardBox.appendChild(preview);
+      // the draft with each finding's span highlighted and, inside it, the words of each class
+      // that fired (the model's top n-grams for its finding); built from text nodes: nothing is
+      // parsed as HTML
+      this.guardBox.appendChild(highlightDraft(text, findings));
       findings.forEach((f) => {
-        const box = el("div", "finding" + (f.category === "disclosure" ? " warn" : ""));
+        const box = el("div", "finding" + (f.category === "disclosure" || f.rule === "model.review" ? " warn" : ""));
         const ex = f.explanation || {};
-        box.appendChild(el("div", "", "[" + f.category + "] " + (cfg.lang === "en" ? ex.en : ex.zh)));
+        const tag = f.score !== undefined && f.score !== null ? f.category + " " + f.score.toFixed(2) : f.category;
+        box.appendChild(el("div", "", "[" + tag + "] " + (cfg.lang === "en" ? ex.en : ex.zh)));
+        if (f.words && f.words.length) {
+          const words = el("div", "small class-words");
+          f.words.forEach((w) => words.appendChild(el("mark", "word", (w.class === "MODEL" ? "" : w.class + ": ") + w.word)));
+          box.appendChild(words);
+        }
         const hint = f.hint ? (cfg.lang === "en" ? f.hint.en : f.hint.zh) : null;
         if (hint) box.appendChild(el("div", "small muted", (T.hint || "Try") + ": " + hint));
         this.guardBox.appendChild(box);
@@ -268,6 +267,35 @@
         this.guardBox.appendChild(b);
       }
     }
+  }
+
+  /** The draft as a node: each finding's span in mark.hit, each word of a class that fired
+   * (or of the model's top n-grams) in mark.word (title: its class), plain text between. */
+  function highlightDraft(text, findings) {
+    const span = new Array(text.length).fill(false);
+    const word = new Array(text.length).fill(null);
+    findings.forEach((f) => {
+      if (f.category !== "model") for (let i = Math.max(0, f.start); i < Math.min(text.length, f.end); i++) span[i] = true;
+      (f.words || []).forEach((w) => {
+        for (let i = Math.max(0, w.start); i < Math.min(text.length, w.end); i++) word[i] = word[i] || w.class;
+      });
+    });
+    const out = el("div", "small draft-preview");
+    let i = 0;
+    while (i < text.length) {
+      let j = i + 1;
+      while (j < text.length && span[j] === span[i] && word[j] === word[i]) j++;
+      const piece = text.slice(i, j);
+      if (word[i]) {
+        const m = el("mark", "word" + (span[i] ? " in-hit" : "") + (word[i] === "MODEL" ? " model" : ""), piece);
+        m.title = word[i];
+        m.dataset.class = word[i];
+        out.appendChild(m);
+      } else if (span[i]) out.appendChild(el("mark", "hit", piece));
+      else out.appendChild(document.createTextNode(piece));
+      i = j;
+    }
+    return out;
   }
 
   document.querySelectorAll("[data-chat]").forEach((root) => { window.kefuChat = new Chat(root); });

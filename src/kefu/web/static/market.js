@@ -24,6 +24,21 @@
     return `${p.year}-${p.month}-${p.day} ${hm}`;
   }
   function readJson(el) { return el ? JSON.parse(el.textContent) : null; }
+  // ECharts (about 1 MB) is fetched only when a chart is about to be drawn
+  let charting = null;
+  function echartsReady() {
+    if (window.echarts) return Promise.resolve(window.echarts);
+    if (!charting) {
+      charting = new Promise((resolve, reject) => {
+        const s = document.createElement("script");
+        s.src = "/static/vendor/echarts-6.1.0/echarts.min.js";
+        s.onload = () => resolve(window.echarts);
+        s.onerror = () => reject(new Error("could not load the chart library"));
+        document.head.appendChild(s);
+      });
+    }
+    return charting;
+  }
 
   // --- the instrument chart -------------------------------------------------------------------
 
@@ -185,12 +200,16 @@
 
   function scan(root) {
     const bars = root.querySelector ? root.querySelector("[data-chart=bars]") : null;
-    if (bars && !bars.dataset.state) initBars(bars);
+    if (bars && !bars.dataset.state) {
+      bars.dataset.state = "loading";
+      echartsReady().then(() => initBars(bars), (err) => { bars.dataset.state = "error"; bars.textContent = err.message; });
+    }
     for (const el of (root.querySelectorAll ? root.querySelectorAll("[data-chart=ticks]") : [])) {
       if (el.dataset.state || !el.dataset.ticks) continue;
       const dialog = el.closest("dialog");
       if (dialog && !dialog.open) dialog.showModal(); // the chart needs a visible box to size
-      initTicks(el, JSON.parse(el.dataset.ticks));
+      el.dataset.state = "loading";
+      echartsReady().then(() => initTicks(el, JSON.parse(el.dataset.ticks)), (err) => { el.dataset.state = "error"; el.textContent = err.message; });
     }
   }
 
