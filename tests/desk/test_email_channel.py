@@ -141,7 +141,7 @@ def test_round_trip_over_smtp(
         ),
     )
     [case] = cases_of(database, seed.alice)
-    assert case.channel == "email" and case.language == "zh"
+    assert case.channel == "email" and case.language == "zh" and case.subject == "入金未到账"
     with database.session() as s:
         [first] = s.scalars(select(Message).where(Message.case_id == case.id))
         assert first.kind == "customer" and first.author_id == seed.alice_user

@@ -174,6 +174,8 @@ def test_case_number_and_reply_subject() -> None:
     )
     assert mp.reply_subject("Deposit", 7, "en") == "Re: Deposit [Case #7]"
     assert mp.case_number(mp.reply_subject("anything", 99, "zh")) == 99
+    assert mp.clean_subject("Re: 回复：  [工单 #41] 入金未到账") == "入金未到账"
+    assert mp.clean_subject("Fwd: [Case #3]") == ""
 
 
 def test_threading_ids_are_read_from_every_header() -> None:

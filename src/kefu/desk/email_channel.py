@@ -223,8 +223,7 @@ def _fit(text: str, lang: str) -> str:
 
 
 def _new_subject(mail: mailparse.ParsedMail) -> str:
-    subject = mailparse.reply_subject(mail.subject, 0, "en").removeprefix("Re: ")
-    subject = subject.removesuffix("[Case #0]").strip()
+    subject = mailparse.clean_subject(mail.subject)
     if not subject:
         first = next((line for line in mail.text.splitlines() if line.strip()), "")
         subject = first.strip()[:60] or t("mail.no_subject", mail.language)

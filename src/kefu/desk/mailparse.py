@@ -20,6 +20,7 @@ __all__ = [
     "Outgoing",
     "ParsedMail",
     "case_number",
+    "clean_subject",
     "compose",
     "decode_bytes",
     "html_to_text",
@@ -108,10 +109,15 @@ _REPLY_PREFIX = re.compile(
 _CASE_TAG = re.compile(r"\s*\[\s*(?:#|工单\s*#|工單\s*#|case\s*#)\s*\d+\s*\]", re.I)
 
 
+def clean_subject(subject: str) -> str:
+    """A subject without reply/forward prefixes ("Re:", "回复：" …) and case tags."""
+    return re.sub(r"\s+", " ", _CASE_TAG.sub("", _REPLY_PREFIX.sub("", subject))).strip()
+
+
 def reply_subject(subject: str, case_id: int, lang: str) -> str:
     """The subject of the desk's mail on a case: the case's subject without earlier reply
     prefixes or case tags, then the case number a reply threads by."""
-    base = _CASE_TAG.sub("", _REPLY_PREFIX.sub("", subject)).strip()
+    base = clean_subject(subject)
     if lang == "en":
         return f"Re: {base} [Case #{case_id}]".replace("  ", " ")
     return f"回复：{base} [工单 #{case_id}]".replace("  ", " ")
