@@ -168,11 +168,16 @@ def test_the_desk_page_still_says_what_its_controls_do(client, pages):
     assert f'data-api="PATCH /api/v1/cases/{case_id}"' in html
     assert 'data-action="calc-kind"' in html
     assert 'data-api="PUT /api/v1/agents/me/presence"' in html
+    assert 'href="/desk/macros"' in html and 'data-action="attach"' in html
     kb = client.get(f"/desk/cases/{case_id}/kb", headers=login(client, "agent1")).text
     assert 'data-action="kb-insert"' in kb and "/candidates" in kb
     scripts = InlineCode()
     scripts.feed(html)
-    assert scripts.scripts == ["/static/vendor/htmx-2.0.11.min.js", "/static/kefu.js"]
+    assert scripts.scripts == [
+        "/static/vendor/htmx-2.0.11.min.js",
+        "/static/kefu.js",
+        "/static/desk-work.js",
+    ]
 
 
 @pytest.mark.parametrize(
