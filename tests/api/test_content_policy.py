@@ -168,15 +168,21 @@ def test_the_desk_page_still_says_what_its_controls_do(client, pages):
     assert f'data-api="PATCH /api/v1/cases/{case_id}"' in html
     assert 'data-action="calc-kind"' in html
     assert 'data-api="PUT /api/v1/agents/me/presence"' in html
+    assert 'href="/desk/macros"' in html and 'data-action="attach"' in html
     kb = client.get(f"/desk/cases/{case_id}/kb", headers=login(client, "agent1")).text
     assert 'data-action="kb-insert"' in kb and "/candidates" in kb
     scripts = InlineCode()
     scripts.feed(html)
     assert scripts.scripts == [
         "/static/vendor/htmx-2.0.11.min.js",
+<<<<<<< HEAD
         "/static/market.js",  # the 360° panel's charts (it fetches ECharts when one is drawn)
         "/static/kefu.js",
         "/static/desk-work.js",  # attachments and the agent's notifications
+=======
+        "/static/kefu.js",
+        "/static/desk-work.js",
+>>>>>>> helper-desk2
     ]
 
 
