@@ -175,14 +175,9 @@ def test_the_desk_page_still_says_what_its_controls_do(client, pages):
     scripts.feed(html)
     assert scripts.scripts == [
         "/static/vendor/htmx-2.0.11.min.js",
-<<<<<<< HEAD
         "/static/market.js",  # the 360° panel's charts (it fetches ECharts when one is drawn)
         "/static/kefu.js",
         "/static/desk-work.js",  # attachments and the agent's notifications
-=======
-        "/static/kefu.js",
-        "/static/desk-work.js",
->>>>>>> helper-desk2
     ]
 
 
