@@ -24,8 +24,8 @@ PERSONAS = {p.slug: p for p, _ in content.read().personas}
 #: cause makes the test ask for the entry's removal)
 KNOWN: dict[str, str] = {
     "elderly-cannot-order": (
-        "the guard's learned model (model.review) warns on the plain instruction "
-        "'数量要填100股、200股这样整百的…您改成100股就行', and the persona escalates on a warning"
+        "the guard's learned model (model.block) blocks the plain explanation "
+        "'“已报”就是单子送到交易所了…还有不明白的随时打电话问我们。', so the run fails"
     ),
 }
 
