@@ -3,6 +3,7 @@ KEFU_TEST_DATABASE_URL is set), an API client, and a small realistic seed."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
@@ -103,14 +104,24 @@ class Seed:
     bob: int
 
 
+@functools.cache
+def demo_password_hash() -> str:
+    """One real argon2 hash of the demo password, made once per test run: every seeded user
+    logs in with it as before, without paying the hash's deliberate cost for each user of each
+    test (about 0.17 s a hash, seven users a seed)."""
+    from kefu.core.security import hash_password
+
+    return hash_password("kefu-demo")
+
+
 def make_user(s: Session, username: str, role: str, **kw: object) -> int:
-    from kefu.core.security import User, hash_password
+    from kefu.core.security import User
 
     u = User(
         username=username,
         role=role,
         display_name=kw.pop("name", username),  # type: ignore[arg-type]
-        password_hash=hash_password("kefu-demo"),
+        password_hash=demo_password_hash(),
         **kw,
     )
     s.add(u)
