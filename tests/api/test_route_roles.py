@@ -825,6 +825,7 @@ def test_route_answers_each_role_as_declared(world: World, method: str, path: st
     where = unquote_plus(r.headers.get("location", ""))
     seen = f"{role} on {method} {path}: {r.status_code} {where or r.text[:200]}"
 
+    assert r.status_code < 500, seen  # no role, allowed or not, meets a server error
     if expected == "allowed":
         assert r.status_code not in (401, 403), seen
         assert " may not " not in where, seen  # a refusal flashed back on a console
