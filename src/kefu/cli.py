@@ -287,7 +287,7 @@ def content_sync(
     console.print(
         f"[green]desk[/green]: {len(desk.calendars)} new calendars, "
         f"{len(desk.sla_policies)} new SLA policies, {len(desk.canned_replies)} new canned "
-        "replies (existing ones are kept as edited in /admin)"
+        f"replies, {len(desk.teams)} new teams (existing ones are kept as edited in /admin)"
     )
     console.print(
         f"[green]academy[/green]: {len(academy_report['created'])} new, "

@@ -22,6 +22,7 @@ from kefu.customers import service as customers
 from kefu.customers.models import Customer, FundTransfer, Position, Trade, TradingAccount
 from kefu.desk import content as desk_content
 from kefu.desk import service as desk
+from kefu.desk import teams as desk_teams
 from kefu.desk.models import (
     CATEGORIES,
     AgentProfile,
@@ -126,6 +127,7 @@ def load_demo(db: Session, content: Path) -> dict[str, int]:
                 )
             )
     db.flush()
+    desk_teams.load_demo_members(db, demo / "teams.yaml")  # who works which team's escalations
     admin = staff.get("admin") or _user(db, "admin", "admin")
     by_user: dict[str, Customer] = {}
     for c in _read(demo / "customers.yaml").get("customers", []):

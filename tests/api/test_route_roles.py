@@ -190,6 +190,33 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("DELETE", "/api/v1/macros/{macro_id}"): Access("canned.manage"),
     ("DELETE", "/api/v1/canned/{key}"): Access("canned.manage"),
     ("GET", "/api/v1/sla/policies"): Access("case.read_all"),
+    # teams and escalation (the ids below hold no escalation or team: allowed roles meet 404)
+    ("GET", "/api/v1/teams"): Access("case.read_all"),
+    ("POST", "/api/v1/teams"): Access(
+        "team.manage",
+        body=lambda w: {"code": "matrix", "name_zh": "矩阵", "name_en": "M", "ola_minutes": 60},
+    ),
+    ("PATCH", "/api/v1/teams/{team_id}"): Access("team.manage", body=lambda w: {}),
+    ("POST", "/api/v1/teams/{team_id}/members"): Access(
+        "team.manage", body=lambda w: {"user_id": w.ids["user_id"]}
+    ),
+    ("DELETE", "/api/v1/teams/{team_id}/members/{user_id}"): Access("team.manage"),
+    ("GET", "/api/v1/escalations"): Access("case.read_all"),
+    ("GET", "/api/v1/escalations/summary"): Access("case.assign"),
+    ("GET", "/api/v1/escalations/{escalation_id}"): Access("case.read_all"),
+    ("GET", "/api/v1/cases/{case_id}/escalations"): Access("case.read_all"),
+    ("POST", "/api/v1/cases/{case_id}/escalations"): Access(
+        "case.update", body=lambda w: {"team_id": w.ids["team_id"], "note": "矩阵"}
+    ),
+    # what the customer is told of the team checking their case (staff see the same)
+    ("GET", "/api/v1/cases/{case_id}/escalation-status"): Access("own:case.read_all"),
+    ("POST", "/api/v1/escalations/{escalation_id}/messages"): Access(
+        "escalation.work", body=lambda w: {"body": "矩阵"}
+    ),
+    ("POST", "/api/v1/escalations/{escalation_id}/answer"): Access(
+        "escalation.work", body=lambda w: {"body": "矩阵"}
+    ),
+    ("POST", "/api/v1/escalations/{escalation_id}/close"): Access("escalation.work"),
     ("PUT", "/api/v1/agents/me/presence"): Access(
         "presence.set", body=lambda w: {"presence": "offline"}
     ),
@@ -421,6 +448,22 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/portal/kb"): Access("login", kind="fragment", query="?q=提现"),
     ("GET", "/desk/cases/{case_id}/kb"): Access("case.read_all", kind="fragment"),
     ("GET", "/desk/cases/{case_id}/mail"): Access("case.read_all", kind="fragment"),
+    ("GET", "/desk/teams"): Access("case.read_all", kind="desk"),
+    ("GET", "/desk/cases/{case_id}/escalations"): Access("case.read_all", kind="fragment"),
+    ("POST", "/desk/cases/{case_id}/escalations"): Access(
+        "case.update", kind="fragment", body=lambda w: {"team_id": w.ids["team_id"], "note": "矩阵"}
+    ),
+    ("GET", "/desk/escalations/{escalation_id}"): Access("case.read_all", kind="fragment"),
+    ("POST", "/desk/escalations/{escalation_id}/messages"): Access(
+        "escalation.work", kind="fragment", body=lambda w: {"body": "矩阵"}
+    ),
+    ("POST", "/desk/escalations/{escalation_id}/answer"): Access(
+        "escalation.work", kind="fragment", body=lambda w: {"body": "矩阵"}
+    ),
+    ("POST", "/desk/escalations/{escalation_id}/close"): Access(
+        "escalation.work", kind="fragment", body=lambda w: {}
+    ),
+    ("GET", "/desk/live/escalations"): Access("case.assign", kind="fragment"),
     ("GET", "/help"): Access("login", kind="page"),
     ("GET", "/help/{slug}"): Access("login", kind="page"),
     ("GET", "/admin/kb"): Access("kb.manage", kind="page"),
@@ -773,6 +816,9 @@ def _fixtures(database: Database, seed: conftest.Seed, spare: int) -> dict[str, 
             "audit_id": 2**31 - 1,
             "ref": "B2026-MATRIX",
             "correction_id": 999,
+            # no such team or escalation: the roles allowed meet a 404 past their check
+            "team_id": 2**31 - 1,
+            "escalation_id": 2**31 - 1,
             # no evaluation or calibration exists: the roles allowed get 404, the others 403
             "evaluation_id": 1,
             "calibration_id": 1,

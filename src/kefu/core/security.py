@@ -57,6 +57,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # macros are managed with canned.manage
     "macro.use": frozenset({Role.agent, Role.supervisor, Role.admin}),
     "sla.manage": frozenset({Role.supervisor, Role.admin}),
+    # teams and escalation: supervisors and admins keep the teams and their members; the desk's
+    # roles work escalations in the internal thread (membership of the team checked by the desk:
+    # a compliance officer answers for the compliance team, not for funds operations)
+    "team.manage": frozenset({Role.supervisor, Role.admin}),
+    "escalation.work": DESK,
     "users.manage": frozenset({Role.admin}),
     "audit.read": frozenset({Role.compliance, Role.admin}),
     # KYC: staff record a customer's identity document; compliance verifies it (maker-checker),

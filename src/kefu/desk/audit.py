@@ -29,6 +29,14 @@ class DeskAudit(StrEnum):
     csat_submit = "csat.submit"
     agent_presence = "agent.presence"
     content_load = "desk.content_load"
+    team_create = "team.create"
+    team_update = "team.update"
+    team_member_add = "team.member_add"
+    team_member_remove = "team.member_remove"
+    escalation_open = "escalation.open"
+    escalation_message = "escalation.message"
+    escalation_answer = "escalation.answer"
+    escalation_close = "escalation.close"
 
 
 #: the entry written for a message of each kind

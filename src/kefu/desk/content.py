@@ -23,6 +23,7 @@ from kefu.desk import sla
 from kefu.desk.audit import DeskAudit
 from kefu.desk.models import BusinessCalendar, CannedReply, CaseStatus, SlaPolicy
 from kefu.desk.statuses import ensure_builtin_statuses
+from kefu.desk.teams import load_teams
 from kefu.knowledge import service as knowledge
 
 CANNED_FIELDS = ("key", "category", "title_zh", "title_en", "body_zh", "body_en")
@@ -34,6 +35,7 @@ class ContentReport:
     sla_policies: list[str] = field(default_factory=list)
     canned_replies: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    teams: list[str] = field(default_factory=list)
 
     def created(self) -> int:
         return (
@@ -41,6 +43,7 @@ class ContentReport:
             + len(self.sla_policies)
             + len(self.canned_replies)
             + len(self.statuses)
+            + len(self.teams)
         )
 
     def to_dict(self) -> dict[str, list[str]]:
@@ -49,6 +52,7 @@ class ContentReport:
             "calendars": self.calendars,
             "sla_policies": self.sla_policies,
             "canned_replies": self.canned_replies,
+            "teams": self.teams,
         }
 
 
@@ -152,6 +156,8 @@ def sync(db: Session, content: Path | None = None, *, actor_id: int | None = Non
             keys.add(c["key"])
             report.canned_replies.append(str(c["key"]))
     db.flush()
+    # the teams of policies/teams.yaml (each created by its own audited action)
+    report.teams = load_teams(db, content)
     if report.created():
         audit.record(
             db,

@@ -46,6 +46,8 @@ from kefu.desk import email_channel
 from kefu.desk.mail_views import pages as mail_pages
 from kefu.desk.mail_views import router as mail_api
 from kefu.desk.pages import router as desk_pages
+from kefu.desk.teams_pages import router as teams_pages
+from kefu.desk.teams_views import router as teams_api
 from kefu.desk.views import router as desk_api
 from kefu.identity.pages import router as identity_pages
 from kefu.identity.views import router as identity_api
@@ -528,6 +530,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         identity_api,
         desk_api,
         mail_api,
+        teams_api,
         customers_api,
         compliance_api,
         knowledge_api,
@@ -539,6 +542,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         identity_pages,
         desk_pages,
         mail_pages,
+        teams_pages,
         customers_pages,
         compliance_pages,
         knowledge_pages,

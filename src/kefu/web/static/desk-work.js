@@ -181,7 +181,8 @@
       const open = chatRoot && String(f.case_id) === chatRoot.dataset.caseId;
       if (open && document.visibilityState === "visible") return;  // already in front of them
       const title = f.kind === "new_chat" ? (W.newChat || "New chat")
-        : f.kind === "assigned" ? (W.assigned || "Assigned to you") : (W.newReply || "Customer replied");
+        : f.kind === "assigned" ? (W.assigned || "Assigned to you")
+        : f.kind === "escalation" ? (W.escalation || "Escalation update") : (W.newReply || "Customer replied");
       notify(title + " · #" + f.case_id, f.subject || "", url);
     };
     ws.onclose = (ev) => { if (ev.code < 4000) setTimeout(listen, 3000); };
