@@ -102,6 +102,7 @@ def test_content_sync_loads_the_configured_folder_and_twice_changes_nothing(team
     assert first["compliance"]["guard_rules"] == shipped_rules + 1
     assert "trading.fees" in first["knowledge"]["created"]
     assert "urgent" in first["desk"]["sla_policies"] and first["desk"]["canned_replies"]
+    assert "funds_ops" in first["desk"]["teams"]
     with database.session() as s:
         assert knowledge.get_article(s, "trading.fees").title_en == NEW_TITLE
         urgent = s.scalars(
@@ -118,6 +119,7 @@ def test_content_sync_loads_the_configured_folder_and_twice_changes_nothing(team
         "calendars": [],
         "sla_policies": [],
         "canned_replies": [],
+        "teams": [],
     }
     with database.session() as s:
         assert s.scalar(select(func.count(CannedReply.id))) == canned

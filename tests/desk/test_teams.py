@@ -303,3 +303,17 @@ def test_supervisors_see_escalations_by_team_with_their_breaches(database, seed,
         assert rows["compliance"]["open"] == 0
         with pytest.raises(Forbidden):
             escalations.escalation_summary(s, viewer=agent1, lang="zh-CN")
+
+
+def test_escalating_an_unassigned_case_makes_the_escalating_agent_its_owner(database, seed, world):
+    with database.session() as s:
+        agent1 = s.get(User, seed.agent1)
+        case = desk.create_case(
+            s, actor=agent1, customer_id=seed.alice, channel="web", subject="App 闪退",
+            category="technical", auto_assign=False, body="打开行情就闪退",
+        )  # fmt: skip
+        assert case.assignee_id is None
+        escalations.escalate_case(
+            s, actor=agent1, case_id=case.id, team_id=world["teams"]["tech_support"], note="iOS 18"
+        )
+        assert (case.assignee_id, case.status_category) == (seed.agent1, "open")

@@ -32,11 +32,12 @@ from kefu.core import audit, i18n
 from kefu.core.actions import action
 from kefu.core.config import get_settings
 from kefu.core.db import utcnow
-from kefu.core.errors import Conflict, Forbidden, NotFound
+from kefu.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from kefu.core.events import emit
 from kefu.core.security import Role, User, can, get_crypto, require
 from kefu.desk import sla
 from kefu.desk.access import visible_case
+from kefu.desk.assignment import assign_case
 from kefu.desk.audit import DeskAudit
 from kefu.desk.models import BusinessCalendar, Case
 from kefu.desk.sla_policies import calendar_of
@@ -148,7 +149,10 @@ def escalate_case(
     team = db.get(Team, team_id)
     if team is None or not team.active:
         raise field_error("team_id", f"no active team {team_id}")
-    check_body(note)
+    try:
+        check_body(note)
+    except ValidationFailed as exc:
+        raise field_error("note", exc.detail.split(": ", 1)[-1]) from None
     if case.status_category == "closed":
         raise Conflict("the case is closed; open a new case instead")
     busy = db.scalar(
@@ -160,6 +164,9 @@ def escalate_case(
     )
     if busy is not None:
         raise Conflict(f"case #{case.id} is already with {team.name_en} (escalation {busy})")
+    if case.assignee_id is None and can(actor, "case.take"):
+        # the case stays with an agent while the team works: the one who escalates it
+        assign_case(db, actor=actor, case=case, to=actor.id)
     now = now or utcnow()
     masked, sealed = _seal(db, actor, case.id, note)
     esc = Escalation(
