@@ -114,3 +114,11 @@ def test_escalation_over_the_api_and_the_desk_forms(client, database, seed):
     assert r.status_code == 200 and r.json()["status"] == "closed", r.text
     teams_page = client.get("/desk/teams?status=all", headers=agent2)
     assert teams_page.status_code == 200 and f"#{cid}" in teams_page.text
+    # the team's controls are the managers' only (agents see the teams, not the levers)
+    assert 'data-testid="team-add-member"' not in teams_page.text
+    managed = client.get("/desk/teams", headers=sup)
+    assert 'data-testid="team-add-member"' in managed.text and "张伟" in managed.text
+    r = client.patch(f"/api/v1/teams/{funds}", headers=sup, json={"ola_minutes": 120})
+    assert r.status_code == 200 and r.json()["ola_minutes"] == 120, r.text
+    r = client.delete(f"/api/v1/teams/{funds}/members/{seed.agent2}", headers=sup)
+    assert r.status_code == 200 and r.json()["members"] == [], r.text

@@ -27,6 +27,7 @@ from kefu.identity import service as identity
 __all__ = [
     "add_member",
     "create_team",
+    "desk_staff",
     "get_team",
     "is_member",
     "list_teams",
@@ -228,11 +229,21 @@ def update_team(db: Session, /, *, actor: User, team_id: int, **changes: Any) ->
     return team
 
 
+def _on_desk(user: User) -> bool:
+    return user.is_active and user.role_enum in STAFF and user.role_enum != Role.trainer
+
+
+def desk_staff(db: Session, *, lang: str) -> list[dict[str, Any]]:
+    """The users a team may have as members (the desk's active staff), by name."""
+    users = [u for u in identity.list_users(db) if _on_desk(u)]
+    return sorted(({"id": u.id, "name": u.name_for(lang)} for u in users), key=lambda x: x["name"])
+
+
 def _staff(db: Session, user_id: int) -> User:
     user = identity.get_user(db, user_id)
     if user is None or not user.is_active:
         raise field_error("user_id", f"no active user {user_id}")
-    if user.role_enum not in STAFF or user.role_enum == Role.trainer:
+    if not _on_desk(user):
         raise field_error("user_id", f"{user.username} is not on the desk (role {user.role})")
     return user
 

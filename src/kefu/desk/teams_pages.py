@@ -211,7 +211,8 @@ def team_queue_page(
     if isinstance(c, Response):
         return c
     lang = language(request)
-    all_teams = teams.read_teams(db, viewer=c.user, lang=lang)
+    manager = can(c.user, "team.manage")
+    all_teams = teams.read_teams(db, viewer=c.user, lang=lang, include_inactive=manager)
     mine = {t.id for t in teams.teams_of_user(db, c.user.id)}
     if status not in ("open", "answered", "closed", "all"):
         status = "open"
@@ -228,7 +229,8 @@ def team_queue_page(
         team_id=team_id,
         status=status,
         rows=rows,
-        manager=can(c.user, "team.manage"),
+        manager=manager,
+        staff=teams.desk_staff(db, lang=lang) if manager else [],
     )
 
 
