@@ -72,6 +72,19 @@ def test_agent_escalates_team_answers_agent_sees_it(browser, demo_server):
         page.locator("[data-testid=escalations-card]").scroll_into_view_if_needed()
         page.wait_for_load_state("networkidle")
         shot(page, "desk-escalation.png")
+        # the supervisor sees it by team on the live view, and keeps the teams
+        sup = Watched(browser)
+        try:
+            login(sup.page, demo_server, "supervisor")
+            sup.page.goto(f"{demo_server}/desk/live")
+            funds = sup.page.locator("[data-testid=live-team-row][data-team=funds_ops]")
+            funds.wait_for()
+            assert "资金清算部门" in funds.inner_text()
+            sup.page.goto(f"{demo_server}/desk/teams?status=all")
+            sup.page.wait_for_selector("[data-testid=team-add-member]")
+            sup.assert_clean()
+        finally:
+            sup.ctx.close()
         for w in (agent, member, customer):
             w.assert_clean()
     finally:
