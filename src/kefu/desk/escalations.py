@@ -41,7 +41,7 @@ from kefu.desk.assignment import assign_case
 from kefu.desk.audit import DeskAudit
 from kefu.desk.models import BusinessCalendar, Case
 from kefu.desk.sla_policies import calendar_of
-from kefu.desk.teams import get_team, is_member, member_ids
+from kefu.desk.teams import get_team, is_member, member_ids, teams_of_user
 from kefu.desk.teams_models import ESCALATION_STATUSES, Escalation, EscalationMessage, Team
 from kefu.desk.validation import check_body, check_choice, field_error
 from kefu.identity import service as identity
@@ -489,8 +489,7 @@ def team_queue(
         get_team(db, team_id)
         stmt = stmt.where(Escalation.team_id == team_id)
     elif not can(viewer, "team.manage"):
-        mine = [t.id for t in db.scalars(select(Team).where(Team.active.is_(True)))]
-        mine = [t for t in mine if is_member(db, t, viewer.id)]
+        mine = [t.id for t in teams_of_user(db, viewer.id)]
         stmt = stmt.where(Escalation.team_id.in_(mine))
     if status != "all":
         stmt = stmt.where(Escalation.status == status)
