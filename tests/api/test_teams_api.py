@@ -10,7 +10,9 @@ from sqlalchemy import select
 from kefu.core.security import User
 from kefu.desk import content as desk_content
 from kefu.desk import service as desk
+from kefu.desk import teams
 from kefu.desk.teams_models import Team
+from tests.api.test_chat_socket import _socket, _token, _until
 
 NOTE = "内部：客户称 12 月 6 日入金 5 万元未到账，手机 13812345678，请核查银行流水"
 
@@ -122,3 +124,35 @@ def test_escalation_over_the_api_and_the_desk_forms(client, database, seed):
     assert r.status_code == 200 and r.json()["ola_minutes"] == 120, r.text
     r = client.delete(f"/api/v1/teams/{funds}/members/{seed.agent2}", headers=sup)
     assert r.status_code == 200 and r.json()["members"] == [], r.text
+
+
+def test_the_cases_agent_hears_the_teams_answer_on_their_desk_feed(client, database, seed):
+    """The same feed as a customer's reply: the agent's socket gets an ``escalation`` alert."""
+    with database.session() as s:
+        desk_content.sync(s)
+        funds = s.scalar(select(Team.id).where(Team.code == "funds_ops"))
+        teams.add_member(s, actor=None, team_id=funds, user_id=seed.agent2)
+        case = desk.create_case(
+            s, actor=s.get(User, seed.agent1), customer_id=seed.alice, channel="web",
+            subject="入金未到账", category="funds", auto_assign=False, body="钱还没到",
+        )  # fmt: skip
+        cid = case.id
+    agent1, agent2 = _login(client, "agent1")[0], _login(client, "agent2")[0]
+    r = client.post(
+        f"/api/v1/cases/{cid}/escalations", headers=agent1, json={"team_id": funds, "note": "查"}
+    )
+    assert r.status_code == 201, r.text
+    eid = r.json()["id"]
+    client.cookies.clear()
+    with _socket(client, _token(client, "agent1")) as ws:
+        client.cookies.clear()
+        ws.send_json({"type": "hello", "feed": "alerts"})
+        ws.send_json({"type": "ping"})
+        _until(ws, "pong")  # the feed is subscribed
+        r = client.post(
+            f"/api/v1/escalations/{eid}/answer", headers=agent2, json={"body": "已入账"}
+        )
+        assert r.status_code == 200, r.text
+        alert = _until(ws, "alert")
+        assert (alert["kind"], alert["event"], alert["case_id"]) == ("escalation", "answered", cid)
+        assert alert["team_zh"] == "资金清算部门"
