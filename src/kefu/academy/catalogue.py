@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kefu.academy import content, gift
+from kefu.academy import content, gift, moodle
 from kefu.academy.audit import AcademyAudit
 from kefu.academy.content import BankSpec, Catalogue, CourseSpec, LessonSpec
 from kefu.academy.models import (
@@ -278,7 +278,7 @@ def export_gift(db: Session, bank: str, lang: str = "zh") -> str:
 
 
 def export_moodle(db: Session, bank: str, lang: str = "zh") -> str:
-    return gift.moodle_xml(bank_questions(db, bank, lang))
+    return moodle.moodle_xml(bank_questions(db, bank, lang))
 
 
 def list_banks(db: Session) -> list[dict[str, Any]]:
