@@ -13,6 +13,7 @@ test ends, so the next test finds the seed again and nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,7 +70,23 @@ def seeded_app(
     db = module_database(template, tmp_path_factory)
     try:
         seed = make_seed(db)
-        with TestClient(create_app(db)) as client:
+        with started_app(create_app(db)) as client:
             yield db, seed, client
     finally:
         db.engine.dispose()
+
+
+@contextmanager
+def started_app(app: Any) -> Iterator[TestClient]:
+    """The app started for a whole module, without its periodic audit sealer: a pass of it (every
+    KEFU_AUDIT_SEAL_SECONDS, which a module outlives) would use the test's one connection from
+    another thread in the middle of a request. Tests seal when they mean to
+    (``audit.seal_pending``), as tests/conftest.py intends; the pass at shutdown still runs."""
+
+    async def idle(*_args: Any) -> None:
+        await asyncio.Event().wait()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("kefu.web.app._seal_audit", idle)
+        with TestClient(app) as client:
+            yield client

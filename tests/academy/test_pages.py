@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from kefu.academy.models import Attempt
 from kefu.core.db import Database
+from tests import dbshare
 
 from .conftest import People
 from .test_programmes import JUDGE
@@ -35,7 +36,7 @@ def _app(_academy_module: tuple[Database, tuple[int, ...]]) -> Iterator[TestClie
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(sys.modules, "kefu.academy.judge", fake)
-        with TestClient(create_app(_academy_module[0])) as client:
+        with dbshare.started_app(create_app(_academy_module[0])) as client:
             yield client
 
 
