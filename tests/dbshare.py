@@ -9,6 +9,10 @@ test inside a single connection transaction: every session the test or the app o
 ``database.sessions`` joins that transaction through a SAVEPOINT of its own (its commit releases
 the savepoint, its rollback rolls back to it), and the whole transaction is rolled back when the
 test ends, so the next test finds the seed again and nothing else.
+
+Not for tests that open the chat socket: the hub's tasks use the database from the app's
+thread while the test goes on, and one connection cannot serve both (such a test keeps the
+root fixtures: a fresh database and app of its own).
 """
 
 from __future__ import annotations
