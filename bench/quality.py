@@ -25,7 +25,7 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 
-from kefu.quality import content, scorer
+from kefu.quality import content, scorer, signals
 from kefu.quality.scorer import Conversation, QualityPolicy, ReplyScan, Turn, score
 
 AGENT_ZH = [
@@ -120,8 +120,8 @@ def naive_scan(policy: QualityPolicy):  # type: ignore[no-untyped-def]
     c = policy.compiled
 
     def word(w: str) -> str:
-        f = scorer._fold(w)
-        if scorer._latin_word(f):
+        f = signals._fold(w)
+        if signals._latin_word(f):
             return rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])"
         return re.escape(f)
 
@@ -136,14 +136,16 @@ def naive_scan(policy: QualityPolicy):  # type: ignore[no-untyped-def]
                 if signal not in found and re.search(p, norm):
                     found.add(signal)
         if "question" not in found and "?" in norm:
-            for sentence in scorer._SENTENCES.findall(norm):
-                if scorer._Q_END.search(sentence) and not scorer._closing_sentence(sentence, lg, c):
+            for sentence in signals._SENTENCES.findall(norm):
+                if signals._Q_END.search(sentence) and not signals._closing_sentence(
+                    sentence, lg, c
+                ):
                     found.add("question")
                     break
         hits = []
         for g in policy.glossary:
             for m in re.finditer(word(g.term), norm):
-                hits.append((scorer._fold(g.term), m.start(), m.end()))
+                hits.append((signals._fold(g.term), m.start(), m.end()))
         jargon = []
         seen: set[str] = set()
         for key, start, end in sorted(hits, key=lambda h: h[1]):
@@ -189,6 +191,7 @@ def main() -> None:
         f"{cpu:7.2f} s CPU {cpu_rate:9,.0f} conv/CPU-s"
     )
     sample = convs[: args.baseline_n]
+    # score() looks the reply scan up in kefu.quality.scorer, so the baseline is swapped in there
     original = scorer._scan
     scorer._scan = naive_scan(policy)  # type: ignore[assignment]
     try:

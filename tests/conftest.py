@@ -132,6 +132,11 @@ def make_user(s: Session, username: str, role: str, **kw: object) -> int:
 @pytest.fixture
 def seed(database: Database) -> Seed:
     """Two customers with accounts and PII, four staff, SLA policies on a business calendar."""
+    return make_seed(database)
+
+
+def make_seed(database: Database) -> Seed:
+    """The seed of :func:`seed`, for a fixture that builds it once per module."""
     from kefu.customers import service as customers
     from kefu.desk import service as desk
     from kefu.desk.models import AgentProfile, BusinessCalendar, SlaPolicy

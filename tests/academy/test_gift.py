@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kefu.academy import gift
+from kefu.academy import gift, moodle
 from kefu.academy.gift import Answer, GiftError, Question
 
 SAMPLE = r"""// a comment line is ignored
@@ -139,7 +139,7 @@ def test_bad_gift_names_the_line_and_the_problem(text: str, message: str) -> Non
 
 
 def test_moodle_xml_has_each_type_and_the_fractions() -> None:
-    root = ET.fromstring(gift.moodle_xml(gift.parse(SAMPLE)))
+    root = ET.fromstring(moodle.moodle_xml(gift.parse(SAMPLE)))
     qs = root.findall("question")
     types = [q.get("type") for q in qs]
     assert types.count("category") == 2

@@ -19,24 +19,31 @@ from sqlalchemy.orm import Session
 
 from kefu.academy.models import Attempt
 from kefu.core.db import Database
+from tests import dbshare
 
 from .conftest import People
 from .test_programmes import JUDGE
 
 
-@pytest.fixture
-def web(
-    database: Database, academy: tuple[Session, People], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[TestClient]:
+@pytest.fixture(scope="module")
+def _app(_academy_module: tuple[Database, tuple[int, ...]]) -> Iterator[TestClient]:
+    """The app, started once for the module (its start-up load is part of the module's seed)."""
     # the role-play's judge with the fixture classifier (the QA scorer's is tested in
     # test_judge.py once the quality context is present)
     fake = types.ModuleType("kefu.academy.judge")
     fake.default_judge = lambda: JUDGE  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "kefu.academy.judge", fake)
     from kefu.web.app import create_app
 
-    with TestClient(create_app(database)) as client:
-        yield client
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(sys.modules, "kefu.academy.judge", fake)
+        with dbshare.started_app(create_app(_academy_module[0])) as client:
+            yield client
+
+
+@pytest.fixture
+def web(_app: TestClient, database: Database, academy: tuple[Session, People]) -> TestClient:
+    _app.cookies.clear()
+    return _app
 
 
 def _login(client: TestClient, username: str) -> str:

@@ -1,14 +1,13 @@
-"""The rules registry: every regulatory or house number the knowledge base, the calculators and
+"""Size: parsing, lookup by date, bilingual formatting and placeholder rendering all follow one
+entry format (kinds, fields, dated entries); kept together so that a new kind is added in one place.
+
+The rules registry: every regulatory or house number the knowledge base, the calculators and
 the desk repeat (price limits, fees, lots, hours, margin lines, retention periods, AML
 thresholds, suitability bands …), each with dated entries, its source and the day it was last
 checked. Pure: :func:`parse_registry` takes the parsed YAML (``content/policies/rules.yaml``,
 read by ``knowledge/content.py``) and returns plain data that answers ``value(rule, as_of)``,
 formats values in Chinese and English and renders ``{{rule:ID}}`` / ``{{rule:ID.field}}``
-placeholders in article text.
-
-Over 500 lines on purpose: parsing, lookup by date, bilingual formatting and placeholder rendering
-all follow one entry format (kinds, fields, dated entries); kept together so that a new kind is
-added in one place."""
+placeholders in article text."""
 
 from __future__ import annotations
 
