@@ -17,7 +17,7 @@ from kefu.core.errors import Conflict, Forbidden, ValidationFailed
 from kefu.core.events import Event, get_broker, set_broker
 from kefu.core.security import User
 from kefu.desk import content as desk_content
-from kefu.desk import escalations, teams
+from kefu.desk import escalation_reads, escalations, teams
 from kefu.desk import service as desk
 from kefu.desk.teams_models import Team
 from tests.conftest import make_user
@@ -131,9 +131,9 @@ def test_escalation_round_trip_on_record_with_notifications(database, seed, worl
     with database.session() as s:
         agent1, agent2 = _users(s, seed.agent1, seed.agent2)
         # personal data in the note is masked for the team; the author reads their own words
-        (theirs,) = escalations.case_escalations(s, viewer=agent2, case_id=cid, lang="zh-CN")
+        (theirs,) = escalation_reads.case_escalations(s, viewer=agent2, case_id=cid, lang="zh-CN")
         assert "13812345678" not in theirs["note"] and "入金 5 万元未到账" in theirs["note"]
-        (mine,) = escalations.case_escalations(s, viewer=agent1, case_id=cid, lang="zh-CN")
+        (mine,) = escalation_reads.case_escalations(s, viewer=agent1, case_id=cid, lang="zh-CN")
         assert mine["note"] == note
         assert (theirs["may_answer"], mine["may_answer"]) == (True, False)
         # the team asks; the owner hears of it
@@ -162,7 +162,7 @@ def test_escalation_round_trip_on_record_with_notifications(database, seed, worl
     )
     with database.session() as s:
         agent1 = s.get(User, seed.agent1)
-        row = escalations.escalation_detail(s, viewer=agent1, escalation_id=eid, lang="zh-CN")
+        row = escalation_reads.escalation_detail(s, viewer=agent1, escalation_id=eid, lang="zh-CN")
         assert (row["status"], row["ola"]["state"], row["answered_by"]) == (
             "answered",
             "met",
@@ -196,30 +196,34 @@ def test_the_customer_sees_the_team_and_time_never_the_note_or_thread(database, 
         escalations.post_escalation_message(
             s, actor=s.get(User, seed.agent2), escalation_id=esc.id, body="内部：退票原因待查"
         )
-        (zh,) = escalations.customer_status(
+        (zh,) = escalation_reads.customer_status(
             s, viewer=alice, case_id=cid, lang="zh-CN", now=MONDAY_10
         )
         assert zh["text"] == "已转交资金清算部门核查，预计今天 15:00 前回复"
-        (en,) = escalations.customer_status(s, viewer=alice, case_id=cid, lang="en", now=MONDAY_10)
+        (en,) = escalation_reads.customer_status(
+            s, viewer=alice, case_id=cid, lang="en", now=MONDAY_10
+        )
         assert (
             en["text"] == "Passed to Funds operations for checking; expect a reply by today 15:00"
         )
         # seen the evening before, the same answer is due "tomorrow"
         sunday = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-        (early,) = escalations.customer_status(
+        (early,) = escalation_reads.customer_status(
             s, viewer=alice, case_id=cid, lang="zh-CN", now=sunday
         )
         assert early["text"] == "已转交资金清算部门核查，预计明天 15:00 前回复"
         # past the target, no time is promised
         late = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-        (over,) = escalations.customer_status(s, viewer=alice, case_id=cid, lang="zh-CN", now=late)
+        (over,) = escalation_reads.customer_status(
+            s, viewer=alice, case_id=cid, lang="zh-CN", now=late
+        )
         assert (
             over["text"] == "已转交资金清算部门核查，我们会尽快回复您"
             and over["expected_by"] is None
         )
         # the escalation is internal: the customer reaches neither it nor its words
         with pytest.raises(Forbidden):
-            escalations.case_escalations(s, viewer=alice, case_id=cid, lang="zh-CN")
+            escalation_reads.case_escalations(s, viewer=alice, case_id=cid, lang="zh-CN")
         words = " ".join(
             m.body
             for m in desk.visible_messages(
@@ -231,7 +235,7 @@ def test_the_customer_sees_the_team_and_time_never_the_note_or_thread(database, 
         escalations.answer_escalation(
             s, actor=s.get(User, seed.agent2), escalation_id=esc.id, body="已入账"
         )
-        assert escalations.customer_status(s, viewer=alice, case_id=cid, lang="zh-CN") == []
+        assert escalation_reads.customer_status(s, viewer=alice, case_id=cid, lang="zh-CN") == []
 
 
 def test_read_only_roles_and_outsiders_stay_out_of_the_thread(database, seed, world):
@@ -251,7 +255,7 @@ def test_read_only_roles_and_outsiders_stay_out_of_the_thread(database, seed, wo
             s, actor=agent1, case_id=cid, team_id=t["compliance"], note="客户要求把钱转给第三方账户"
         )
         # a compliance officer outside funds operations reads the thread but may not write in it
-        row = escalations.escalation_detail(
+        row = escalation_reads.escalation_detail(
             s, viewer=compliance, escalation_id=to_funds.id, lang="en"
         )
         assert (row["may_write"], row["may_answer"]) == (False, False)
@@ -269,10 +273,10 @@ def test_read_only_roles_and_outsiders_stay_out_of_the_thread(database, seed, wo
                 act(s, actor=trainee, escalation_id=to_funds.id, body="我来回答")
         # a team queue lists its own work in OLA order; an outsider's "my teams" queue is empty
         agent2 = s.get(User, seed.agent2)
-        assert [e["id"] for e in escalations.team_queue(s, viewer=agent2, lang="zh-CN")] == [
+        assert [e["id"] for e in escalation_reads.team_queue(s, viewer=agent2, lang="zh-CN")] == [
             to_funds.id
         ]
-        assert escalations.team_queue(s, viewer=trainee, lang="zh-CN") == []
+        assert escalation_reads.team_queue(s, viewer=trainee, lang="zh-CN") == []
         with pytest.raises(ValidationFailed, match="team_id"):
             escalations.escalate_case(s, actor=agent1, case_id=cid, team_id=10**6, note="x")
 
@@ -295,14 +299,16 @@ def test_supervisors_see_escalations_by_team_with_their_breaches(database, seed,
         )
         rows = {
             r["code"]: r
-            for r in escalations.escalation_summary(s, viewer=sup, lang="zh-CN", now=tuesday_noon)
+            for r in escalation_reads.escalation_summary(
+                s, viewer=sup, lang="zh-CN", now=tuesday_noon
+            )
         }
         assert (rows["funds_ops"]["open"], rows["funds_ops"]["overdue"]) == (1, 1)
         assert [b["case_id"] for b in rows["funds_ops"]["breaches"]] == [cid]
         assert (rows["tech_support"]["answered"], rows["tech_support"]["answered_late"]) == (1, 1)
         assert rows["compliance"]["open"] == 0
         with pytest.raises(Forbidden):
-            escalations.escalation_summary(s, viewer=agent1, lang="zh-CN")
+            escalation_reads.escalation_summary(s, viewer=agent1, lang="zh-CN")
 
 
 def test_escalating_an_unassigned_case_makes_the_escalating_agent_its_owner(database, seed, world):

@@ -31,7 +31,7 @@ from kefu.core.http import (
 )
 from kefu.core.security import Role, User, can
 from kefu.customers import service as customers
-from kefu.desk import chat, escalations, overview, queries, readmodel
+from kefu.desk import chat, escalation_reads, overview, queries, readmodel
 from kefu.desk import service as desk
 from kefu.desk.models import CATEGORIES, PRIORITIES, Case
 from kefu.desk.readmodel import messages_read
@@ -110,7 +110,7 @@ def portal_case(request: Request, case_id: Id, caller: OptionalCaller, db: DbSes
         case=case,
         messages=msgs,
         survey=desk.survey_of(db, case.id),
-        escalation_status=escalations.customer_status(
+        escalation_status=escalation_reads.customer_status(
             db, viewer=caller.user, case_id=case.id, lang=language(request)
         ),
         attach_mb=desk.file_policy().max_bytes // (1024 * 1024),

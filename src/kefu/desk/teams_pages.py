@@ -26,7 +26,7 @@ from kefu.core.http import (
     render,
 )
 from kefu.core.security import can, require
-from kefu.desk import escalations, teams
+from kefu.desk import escalation_reads, escalations, teams
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,7 +55,7 @@ def _panel(request: Request, db: Session, c: Caller, case_id: int, error: str = 
         request,
         "desk/_escalation.html",
         case_id=case_id,
-        rows=escalations.case_escalations(db, viewer=c.user, case_id=case_id, lang=lang),
+        rows=escalation_reads.case_escalations(db, viewer=c.user, case_id=case_id, lang=lang),
         teams=teams.read_teams(db, viewer=c.user, lang=lang),
         may_escalate=can(c.user, "case.update"),
         csrf=c.session.csrf_token,
@@ -67,7 +67,9 @@ def _card(
     request: Request, db: Session, c: Caller, escalation_id: int, error: str = ""
 ) -> HTMLResponse:
     lang = language(request)
-    row = escalations.escalation_detail(db, viewer=c.user, escalation_id=escalation_id, lang=lang)
+    row = escalation_reads.escalation_detail(
+        db, viewer=c.user, escalation_id=escalation_id, lang=lang
+    )
     return fragment(
         request, "desk/_escalation_card.html", e=row, csrf=c.session.csrf_token, error=error
     )
@@ -216,7 +218,7 @@ def team_queue_page(
     mine = {t.id for t in teams.teams_of_user(db, c.user.id)}
     if status not in ("open", "answered", "closed", "all"):
         status = "open"
-    rows = escalations.team_queue(
+    rows = escalation_reads.team_queue(
         db, viewer=c.user, lang=lang, team_id=team_id or None, status=status
     )
     return render(
@@ -240,5 +242,5 @@ def live_panel(request: Request, caller: OptionalCaller, db: DbSession) -> Respo
     c = _caller(request, caller)
     if isinstance(c, Response):
         return c
-    rows = escalations.escalation_summary(db, viewer=c.user, lang=language(request))
+    rows = escalation_reads.escalation_summary(db, viewer=c.user, lang=language(request))
     return fragment(request, "desk/_live_escalations.html", rows=rows)

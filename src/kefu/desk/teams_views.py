@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from kefu.core.http import CurrentUser, DbSession, Id, Lang
-from kefu.desk import escalations, teams
+from kefu.desk import escalation_reads, escalations, teams
 from kefu.desk.teams_schemas import (
     CustomerStatusOut,
     EscalateIn,
@@ -86,7 +86,7 @@ def team_queue(
     limit: int = Query(100, ge=1, le=500),
 ) -> list[dict[str, Any]]:
     """The team queue: without team_id, the escalations of the caller's teams."""
-    return escalations.team_queue(
+    return escalation_reads.team_queue(
         db, viewer=user, lang=lang, team_id=team_id, status=status, limit=limit
     )
 
@@ -94,19 +94,21 @@ def team_queue(
 @router.get("/escalations/summary", response_model=list[TeamSummaryOut])
 def summary(user: CurrentUser, db: DbSession, lang: Lang) -> list[dict[str, Any]]:
     """For supervisors: per team, open escalations, those past their OLA, late answers."""
-    return escalations.escalation_summary(db, viewer=user, lang=lang)
+    return escalation_reads.escalation_summary(db, viewer=user, lang=lang)
 
 
 @router.get("/escalations/{escalation_id}", response_model=EscalationOut)
 def escalation(user: CurrentUser, db: DbSession, lang: Lang, escalation_id: Id) -> dict[str, Any]:
-    return escalations.escalation_detail(db, viewer=user, escalation_id=escalation_id, lang=lang)
+    return escalation_reads.escalation_detail(
+        db, viewer=user, escalation_id=escalation_id, lang=lang
+    )
 
 
 @router.get("/cases/{case_id}/escalations", response_model=list[EscalationOut])
 def case_escalations(
     user: CurrentUser, db: DbSession, lang: Lang, case_id: Id
 ) -> list[dict[str, Any]]:
-    return escalations.case_escalations(db, viewer=user, case_id=case_id, lang=lang)
+    return escalation_reads.case_escalations(db, viewer=user, case_id=case_id, lang=lang)
 
 
 @router.post("/cases/{case_id}/escalations", response_model=EscalationOut, status_code=201)
@@ -116,7 +118,7 @@ def escalate(
     esc = escalations.escalate_case(
         db, actor=user, case_id=case_id, team_id=body.team_id, note=body.note
     )
-    return escalations.escalation_detail(db, viewer=user, escalation_id=esc.id, lang=lang)
+    return escalation_reads.escalation_detail(db, viewer=user, escalation_id=esc.id, lang=lang)
 
 
 @router.get("/cases/{case_id}/escalation-status", response_model=list[CustomerStatusOut])
@@ -124,7 +126,7 @@ def escalation_status(
     user: CurrentUser, db: DbSession, lang: Lang, case_id: Id
 ) -> list[dict[str, Any]]:
     """What the customer is told of the case's open escalations (the same for staff)."""
-    return escalations.customer_status(db, viewer=user, case_id=case_id, lang=lang)
+    return escalation_reads.customer_status(db, viewer=user, case_id=case_id, lang=lang)
 
 
 @router.post("/escalations/{escalation_id}/messages", response_model=EscalationOut, status_code=201)
@@ -136,7 +138,9 @@ def post_message(
     escalation_id: Id,
 ) -> dict[str, Any]:
     escalations.post_escalation_message(db, actor=user, escalation_id=escalation_id, body=body.body)
-    return escalations.escalation_detail(db, viewer=user, escalation_id=escalation_id, lang=lang)
+    return escalation_reads.escalation_detail(
+        db, viewer=user, escalation_id=escalation_id, lang=lang
+    )
 
 
 @router.post("/escalations/{escalation_id}/answer", response_model=EscalationOut)
@@ -148,10 +152,14 @@ def answer(
     escalation_id: Id,
 ) -> dict[str, Any]:
     escalations.answer_escalation(db, actor=user, escalation_id=escalation_id, body=body.body)
-    return escalations.escalation_detail(db, viewer=user, escalation_id=escalation_id, lang=lang)
+    return escalation_reads.escalation_detail(
+        db, viewer=user, escalation_id=escalation_id, lang=lang
+    )
 
 
 @router.post("/escalations/{escalation_id}/close", response_model=EscalationOut)
 def close(user: CurrentUser, db: DbSession, lang: Lang, escalation_id: Id) -> dict[str, Any]:
     escalations.close_escalation(db, actor=user, escalation_id=escalation_id)
-    return escalations.escalation_detail(db, viewer=user, escalation_id=escalation_id, lang=lang)
+    return escalation_reads.escalation_detail(
+        db, viewer=user, escalation_id=escalation_id, lang=lang
+    )
