@@ -9,6 +9,7 @@ from kefu.core.db import Base
 from kefu.customers import models as _customers
 from kefu.desk import mail_models as _mail
 from kefu.desk import models as _desk
+from kefu.desk import views_models as _desk_views
 from kefu.knowledge import models as _knowledge
 from kefu.market import models as _market
 from kefu.quality import models as _quality
@@ -26,4 +27,5 @@ _ = (
     _compliance,
     _market,
     _mail,
+    _desk_views,
 )

@@ -47,6 +47,8 @@ from kefu.desk.mail_views import pages as mail_pages
 from kefu.desk.mail_views import router as mail_api
 from kefu.desk.pages import router as desk_pages
 from kefu.desk.views import router as desk_api
+from kefu.desk.views_pages import pages as desk_views_pages
+from kefu.desk.views_routes import router as desk_views_api
 from kefu.identity.pages import router as identity_pages
 from kefu.identity.views import router as identity_api
 from kefu.knowledge import service as knowledge
@@ -528,6 +530,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         identity_api,
         desk_api,
         mail_api,
+        desk_views_api,
         customers_api,
         compliance_api,
         knowledge_api,
@@ -539,6 +542,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         identity_pages,
         desk_pages,
         mail_pages,
+        desk_views_pages,
         customers_pages,
         compliance_pages,
         knowledge_pages,

@@ -1,0 +1,169 @@
+"""The desk page's saved views (the queue's sidebar with live counts; save, rename, delete) and
+the merge form of a case: plain form posts that answer with a redirect, so they work without
+script (templates/desk/_saved_views.html and _merge.html)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from kefu.core.http import DbSession, Id, OptionalCaller, check_form_csrf, desk_page_caller
+from kefu.core.i18n import t
+from kefu.core.security import User, can
+from kefu.desk import queries, saved_views
+from kefu.desk import service as desk
+from kefu.desk.merge import merge_cases
+from kefu.desk.models import Case
+
+pages = APIRouter(include_in_schema=False)
+
+#: the queue-bar fields a saved view keeps (and the page's own fields it does not)
+_PAGE_FIELDS = (
+    "view",
+    "q",
+    "category",
+    "priority",
+    "tag",
+    "assignee",
+    "channel",
+    "status",
+    "customer",
+    "created_from",
+    "created_to",
+)
+
+
+def desk_context(
+    db: Session, user: User, lang: str, filters: dict[str, Any], case: Case | None
+) -> dict[str, Any]:
+    """What the desk page shows of saved views and merging, beside the queue."""
+    page = saved_views.page_filters(
+        db,
+        viewer=user,
+        lang=lang,
+        **{k: filters.get(k, "") for k in (*_PAGE_FIELDS[5:], "sort", "saved")},
+    )
+    active = saved_views.view_out(page.view, viewer=user) if page.view else None
+    dropped = ", ".join(t(f"views.f_{d}", lang) for d in (active or {}).get("dropped", []))
+    ctx: dict[str, Any] = {
+        "saved_views": saved_views.views_with_counts(db, viewer=user),
+        "active_view": active,
+        "view_dropped": dropped,
+        "may_share": can(user, "canned.manage"),
+        "filter_agents": queries.agents_with_presence(db, lang=lang),
+        "filter_statuses": desk.list_statuses(db),
+        "filter_customer": page.customer_name,
+        "merge_targets": [],
+    }
+    if case is not None and case.merged_into_id is None and can(user, "case.update"):
+        ctx["merge_targets"] = [
+            c
+            for c in desk.list_cases(
+                db, viewer=user, customer_id=case.customer_id, sort="newest", limit=50
+            )
+            if c.id != case.id and c.merged_into_id is None
+        ]
+    return ctx
+
+
+def _redirect(url: str) -> Response:
+    return RedirectResponse(url, status_code=303)
+
+
+@pages.post("/desk/views")
+def save_view(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    name: str = Form(max_length=80),
+    shared: bool = Form(False),
+    csrf: str = Form(""),
+    view: str = Form("open", max_length=16),
+    q: str = Form("", max_length=200),
+    category: str = Form("", max_length=16),
+    priority: str = Form("", max_length=8),
+    tag: str = Form("", max_length=64),
+    assignee: str = Form("", max_length=20),
+    channel: str = Form("", max_length=8),
+    status: str = Form("", max_length=32),
+    customer: str = Form("", max_length=100),
+    created_from: str = Form("", max_length=10),
+    created_to: str = Form("", max_length=10),
+    sort: str = Form("", max_length=8),
+) -> Response:
+    """Saves the queue bar's current filters (the fields of its form) under a name and opens
+    the new view."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    check_form_csrf(c, csrf)
+    bar = {
+        "view": view,
+        "q": q,
+        "category": category,
+        "priority": priority,
+        "tag": tag,
+        "assignee": assignee,
+        "channel": channel,
+        "status": status,
+        "created_from": created_from,
+        "created_to": created_to,
+    }
+    filters = saved_views.filters_of_page(bar)
+    if customer.strip():
+        page = saved_views.page_filters(db, viewer=c.user, customer=customer)
+        filters["customer_id"] = page.args["customer_id"]
+    v = saved_views.create_view(
+        db, actor=c.user, name=name, filters=filters, sort=sort or "due", shared=shared
+    )
+    return _redirect(f"/desk?saved={v.id}")
+
+
+@pages.post("/desk/views/{view_id}/rename")
+def rename_view(
+    request: Request,
+    view_id: Id,
+    caller: OptionalCaller,
+    db: DbSession,
+    name: str = Form(max_length=80),
+    csrf: str = Form(""),
+) -> Response:
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    check_form_csrf(c, csrf)
+    saved_views.update_view(db, actor=c.user, view_id=view_id, name=name)
+    return _redirect(f"/desk?saved={view_id}")
+
+
+@pages.post("/desk/views/{view_id}/delete")
+def delete_view(
+    request: Request, view_id: Id, caller: OptionalCaller, db: DbSession, csrf: str = Form("")
+) -> Response:
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    check_form_csrf(c, csrf)
+    saved_views.delete_view(db, actor=c.user, view_id=view_id)
+    return _redirect("/desk")
+
+
+@pages.post("/desk/cases/{case_id}/merge")
+def merge_form(
+    request: Request,
+    case_id: Id,
+    caller: OptionalCaller,
+    db: DbSession,
+    target_id: int = Form(ge=1, le=2**31 - 1),
+    csrf: str = Form(""),
+) -> Response:
+    """Merges the case into ``target_id`` and opens the target."""
+    c = desk_page_caller(request, caller)
+    if isinstance(c, Response):
+        return c
+    check_form_csrf(c, csrf)
+    target = merge_cases(db, actor=c.user, source_id=case_id, target_id=target_id)
+    return _redirect(f"/desk/cases/{target.id}")
