@@ -398,6 +398,7 @@ def admin(
         calendars=desk.list_calendars(db),
         canned=desk.list_canned(db, by_category=False, q=canned_q),
         canned_q=canned_q,
+        agent_profiles=views_pages.admin_agent_profiles(db, c.user),
         flash=flash,
         flash_kind="error" if kind == "error" else "ok",
         **CHOICES,

@@ -10,10 +10,18 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from kefu.core.http import DbSession, Id, OptionalCaller, check_form_csrf, desk_page_caller
+from kefu.core.http import (
+    DbSession,
+    Id,
+    OptionalCaller,
+    admin_form,
+    check_form_csrf,
+    desk_page_caller,
+    language,
+)
 from kefu.core.i18n import t
 from kefu.core.security import User, can
-from kefu.desk import queries, saved_views
+from kefu.desk import agent_profiles, queries, saved_views
 from kefu.desk import service as desk
 from kefu.desk.merge import merge_cases
 from kefu.desk.models import Case
@@ -57,6 +65,9 @@ def desk_context(
         "filter_statuses": desk.list_statuses(db),
         "filter_customer": page.customer_name,
         "merge_targets": [],
+        # an agent made in /admin sets their presence before they have a profile (the first
+        # change creates it)
+        "can_presence": can(user, "presence.set"),
     }
     if case is not None and case.merged_into_id is None and can(user, "case.update"):
         ctx["merge_targets"] = [
@@ -167,3 +178,33 @@ def merge_form(
     check_form_csrf(c, csrf)
     target = merge_cases(db, actor=c.user, source_id=case_id, target_id=target_id)
     return _redirect(f"/desk/cases/{target.id}")
+
+
+def admin_agent_profiles(db: Session, user: User) -> list[dict[str, Any]]:
+    """The agents' profiles the admin console shows (to who may change them)."""
+    return agent_profiles.staff_profiles(db) if can(user, "case.assign") else []
+
+
+@pages.post("/admin/agents/{user_id}/profile")
+def admin_agent_profile(
+    request: Request,
+    user_id: Id,
+    caller: OptionalCaller,
+    db: DbSession,
+    capacity: int = Form(ge=1, le=50),
+    languages: list[str] = Form(default_factory=list),
+    categories: list[str] = Form(default_factory=list),
+    csrf: str = Form(""),
+) -> Response:
+    def save(actor: User) -> str:
+        agent_profiles.update_agent_profile(
+            db,
+            actor=actor,
+            user_id=user_id,
+            capacity=capacity,
+            languages=languages,
+            categories=categories,
+        )
+        return t("views.profile_saved", language(request))
+
+    return admin_form(request, caller, csrf, save)
