@@ -318,3 +318,32 @@ def test_sockets_on_the_merged_cases_are_moved_to_the_target(client, database, s
         assert got["body"] == "已合并，继续为您处理"
         aws.send_json({"type": "ping"})
         assert _until(aws, "pong")["type"] == "pong"
+
+
+def test_the_desk_page_opens_a_saved_view_and_keeps_it_on_refresh(client, database, seed):
+    phone = _case(database, seed, channel="phone", subject="电话咨询")
+    web = _case(database, seed, channel="web")
+    sup = login(client, "supervisor")
+    r = client.post(
+        "/api/v1/views",
+        headers=sup,
+        json={"name": "电话", "filters": {"channel": "phone"}, "shared": True},
+    )
+    vid = r.json()["id"]
+    client.cookies.clear()
+    client.post("/api/v1/auth/login", json={"username": "agent1", "password": "kefu-demo"})
+    page = client.get(f"/desk?saved={vid}")
+    assert page.status_code == 200
+    # the sidebar lists it with its count; the bar shows its filters; the queue is the view's
+    side = page.text.split('data-testid="saved-views"', 1)[1].split("</nav>", 1)[0]
+    assert "电话" in side and '<span class="count" data-testid="saved-view-count">1</span>' in side
+    assert f'name="saved" value="{vid}"' in page.text
+    assert '<option value="phone" selected' in page.text
+    assert f'data-case-id="{phone}"' in page.text and f'data-case-id="{web}"' not in page.text
+    # the queue's refresh (htmx) carries the view along
+    frag = client.get(f"/desk/queue?saved={vid}&view=open")
+    assert f'data-case-id="{phone}"' in frag.text and f'data-case-id="{web}"' not in frag.text
+    # a view that is not theirs to see answers 404; a bad id names the field
+    assert client.get("/desk?saved=999999").status_code == 404
+    assert client.get("/desk?saved=abc").status_code == 422
+    client.cookies.clear()

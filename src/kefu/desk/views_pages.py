@@ -21,6 +21,7 @@ from kefu.core.http import (
 )
 from kefu.core.i18n import t
 from kefu.core.security import User, can
+from kefu.customers.service import customers_by_id
 from kefu.desk import agent_profiles, queries, saved_views
 from kefu.desk import service as desk
 from kefu.desk.merge import merge_cases
@@ -69,6 +70,10 @@ def desk_context(
         # change creates it)
         "can_presence": can(user, "presence.set"),
     }
+    if page.view is not None:
+        # the bar shows the view's filters (a change there leaves the view: desk-views.js)
+        ctx["filters"] = _bar_of_view(db, page.view.filters, saved=page.view.view.id)
+        ctx["filters"]["sort"] = page.sort
     if case is not None and case.merged_into_id is None and can(user, "case.update"):
         ctx["merge_targets"] = [
             c
@@ -78,6 +83,39 @@ def desk_context(
             if c.id != case.id and c.merged_into_id is None
         ]
     return ctx
+
+
+def _bar_of_view(db: Session, f: saved_views.ViewFilters, *, saved: int) -> dict[str, Any]:
+    """A saved view's filters as the queue bar's fields (the status groups as the nearest of
+    the bar's presets, "all" when none matches)."""
+    cats = sorted(f.status_category)
+    preset = {
+        ("open",): "open",
+        ("pending",): "pending",
+        ("closed", "resolved"): "resolved",
+        ("open", "pending"): "mine" if f.assignee == "me" else "all",
+    }.get(tuple(cats), "all")
+    if preset == "open" and f.assignee == "none":
+        preset = "unassigned"
+    code = ""
+    if f.customer_id is not None:
+        found = customers_by_id(db, [f.customer_id]).get(f.customer_id)
+        code = found.code if found else ""
+    bar: dict[str, Any] = {
+        "view": preset,
+        "q": f.q,
+        "category": f.category or "",
+        "priority": f.priority or "",
+        "tag": f.tag or "",
+        "assignee": f.assignee or "",
+        "channel": f.channel or "",
+        "status": f.status or "",
+        "customer": code,
+        "created_from": f.created_from.isoformat() if f.created_from else "",
+        "created_to": f.created_to.isoformat() if f.created_to else "",
+        "saved": str(saved),
+    }
+    return {k: v for k, v in bar.items() if v or k == "view"}
 
 
 def _redirect(url: str) -> Response:
