@@ -347,3 +347,20 @@ def test_the_desk_page_opens_a_saved_view_and_keeps_it_on_refresh(client, databa
     assert client.get("/desk?saved=999999").status_code == 404
     assert client.get("/desk?saved=abc").status_code == 422
     client.cookies.clear()
+
+
+def test_dates_outside_the_supported_range_are_refused_not_crashed(client, seed):
+    h = login(client, "agent1")
+    r = client.get("/api/v1/cases?created_to=9999-12-31", headers=h)
+    assert r.status_code == 422 and "created_to" in r.text
+    r = client.post(
+        "/api/v1/views", headers=h, json={"name": "远古", "filters": {"created_from": "0001-01-01"}}
+    )
+    assert r.status_code == 422 and "created_from" in r.text
+    # an assignee id beyond any user is a filter that names nobody
+    r = client.post(
+        "/api/v1/views", headers=h, json={"name": "无人", "filters": {"assignee": "99999999999"}}
+    )
+    assert r.status_code == 201, r.text
+    r = client.get(f"/api/v1/views/{r.json()['id']}/cases", headers=h)
+    assert r.status_code == 200 and r.json()["view"]["dropped"] == ["assignee"]

@@ -58,6 +58,10 @@ class SavedViewAudit(StrEnum):
 Sort = Literal["due", "newest", "oldest", "updated"]
 
 
+#: the days a date filter may name (beyond them a bound would overflow on conversion)
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2199, 12, 31)
+
+
 class ViewFilters(BaseModel):
     """The queue's filters as a view stores them; every field is optional (empty = all)."""
 
@@ -77,8 +81,10 @@ class ViewFilters(BaseModel):
     priority: Literal["urgent", "high", "normal", "low"] | None = None
     tag: str | None = Field(default=None, min_length=1, max_length=64)
     customer_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    created_from: date | None = None
-    created_to: date | None = Field(default=None, description="inclusive")
+    created_from: date | None = Field(default=None, ge=FIRST_DAY, le=LAST_DAY)
+    created_to: date | None = Field(
+        default=None, ge=FIRST_DAY, le=LAST_DAY, description="inclusive"
+    )
     q: str = Field(default="", max_length=200)
 
     @model_validator(mode="after")
@@ -99,6 +105,9 @@ def day_bounds(
 ) -> tuple[datetime | None, datetime | None]:
     """Whole days in the desk's time zone as UTC bounds: [start of from, start of the day after
     to)."""
+    for name, d in (("created_from", created_from), ("created_to", created_to)):
+        if d is not None and not FIRST_DAY <= d <= LAST_DAY:
+            raise field_error(name, f"a day between {FIRST_DAY} and {LAST_DAY}")
     zone = ZoneInfo(tz or get_settings().timezone)
     lo = datetime.combine(created_from, time(), zone) if created_from else None
     hi = datetime.combine(created_to + timedelta(days=1), time(), zone) if created_to else None
@@ -144,7 +153,8 @@ def resolve(db: Session, filters: ViewFilters) -> tuple[dict[str, Any], list[str
             args["status"] = filters.status
     if filters.assignee:
         if filters.assignee.isdigit():
-            user = identity.get_user(db, int(filters.assignee))
+            uid = int(filters.assignee)
+            user = identity.get_user(db, uid) if uid < 2**31 else None
             if user is None or not user.is_active:
                 dropped.append("assignee")
             else:

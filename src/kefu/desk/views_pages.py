@@ -71,7 +71,7 @@ def desk_context(
         "can_presence": can(user, "presence.set"),
     }
     if page.view is not None:
-        # the bar shows the view's filters (a change there leaves the view: desk-views.js)
+        # the bar shows the view's filters (a change there leaves the view: desk-work.js)
         ctx["filters"] = _bar_of_view(db, page.view.filters, saved=page.view.view.id)
         ctx["filters"]["sort"] = page.sort
     if case is not None and case.merged_into_id is None and can(user, "case.update"):
