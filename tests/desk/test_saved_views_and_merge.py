@@ -364,3 +364,33 @@ def test_dates_outside_the_supported_range_are_refused_not_crashed(client, seed)
     assert r.status_code == 201, r.text
     r = client.get(f"/api/v1/views/{r.json()['id']}/cases", headers=h)
     assert r.status_code == 200 and r.json()["view"]["dropped"] == ["assignee"]
+
+
+def test_after_a_merge_the_customer_and_their_mail_reach_the_target(client, database, seed):
+    from kefu.desk import email_channel
+    from tests.desk.test_email_channel import ALICE, mail
+
+    first = email_channel.receive_raw(
+        database, mail("出金", "出金两天没到", msgid="m1@mail.example.com").as_bytes(), ALICE
+    )
+    assert first.outcome == "created" and first.case_id is not None
+    source, target = first.case_id, _case(database, seed, subject="出金未到账")
+    agent, alice = login(client, "agent1"), login(client, "alice")
+    r = client.post(f"/api/v1/cases/{source}/merge", headers=agent, json={"target_id": target})
+    assert r.status_code == 200, r.text
+    # the customer writing to the old case is told where the matter went
+    r = client.post(f"/api/v1/cases/{source}/messages", headers=alice, json={"body": "还没到"})
+    assert r.status_code == 409 and f"#{target}" in r.text
+    # a reply to the old e-mail thread lands on the target, not on the read-only source
+    reply = mail(
+        f"Re: 出金 [#{source}]",
+        "还是没有到账",
+        msgid="m2@mail.example.com",
+        in_reply_to="m1@mail.example.com",
+    )
+    got = email_channel.receive_raw(database, reply.as_bytes(), ALICE)
+    assert got.case_id == target, got
+    bodies = [
+        m["body"] for m in client.get(f"/api/v1/cases/{target}/messages", headers=agent).json()
+    ]
+    assert "出金两天没到" in bodies and any("还是没有到账" in b for b in bodies)

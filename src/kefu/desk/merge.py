@@ -31,13 +31,13 @@ from kefu.core.security import User, require
 from kefu.desk import lifecycle
 from kefu.desk.access import visible_case
 from kefu.desk.conversation import add_message
-from kefu.desk.merge_keys import moved_key, prior_after_merge
+from kefu.desk.merge_keys import merged_refusal, moved_key
 from kefu.desk.models import Attachment, Case, CaseTag, Message
 from kefu.desk.sla_policies import refresh_next_due
 from kefu.desk.tags import MAX_TAGS
 from kefu.desk.validation import field_error
 
-__all__ = ["MergeAudit", "merge_cases", "moved_key", "prior_after_merge"]
+__all__ = ["MergeAudit", "merge_cases"]
 
 _MERGING = "kefu_merging"
 #: what may still change on a merged case: who has read how far
@@ -224,7 +224,4 @@ def _merged_cases_are_read_only(session: Session, _context: Any, _instances: Any
 
 
 def _refuse(case: Case) -> None:
-    raise Conflict(
-        f"case #{case.id} was merged into #{case.merged_into_id} and is read-only: "
-        f"continue in case #{case.merged_into_id}"
-    )
+    raise Conflict(merged_refusal(case) or f"case #{case.id} is read-only")
