@@ -37,10 +37,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_desk_saved_views")),
     )
     op.create_index("ix_desk_saved_views_owner", "desk_saved_views", ["owner_id", "name"])
-    with op.batch_alter_table("cases") as batch:
-        batch.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key(
+    if op.get_bind().dialect.name == "sqlite":
+        # a plain ADD COLUMN: batch mode would copy the table and lose its full-text triggers
+        op.execute(
+            "ALTER TABLE cases ADD COLUMN merged_into_id INTEGER "
+            "CONSTRAINT fk_cases_merged_into_id_cases REFERENCES cases (id) ON DELETE SET NULL"
+        )
+    else:
+        op.add_column("cases", sa.Column("merged_into_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
             "fk_cases_merged_into_id_cases",
+            "cases",
             "cases",
             ["merged_into_id"],
             ["id"],
@@ -49,8 +56,27 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_constraint("fk_cases_merged_into_id_cases", type_="foreignkey")
-        batch.drop_column("merged_into_id")
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table("cases") as batch:
+            batch.drop_column("merged_into_id")
+        # the copy made by batch mode has none of the full-text triggers of 0002: put them back
+        op.execute(
+            "CREATE TRIGGER IF NOT EXISTS cases_fts_ai AFTER INSERT ON cases BEGIN "
+            "INSERT INTO cases_fts(rowid, search_text) VALUES (new.id, new.search_text); END"
+        )
+        op.execute(
+            "CREATE TRIGGER IF NOT EXISTS cases_fts_ad AFTER DELETE ON cases BEGIN "
+            "INSERT INTO cases_fts(cases_fts, rowid, search_text) "
+            "VALUES ('delete', old.id, old.search_text); END"
+        )
+        op.execute(
+            "CREATE TRIGGER IF NOT EXISTS cases_fts_au AFTER UPDATE OF search_text ON cases BEGIN "
+            "INSERT INTO cases_fts(cases_fts, rowid, search_text) "
+            "VALUES ('delete', old.id, old.search_text); "
+            "INSERT INTO cases_fts(rowid, search_text) VALUES (new.id, new.search_text); END"
+        )
+    else:
+        op.drop_constraint("fk_cases_merged_into_id_cases", "cases", type_="foreignkey")
+        op.drop_column("cases", "merged_into_id")
     op.drop_index("ix_desk_saved_views_owner", table_name="desk_saved_views")
     op.drop_table("desk_saved_views")
