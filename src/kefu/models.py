@@ -10,6 +10,7 @@ from kefu.customers import models as _customers
 from kefu.desk import mail_models as _mail
 from kefu.desk import models as _desk
 from kefu.desk import teams_models as _teams
+from kefu.desk import views_models as _desk_views
 from kefu.knowledge import models as _knowledge
 from kefu.market import models as _market
 from kefu.quality import models as _quality
@@ -28,4 +29,5 @@ _ = (
     _market,
     _mail,
     _teams,
+    _desk_views,
 )

@@ -47,6 +47,7 @@ from kefu.desk.conversation import add_message, original_body
 from kefu.desk.mail_audit import MailAudit
 from kefu.desk.mail_models import MailMessage
 from kefu.desk.mailout import TOPIC, desk_address, outbox_of
+from kefu.desk.merge_keys import follow_merge
 from kefu.desk.messages import post_message
 from kefu.desk.models import Case, Message
 
@@ -115,9 +116,9 @@ def _thread_case(
         }
         for mid in ids:
             if mid in found and found[mid] is not None:
-                return db.get(Case, found[mid])
+                return follow_merge(db, db.get(Case, found[mid]))
     number = mailparse.case_number(mail.subject) if by_subject else None
-    return db.get(Case, number) if number is not None else None
+    return follow_merge(db, db.get(Case, number)) if number is not None else None
 
 
 def _record(

@@ -26,6 +26,7 @@ from kefu.desk import lifecycle, mailout
 from kefu.desk.access import visible_case
 from kefu.desk.audit import DeskAudit
 from kefu.desk.conversation import add_message
+from kefu.desk.merge_keys import merged_refusal, prior_after_merge
 from kefu.desk.models import Attachment, Case, Message
 from kefu.desk.sla_policies import refresh_next_due
 from kefu.desk.validation import check_body, field_error
@@ -75,7 +76,7 @@ def post_message(
     if idempotency_key is not None:
         if not (1 <= len(idempotency_key) <= 64):
             raise field_error("idempotency_key", "1–64 characters")
-        prior = _prior(db, case, idempotency_key)
+        prior = _prior(db, case, idempotency_key) or prior_after_merge(db, case, idempotency_key)
         if prior is not None:
             if prior.author_id != actor.id:
                 raise Conflict("this idempotency key was used by someone else")
@@ -94,7 +95,7 @@ def post_message(
         require(actor, "message.reply")
         kind = "customer" if actor.role == Role.customer else "agent"
     if case.status_category == "closed" and kind != "note":
-        raise Conflict("the case is closed; open a new case instead")
+        raise Conflict(merged_refusal(case) or "the case is closed; open a new case instead")
     redacted, guard = screen_message(
         db,
         actor=actor,

@@ -88,6 +88,10 @@ class Case(Base):
     #: read receipts: the last message id each side has seen
     customer_read_id: Mapped[int] = mapped_column(Integer, default=0)
     agent_read_id: Mapped[int] = mapped_column(Integer, default=0)
+    #: set when the case was merged into another (kefu.desk.merge): it is then read-only
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), nullable=True
+    )
 
     status: Mapped[CaseStatus] = relationship(lazy="joined")
     messages: Mapped[list[Message]] = relationship(

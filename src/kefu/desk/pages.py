@@ -31,7 +31,7 @@ from kefu.core.http import (
 )
 from kefu.core.security import Role, User, can
 from kefu.customers import service as customers
-from kefu.desk import chat, escalation_reads, overview, queries, readmodel
+from kefu.desk import chat, escalation_reads, overview, queries, readmodel, views_pages
 from kefu.desk import service as desk
 from kefu.desk.models import CATEGORIES, PRIORITIES, Case
 from kefu.desk.readmodel import messages_read
@@ -101,6 +101,8 @@ def portal_case(request: Request, case_id: Id, caller: OptionalCaller, db: DbSes
     if caller.user.role != Role.customer:
         return RedirectResponse(f"/desk/cases/{case_id}", status_code=303)
     case = desk.visible_case(db, viewer=caller.user, case_id=case_id)
+    if case.merged_into_id is not None:  # merged (kefu.desk.merge): the matter goes on there
+        return RedirectResponse(f"/cases/{case.merged_into_id}", status_code=303)
     msgs = messages_read(db, case, viewer=caller.user, lang=language(request))
     return render(
         request,
@@ -144,9 +146,28 @@ def _filters(
     category: str = Query("", max_length=16),
     priority: str = Query("", max_length=8),
     tag: str = Query("", max_length=64),
+    assignee: str = Query("", max_length=20),
+    channel: str = Query("", max_length=8),
+    status: str = Query("", max_length=32),
+    customer: str = Query("", max_length=100),
+    created_from: str = Query("", max_length=10),
+    created_to: str = Query("", max_length=10),
+    sort: str = Query("", max_length=8),
+    saved: str = Query("", max_length=12),
 ) -> dict[str, Any]:
     """The queue's filters, shared by the desk page, a case in it and the queue fragment."""
-    return {"view": view, "q": q, "category": category, "priority": priority, "tag": tag}
+    more = {
+        "assignee": assignee,
+        "channel": channel,
+        "status": status,
+        "customer": customer,
+        "created_from": created_from,
+        "created_to": created_to,
+        "sort": sort,
+        "saved": saved,
+    }
+    base = {"view": view, "q": q, "category": category, "priority": priority, "tag": tag}
+    return base | {k: v for k, v in more.items() if v}
 
 
 QueueFilters = Annotated[dict[str, Any], Depends(_filters)]
@@ -169,6 +190,7 @@ def _desk_ctx(
         # tags and bulk work need case.update (read-only roles see neither control)
         "bulk": can(user, "case.update"),
         **CHOICES,
+        **views_pages.desk_context(db, user, lang, filters, case),
     }
     if ctx["bulk"]:
         ctx["bulk_statuses"] = desk.list_statuses(db)
@@ -379,6 +401,7 @@ def admin(
         calendars=desk.list_calendars(db),
         canned=desk.list_canned(db, by_category=False, q=canned_q),
         canned_q=canned_q,
+        agent_profiles=views_pages.admin_agent_profiles(db, c.user),
         flash=flash,
         flash_kind="error" if kind == "error" else "ok",
         **CHOICES,

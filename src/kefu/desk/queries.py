@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.security import User
 from kefu.customers import service as customers
+from kefu.desk import saved_views
 from kefu.desk import service as desk
 from kefu.desk.models import (
     AgentProfile,
@@ -46,10 +47,12 @@ def queue(
     category: str = "",
     priority: str = "",
     tag: str = "",
+    **more: str,
 ) -> list[Case]:
     """The desk's queue (one of :data:`QUEUE_VIEWS`, unknown names read as ``open``): up to
     100 cases, each with ``sla_first``, ``sla_resolution``, ``customer_name`` and
-    ``assignee_name`` set for the page."""
+    ``assignee_name`` set for the page. ``more`` are the filters of
+    :func:`kefu.desk.saved_views.page_filters` (a saved view replaces all the others)."""
     args: dict[str, Any] = dict(QUEUE_VIEWS.get(view, QUEUE_VIEWS["open"]))
     filters: dict[str, Any] = {
         "q": q or None,
@@ -57,8 +60,14 @@ def queue(
         "priority": priority or None,
         "tag": tag or None,
     }
-    cases = desk.list_cases(db, viewer=viewer, limit=100, **filters, **args)
-    if args.get("status_category") == "open" and "channel" not in args:
+    page = saved_views.page_filters(db, viewer=viewer, lang=lang, **more)
+    if page.view is not None:
+        args, filters = dict(page.args), {}
+    else:
+        args.update(page.args)
+    sort = page.sort
+    cases = desk.list_cases(db, viewer=viewer, limit=100, sort=sort, **filters, **args)
+    if sort == "due" and args.get("status_category") == "open" and "channel" not in args:
         # a customer waiting in a live chat comes before the ticket backlog, however overdue
         chats = desk.list_cases(db, viewer=viewer, limit=100, channel="chat", **filters, **args)
         lead = {c.id for c in chats}

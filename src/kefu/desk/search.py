@@ -5,8 +5,10 @@ queries of the desk live here and nowhere else."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from kefu.core.security import Role, User, can, require
@@ -105,7 +107,47 @@ def lookup_case_ids(db: Session, q: str, *, viewer: User, limit: int = 200) -> l
     return sorted(found, reverse=True)[:limit]
 
 
+#: the queue's orders: SLA (the earliest running deadline first), newest, oldest, last activity
+SORTS = ("due", "newest", "oldest", "updated")
+
+
 def list_cases(
+    db: Session,
+    *,
+    viewer: User,
+    limit: int = 50,
+    offset: int = 0,
+    sort: str = "due",
+    **filters: Any,
+) -> list[Case]:
+    """The queue: open work first by the earliest running SLA deadline, then newest (or in the
+    order ``sort`` names); ``filters`` are those of :func:`case_query`."""
+    check_choice("sort", sort, SORTS)
+    stmt = case_query(db, viewer=viewer, **filters)
+    if stmt is None:
+        return []
+    if sort == "newest":
+        stmt = stmt.order_by(Case.id.desc())
+    elif sort == "oldest":
+        stmt = stmt.order_by(Case.id.asc())
+    elif sort == "updated":
+        stmt = stmt.order_by(Case.updated_at.desc(), Case.id.desc())
+    else:
+        # matches ix_cases_queue (status_category, next_due_at, id): the first page is an index walk
+        stmt = stmt.order_by(Case.next_due_at.asc().nulls_last(), Case.id)
+    stmt = stmt.options(selectinload(Case.tag_rows))
+    return list(db.scalars(stmt.limit(min(max(limit, 1), 200)).offset(max(offset, 0))))
+
+
+def count_cases(db: Session, *, viewer: User, **filters: Any) -> int:
+    """How many cases the queue with these filters holds (a saved view's live count)."""
+    stmt = case_query(db, viewer=viewer, **filters)
+    if stmt is None:
+        return 0
+    return int(db.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
+def case_query(
     db: Session,
     *,
     viewer: User,
@@ -118,15 +160,16 @@ def list_cases(
     customer_id: int | None = None,
     tag: str | None = None,
     q: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[Case]:
-    """The queue: open work first by the earliest running SLA deadline, then newest."""
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> Select[Any] | None:
+    """The cases ``viewer`` may see that match every given filter (None: certainly none);
+    ``created_from`` is inclusive, ``created_to`` exclusive."""
     stmt = select(Case)
     if viewer.role == Role.customer:
         me = customer_for_user(db, viewer)
         if me is None:
-            return []
+            return None
         stmt = stmt.where(Case.customer_id == me.id)
     else:
         require(viewer, "case.read_all")
@@ -164,9 +207,10 @@ def list_cases(
         # a customer's list is already limited to their own cases (the where clause above)
         ids = sorted(set(ids) | set(lookup_case_ids(db, q, viewer=viewer)), reverse=True)
         if not ids:
-            return []
+            return None
         stmt = stmt.where(Case.id.in_(ids))
-    # matches ix_cases_queue (status_category, next_due_at, id): the first page is an index walk
-    stmt = stmt.order_by(Case.next_due_at.asc().nulls_last(), Case.id)
-    stmt = stmt.options(selectinload(Case.tag_rows))
-    return list(db.scalars(stmt.limit(min(max(limit, 1), 200)).offset(max(offset, 0))))
+    if created_from is not None:
+        stmt = stmt.where(Case.created_at >= created_from)
+    if created_to is not None:
+        stmt = stmt.where(Case.created_at < created_to)
+    return stmt

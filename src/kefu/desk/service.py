@@ -43,8 +43,9 @@ from kefu.desk.macros import (
     macro_out,
     update_macro,
 )
+from kefu.desk.merge import merge_cases
 from kefu.desk.messages import last_customer_text, mark_read, post_message, visible_messages
-from kefu.desk.search import list_cases, search_case_ids
+from kefu.desk.search import count_cases, list_cases, search_case_ids
 from kefu.desk.sla_policies import (
     Policy,
     PolicyBook,
@@ -87,6 +88,7 @@ __all__ = [
     "case_variables",
     "categories",
     "change_status",
+    "count_cases",
     "create_case",
     "create_macro",
     "create_status",
@@ -105,6 +107,7 @@ __all__ = [
     "load_policies",
     "macro_out",
     "mark_read",
+    "merge_cases",
     "message_payload",
     "normalise_tags",
     "on_case_finished",

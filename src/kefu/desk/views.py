@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from kefu.core.http import DB, current_user, language
 from kefu.core.security import User, require
 from kefu.desk import chat, readmodel, service, triage
+from kefu.desk.saved_views import day_bounds
 from kefu.desk.schemas import (
     BulkIn,
     CannedPatch,
@@ -53,12 +55,18 @@ def list_cases(
     q: str | None = Query(
         None, max_length=200, description="words (zh or en), #case number, reference or customer"
     ),
+    created_from: date | None = Query(None, description="created on or after this day"),
+    created_to: date | None = Query(None, description="created on or before this day"),
+    sort: Literal["due", "newest", "oldest", "updated"] = Query("due"),
     limit: int = Query(50, ge=1, le=200),
     offset: int = Query(0, ge=0, le=100_000),
     user: User = Depends(current_user),
     db: Session = DB,
 ) -> dict[str, Any]:
     lang = language(request)
+    if created_from and created_to and created_from > created_to:
+        raise field_error("created_from", "is after created_to")
+    lo, hi = day_bounds(created_from, created_to)
     cases = service.list_cases(
         db,
         viewer=user,
@@ -71,6 +79,9 @@ def list_cases(
         customer_id=customer_id,
         tag=tag,
         q=q,
+        created_from=lo,
+        created_to=hi,
+        sort=sort,
         limit=limit,
         offset=offset,
     )

@@ -49,6 +49,8 @@ from kefu.desk.pages import router as desk_pages
 from kefu.desk.teams_pages import router as teams_pages
 from kefu.desk.teams_views import router as teams_api
 from kefu.desk.views import router as desk_api
+from kefu.desk.views_pages import pages as desk_views_pages
+from kefu.desk.views_routes import router as desk_views_api
 from kefu.identity.pages import router as identity_pages
 from kefu.identity.views import router as identity_api
 from kefu.knowledge import service as knowledge
@@ -531,6 +533,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         desk_api,
         mail_api,
         teams_api,
+        desk_views_api,
         customers_api,
         compliance_api,
         knowledge_api,
@@ -543,6 +546,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         desk_pages,
         mail_pages,
         teams_pages,
+        desk_views_pages,
         customers_pages,
         compliance_pages,
         knowledge_pages,

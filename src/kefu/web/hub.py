@@ -7,7 +7,8 @@ supervisors) subscribes to the desk's notifications — a chat waiting for an ag
 reply to one of the user's cases, a case assigned to them — pushed as ``alert`` frames;
 ``send`` {case_id, body, key} commits a message (the key makes retries harmless); ``typing``,
 ``read`` {case_id, message_id}, ``ping``. Server frames: ``message``, ``ack``, ``typing``,
-``read``, ``queue``, ``case``, ``chat.ended``, ``alert``, ``error``, ``pong``.
+``read``, ``queue``, ``case``, ``chat.ended``, ``case.merged`` {case_id, target_id} (the
+case was merged: follow the target), ``alert``, ``error``, ``pong``.
 
 Refusals close the socket with a code and a reason the client shows: 4401 no valid session,
 4400 malformed frame, 4413 message over the limit, 4429 too many frames (rate limit), 4404 no
@@ -258,6 +259,13 @@ class Connection:
             if ev.get("user_id") != self.user.id:
                 await self.send(ev)
         elif kind in ("read", "chat.ended"):
+            await self.send(ev)
+        elif kind == "case.merged":
+            # kefu.desk.merge renumbered the target's conversation: count from its new end (the
+            # client moves to the target and reloads it) and never replay under old numbers
+            if "last_seq" in ev:
+                async with self.case_locks.setdefault(case_id, asyncio.Lock()):
+                    self.delivered[case_id] = max(self.delivered.get(case_id, 0), ev["last_seq"])
             await self.send(ev)
         elif kind == "case.updated":
             state = await self.db(_case_state, case_id)

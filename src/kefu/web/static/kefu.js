@@ -159,6 +159,14 @@
           ? (T.queueNobody || "No agent is online; your message is kept and answered later.")
           : (T.queue || "Position {p}, about {m} min")
             .replace("{p}", f.position).replace("{m}", f.wait_minutes);
+      } else if (f.type === "case.merged") {
+        // the case was merged (kefu.desk.merge): the conversation continues in the target
+        if (f.target_id && f.target_id !== this.caseId) {
+          const base = this.role === "customer" ? "/cases/" : "/desk/cases/";
+          window.location.assign(base + f.target_id);
+        } else {
+          window.location.reload();
+        }
       } else if (f.type === "chat.ended") {
         this.setStatus(T.chatEnded || "chat ended");
         // the customer's side of a finished chat closes; a new question starts a new chat
