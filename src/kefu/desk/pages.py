@@ -17,6 +17,7 @@ from kefu.aml import service as aml
 from kefu.core import i18n
 from kefu.core.http import (
     Caller,
+    Flash,
     DbSession,
     Id,
     OptionalCaller,
@@ -343,10 +344,12 @@ def desk_calc(
     try:
         data = knowledge.calculate(kind, params)
     except knowledge.CalcError as exc:
-        label = i18n.t(f"calc.f_{exc.field}", language(request))
+        lang = language(request)
+        label = i18n.t(f"calc.f_{exc.field}", lang)
         name = label if not label.startswith("calc.") else exc.field
-        return fragment(request, "desk/_calc.html", error=str(exc), field=name)
-    return fragment(request, "desk/_calc.html", error=None, result=data)
+        error = i18n.t(f"calc.e_{exc.key}", lang, **exc.params) if exc.key else str(exc)
+        return fragment(request, "desk/_calc.html", error=error, field=name, kind=kind)
+    return fragment(request, "desk/_calc.html", error=None, result=data, kind=kind)
 
 
 # --- admin console --------------------------------------------------------------------------
@@ -394,7 +397,7 @@ def admin_sla(
     near_breach_percent: int = Form(80, ge=1, le=99),
     csrf: str = Form(""),
 ) -> Response:
-    def save(actor: User) -> str:
+    def save(actor: User) -> Flash:
         desk.update_sla_policy(
             db,
             actor=actor,
@@ -404,7 +407,7 @@ def admin_sla(
             calendar_id=calendar_id,
             near_breach_percent=near_breach_percent,
         )
-        return "SLA policy saved (applies to new cases and priority changes)"
+        return ("polish.flash_sla_saved", {})
 
     return admin_form(request, caller, csrf, save)
 
@@ -419,9 +422,9 @@ def admin_calendar_day(
     kind: str = Form(max_length=8),
     csrf: str = Form(""),
 ) -> Response:
-    def mark(actor: User) -> str:
+    def mark(actor: User) -> Flash:
         desk.set_calendar_day(db, actor=actor, calendar_id=calendar_id, day=day, kind=kind)
-        return f"{day.isoformat()}: {kind}"
+        return ("polish.flash_day_" + kind, {"day": day.isoformat()})
 
     return admin_form(request, caller, csrf, mark)
 
@@ -439,7 +442,7 @@ def admin_canned(
     body_en: str = Form(max_length=5000),
     csrf: str = Form(""),
 ) -> Response:
-    def add(actor: User) -> str:
+    def add(actor: User) -> Flash:
         desk.add_canned(
             db,
             actor=actor,
@@ -450,7 +453,7 @@ def admin_canned(
             body_zh=body_zh,
             body_en=body_en,
         )
-        return f"canned reply {key} added"
+        return ("polish.flash_canned_added", {"key": key})
 
     return admin_form(request, caller, csrf, add)
 
@@ -468,7 +471,7 @@ def admin_canned_edit(
     body_en: str = Form(max_length=5000),
     csrf: str = Form(""),
 ) -> Response:
-    def edit(actor: User) -> str:
+    def edit(actor: User) -> Flash:
         desk.update_canned(
             db,
             actor=actor,
@@ -479,7 +482,7 @@ def admin_canned_edit(
             body_zh=body_zh,
             body_en=body_en,
         )
-        return f"canned reply {key} saved"
+        return ("polish.flash_canned_saved", {"key": key})
 
     return admin_form(request, caller, csrf, edit)
 
@@ -492,9 +495,9 @@ def admin_canned_delete(
     key: str = Path(max_length=64),
     csrf: str = Form(""),
 ) -> Response:
-    def delete(actor: User) -> str:
+    def delete(actor: User) -> Flash:
         desk.delete_canned(db, actor=actor, key=key)
-        return f"canned reply {key} deleted"
+        return ("polish.flash_canned_deleted", {"key": key})
 
     return admin_form(request, caller, csrf, delete)
 

@@ -15,10 +15,16 @@
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
+  /* "MM-DD HH:mm" in the configured zone: the same format as the server's localtime filter,
+     so a message that arrives live reads like the ones the page was loaded with */
   function fmtTime(iso) {
-    try { return new Date(iso).toLocaleString(cfg.lang === "en" ? "en-GB" : "zh-CN",
-      { hour: "2-digit", minute: "2-digit", month: "2-digit", day: "2-digit",
-        timeZone: cfg.tz || "Asia/Shanghai" }); } catch (e) { return iso; }
+    try {
+      const parts = {};
+      new Intl.DateTimeFormat("en-GB", { month: "2-digit", day: "2-digit", hour: "2-digit",
+        minute: "2-digit", hourCycle: "h23", timeZone: cfg.tz || "Asia/Shanghai" })
+        .formatToParts(new Date(iso)).forEach((p) => { parts[p.type] = p.value; });
+      return parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute;
+    } catch (e) { return iso; }
   }
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
