@@ -17,8 +17,8 @@ from kefu.aml import service as aml
 from kefu.core import i18n
 from kefu.core.http import (
     Caller,
-    Flash,
     DbSession,
+    Flash,
     Id,
     OptionalCaller,
     admin_form,

@@ -129,7 +129,10 @@ def admin_add_user(
             password=password,
             display_name=display_name,
         )
-        return ("polish.flash_user_added", {"username": username, "role": i18n.t(f"code.role.{role}", language(request))})
+        return (
+            "polish.flash_user_added",
+            {"username": username, "role": i18n.t(f"code.role.{role}", language(request))},
+        )
 
     return admin_form(request, caller, csrf, add)
 
@@ -145,6 +148,9 @@ def admin_set_role(
 ) -> Response:
     def change(actor: User) -> Flash:
         identity.set_role(db, actor=actor, user_id=user_id, role=role)
-        return ("polish.flash_role_set", {"user_id": user_id, "role": i18n.t(f"code.role.{role}", language(request))})
+        return (
+            "polish.flash_role_set",
+            {"user_id": user_id, "role": i18n.t(f"code.role.{role}", language(request))},
+        )
 
     return admin_form(request, caller, csrf, change)
