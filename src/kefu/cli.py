@@ -56,11 +56,32 @@ def _database() -> Database:
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
-    from kefu.core.migrate import upgrade
+    from kefu.core.migrate import upgrade_with_report
 
     url = get_settings().database_url
-    upgrade(url)
-    console.print(f"[green]database is up to date[/green] ({url.split('@')[-1]})")
+    where = url.split("@")[-1]
+    report = upgrade_with_report(url)
+    if report.new_database:
+        console.print(
+            f"[green]created a new database[/green] ({where}): {len(report.created)} tables, "
+            f"schema revision {report.after}"
+        )
+    elif report.before != report.after:
+        console.print(
+            f"[green]upgraded the database[/green] ({where}) from revision {report.before} "
+            f"to {report.after}; new tables: {', '.join(report.created) or 'none'}"
+        )
+    else:
+        console.print(
+            f"[green]database is up to date[/green] ({where}), schema revision {report.after}"
+        )
+        return
+    if report.created:
+        console.print("tables: " + ", ".join(report.created), soft_wrap=True)
+    if report.new_database:
+        console.print(
+            "next: [bold]kefu demo[/bold] loads the demo data, or [bold]kefu user[/bold] adds users"
+        )
 
 
 @app.command()

@@ -18,7 +18,7 @@ from kefu.knowledge.candidates import (
     propose_question,
 )
 from kefu.knowledge.content import default_index, load_articles, rules, rules_path
-from kefu.knowledge.index import index_for, suggest
+from kefu.knowledge.index import index_builds, index_for, suggest
 from kefu.knowledge.rules import RuleError
 from kefu.knowledge.schemas import candidate_out
 from kefu.knowledge.store import (
@@ -68,6 +68,7 @@ __all__ = [
     "find_article",
     "get_article",
     "history",
+    "index_builds",
     "index_for",
     "list_articles",
     "load_articles",

@@ -351,6 +351,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loaded = None
     if loaded is not None:
         log.info("knowledge base: loaded %d shipped articles", len(loaded.created))
+    # the search index is built before the first request, not by the first search
+    with app.state.db.session() as s:
+        knowledge.index_for(s)
     if not url.startswith("memory"):
         broker = broker_from_url(url)
         set_broker(broker)
