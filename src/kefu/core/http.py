@@ -305,8 +305,47 @@ def fragment(request: Request, name: str, **ctx: Any) -> HTMLResponse:
     )
 
 
+def _page_caller(request: Request) -> Caller | None:
+    """Who is looking at an error page: a 404 matched no route, so no dependency found the
+    caller; the session cookie is read here so the page keeps the console's navigation."""
+    token, via_cookie = _token(request)
+    if not token:
+        return None
+    db = get_database(request).sessions()
+    try:
+        found = session_for_token(db, token)
+        if found is None:
+            return None
+        user, sess = found
+        db.expunge(user)
+        db.expunge(sess)
+    except Exception:
+        return None
+    finally:
+        db.rollback()
+        db.close()
+    request.state.user_lang = user.language
+    return Caller(user, sess, via_cookie)
+
+
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
-    page = render(request, "error.html", None, status=status, title=title, detail=detail)
+    """An error as a page of the console the person was in: their navigation, a title and an
+    explanation in the page's language, and what went wrong as the server put it."""
+    who = _page_caller(request)
+    lang = language(request)
+    key = f"polish.error_{status}"
+    said = i18n.t(key, lang)
+    page = render(
+        request,
+        "error.html",
+        who,
+        status=status,
+        title=title if said == key else said,
+        detail=detail,
+        explain=i18n.t(f"polish.error_{status}_explain", lang)
+        if i18n.t(f"polish.error_{status}_explain", lang) != f"polish.error_{status}_explain"
+        else "",
+    )
     page.status_code = status
     return page
 

@@ -453,7 +453,7 @@ def admin_canned(
             body_zh=body_zh,
             body_en=body_en,
         )
-        return ("polish.flash_canned_added", {"key": key})
+        return ("polish.flash_canned_added", {"name": key})
 
     return admin_form(request, caller, csrf, add)
 
@@ -482,7 +482,7 @@ def admin_canned_edit(
             body_zh=body_zh,
             body_en=body_en,
         )
-        return ("polish.flash_canned_saved", {"key": key})
+        return ("polish.flash_canned_saved", {"name": key})
 
     return admin_form(request, caller, csrf, edit)
 
@@ -497,7 +497,7 @@ def admin_canned_delete(
 ) -> Response:
     def delete(actor: User) -> Flash:
         desk.delete_canned(db, actor=actor, key=key)
-        return ("polish.flash_canned_deleted", {"key": key})
+        return ("polish.flash_canned_deleted", {"name": key})
 
     return admin_form(request, caller, csrf, delete)
 
