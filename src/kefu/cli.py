@@ -17,6 +17,7 @@ from kefu.compliance.cli import guard_app, screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.customers.cli import app as kyc_app
+from kefu.desk.calendar_cli import calendar_app
 from kefu.desk.cli import intent_app
 from kefu.desk.mail_cli import mail_app
 from kefu.knowledge.cli import calc_app, kb_app, rules_app
@@ -328,6 +329,7 @@ app.add_typer(intent_app, name="intent")
 app.add_typer(quality_app, name="qa")
 app.add_typer(market_app, name="market")
 app.add_typer(academy_app, name="academy")
+app.add_typer(calendar_app, name="calendar")
 app.add_typer(kyc_app, name="kyc")
 app.add_typer(mail_app, name="mail")
 

@@ -377,6 +377,7 @@ def admin(
         can_users=can(c.user, "users.manage"),
         policies=desk.list_policies(db),
         calendars=desk.list_calendars(db),
+        calendars_needing=desk.calendars_needing_holidays(db),
         canned=desk.list_canned(db, by_category=False, q=canned_q),
         canned_q=canned_q,
         flash=flash,
