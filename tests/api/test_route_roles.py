@@ -368,6 +368,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/admin/calendars/{calendar_id}/days"): Access(
         "sla.manage", kind="admin_form", body=lambda w: {"day": "2026-12-31", "kind": "holiday"}
     ),
+    ("POST", "/admin/calendars/{calendar_id}/import"): Access(
+        "sla.manage", kind="admin_form", body=lambda w: {}
+    ),
     ("POST", "/admin/canned"): Access(
         "canned.manage",
         kind="admin_form",

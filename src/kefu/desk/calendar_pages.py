@@ -34,7 +34,7 @@ def admin_calendar_import(
     calendar_id: Id,
     caller: OptionalCaller,
     db: DbSession,
-    file: UploadFile = File(),
+    file: UploadFile | None = File(None),
     csrf: str = Form(""),
 ) -> Response:
     """Adds the days of an uploaded .ics or .csv holiday file to a calendar; a bad file is
@@ -44,6 +44,8 @@ def admin_calendar_import(
         return c
     check_form_csrf(c, csrf)
     lang = language(request)
+    if file is None:
+        return _flash(i18n.t("polish.calendar_no_file", lang), "error")
     name = (file.filename or "").rsplit("/", 1)[-1][:120]
     content = file.file.read(desk.calendar_import_limit() + 1)
     try:
