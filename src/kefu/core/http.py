@@ -263,6 +263,9 @@ _CAMEL = {
     k: "".join(p.capitalize() if i else p for i, p in enumerate(k.split("_"))) for k in _TEXT_KEYS
 }
 _STATUSES = ("new", "open", "pending", "on_hold", "resolved", "closed")
+#: what the pages' script says when the server refuses (by HTTP status; "other" leads the
+#: server's own words)
+_REFUSALS = ("401", "403", "404", "413", "429", "other", "close")
 
 
 def render(request: Request, name: str, caller: Caller | None, **ctx: Any) -> HTMLResponse:
@@ -278,7 +281,8 @@ def render(request: Request, name: str, caller: Caller | None, **ctx: Any) -> HT
         "role": user.role if user else None,
         "tz": get_settings().timezone,
         "text": {_CAMEL[k]: i18n.t(f"ui.{k}", lang) for k in _TEXT_KEYS}
-        | {"status": {k: i18n.t(f"status.{k}", lang) for k in _STATUSES}},
+        | {"status": {k: i18n.t(f"status.{k}", lang) for k in _STATUSES}}
+        | {"refusal": {k: i18n.t(f"polish.refusal_{k}", lang) for k in _REFUSALS}},
     }
     return templates.TemplateResponse(
         request,

@@ -187,6 +187,8 @@ def _desk_ctx(
         ctx["assignee_name"] = identity.user_name(db, case.assignee_id, lang)
         ctx["agents"] = queries.agents_with_presence(db, lang=lang)
         ctx["can_reveal"] = can(user, "pii.reveal")
+        # read-only roles (compliance, trainer) see no reply box nor case controls
+        ctx["can_reply"] = can(user, "message.reply")
         # a neutral flag only: the desk never learns of an AML alert (no tipping off)
         ctx["attention"] = aml.attention(db, case.customer_id)
         ctx["intent"] = knowledge.article_title(db, case.intent, lang) if case.intent else None
