@@ -117,6 +117,9 @@ def test_read_only_roles_see_no_controls_they_cannot_use(browser, demo_server, r
         for control in ("reply", "send", "status-select", "resolve", "set-pending", "end-chat"):
             assert page.locator(f"[data-testid={control}]").count() == 0, control
         assert "只读" in page.inner_text("[data-testid=read-only]")
+        # the knowledge panel suggests articles to read, with nothing to insert them into
+        page.wait_for_selector("[data-testid=kb-hit]")
+        assert page.locator("[data-testid=kb-insert]").count() == 0
         w.assert_clean()
     finally:
         w.ctx.close()

@@ -524,6 +524,6 @@ def desk_kb(request: Request, caller: OptionalCaller, db: DbSession, case_id: Id
         answers=knowledge.article_answers(
             db, [h.slug for h in hits], "en" if case.language == "en" else "zh"
         ),
-        insert=True,
+        insert=can(c.user, "message.reply"),  # read-only roles have no reply to insert into
         case_id=case.id,
     )
