@@ -17,6 +17,7 @@ from kefu.compliance.cli import guard_app, screen_command
 from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.customers.cli import app as kyc_app
+from kefu.desk.calendar_cli import calendar_app
 from kefu.desk.cli import intent_app
 from kefu.desk.mail_cli import mail_app
 from kefu.knowledge.cli import calc_app, kb_app, rules_app
@@ -56,11 +57,32 @@ def _database() -> Database:
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
-    from kefu.core.migrate import upgrade
+    from kefu.core.migrate import upgrade_with_report
 
     url = get_settings().database_url
-    upgrade(url)
-    console.print(f"[green]database is up to date[/green] ({url.split('@')[-1]})")
+    where = url.split("@")[-1]
+    report = upgrade_with_report(url)
+    if report.new_database:
+        console.print(
+            f"[green]created a new database[/green] ({where}): {len(report.created)} tables, "
+            f"schema revision {report.after}"
+        )
+    elif report.before != report.after:
+        console.print(
+            f"[green]upgraded the database[/green] ({where}) from revision {report.before} "
+            f"to {report.after}; new tables: {', '.join(report.created) or 'none'}"
+        )
+    else:
+        console.print(
+            f"[green]database is up to date[/green] ({where}), schema revision {report.after}"
+        )
+        return
+    if report.created:
+        console.print("tables: " + ", ".join(report.created), soft_wrap=True)
+    if report.new_database:
+        console.print(
+            "next: [bold]kefu demo[/bold] loads the demo data, or [bold]kefu user[/bold] adds users"
+        )
 
 
 @app.command()
@@ -307,6 +329,7 @@ app.add_typer(intent_app, name="intent")
 app.add_typer(quality_app, name="qa")
 app.add_typer(market_app, name="market")
 app.add_typer(academy_app, name="academy")
+app.add_typer(calendar_app, name="calendar")
 app.add_typer(kyc_app, name="kyc")
 app.add_typer(mail_app, name="mail")
 

@@ -40,12 +40,18 @@ def test_st_means_main_board_st_and_the_explanation_prints_plain_percentages():
     """Board "st" is a main-board risk-warning share; ChiNext and STAR ST shares follow their board
     (±20%), so they are asked for as "chinext" / "star"."""
     st = price_limit(D("10"), "st", date(2025, 1, 2), rules=R)
-    assert (st.upper, st.message) == (D("10.50"), "st ±5% on 2025-01-02")
+    assert st.upper == D("10.50")
+    assert st.message_en == (
+        "Main-board ST / *ST shares: the daily price limit is ±5% of the previous close "
+        "(rules in force on 2025-01-02)."
+    )
     main = price_limit(D("10"), "main", date(2026, 11, 24), rules=R)
-    assert main.message == "main ±10% on 2026-11-24"  # not "±1E+1%"
-    assert "E" not in price_limit(D("10"), "bse", date(2026, 1, 5), rules=R).message
+    assert main.message_zh == "主板的涨跌幅限制为前收盘价的 ±10%（按 2026-11-24 适用的规则）。"
+    assert "±10%" in main.message_en  # not "±1E+1%"
+    assert "E+" not in price_limit(D("10"), "bse", date(2026, 1, 5), rules=R).message
     star = price_limit(D("10"), "star", date(2026, 1, 5), rules=R)
-    assert (star.upper, star.message) == (D("12.00"), "star ±20% on 2026-01-05")
+    assert star.upper == D("12.00") and star.message_en.startswith("STAR Market: ")
+    assert "±20%" in star.message_en
 
 
 def test_new_listings_have_no_limit_under_the_registration_system():
@@ -63,7 +69,7 @@ def test_historical_first_day_band_on_the_issue_price():
     the issue price, and from the second day the board's normal limit applied."""
     first = price_limit(D("10.00"), "chinext", date(2019, 6, 3), listing_day=1, rules=R)
     assert (first.upper, first.lower, first.ratio) == (D("14.40"), D("6.40"), None)
-    assert "+44% / −36%" in first.message
+    assert "from −36% to +44% of the issue price" in first.message_en
     second = price_limit(D("14.40"), "chinext", date(2019, 6, 4), listing_day=2, rules=R)
     assert second.upper == D("15.84")  # ChiNext was ±10% then
     main = price_limit(D("8.88"), "main", date(2023, 3, 1), listing_day=1, rules=R)
@@ -116,7 +122,8 @@ def test_margin_interest_and_ratio():
     assert margin_interest(D("100000"), D("0.06"), 10, 365) == D("164.38")
     m = maintenance_ratio(D("20000"), D("250000"), D("200000"), D("1000"), rules=R)
     assert m.ratio == D("134.33") and m.status == "warning"
-    assert m.message == "低于140%警戒线 / below the 140% warning line"
+    assert m.message_zh.startswith("低于140%警戒线")
+    assert m.message_en.startswith("Below the 140% warning line")
     call = maintenance_ratio(D("0"), D("250000"), D("200000"), D("0"), rules=R)
     assert call.status == "call"
     # worded as the margin-ratio article words it: "within 2 trading days", not "T+2"

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
@@ -42,6 +43,7 @@ __all__ = [
     "CallerDep",
     "CurrentUser",
     "DbSession",
+    "Flash",
     "Lang",
     "OptionalCaller",
     "admin_form",
@@ -57,6 +59,7 @@ __all__ = [
     "language",
     "localtime",
     "login_redirect",
+    "money",
     "optional_caller",
     "render",
     "set_session_cookie",
@@ -202,6 +205,39 @@ def localtime(value: datetime | str | None) -> str:
 
 templates.env.filters["localtime"] = localtime
 
+
+def money(value: Decimal | str | float | None) -> str:
+    """Jinja2 filter ``money``: an amount with thousands separators and two decimals
+    ("297499.0700" → "297,499.07"); an empty value stays empty and a non-number as it is."""
+    if value is None or value == "":
+        return ""
+    try:
+        d = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if not d.is_finite():
+        return str(value)
+    return f"{d.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
+
+
+templates.env.filters["money"] = money
+
+
+def _code(lang: str) -> Callable[[str, object], str]:
+    """The templates' ``code(group, value)``: a stored code value (a status, a kind, a role …)
+    in words of ``lang`` from the ``code.<group>.<value>`` catalog entries; a value without an
+    entry shows as itself."""
+
+    def code(group: str, value: object) -> str:
+        if value is None or value == "":
+            return ""
+        key = f"code.{group}.{value}"
+        text = i18n.t(key, lang)
+        return str(value) if text == key else text
+
+    return code
+
+
 _TEXT_KEYS = (
     "connected",
     "reconnecting",
@@ -227,6 +263,9 @@ _CAMEL = {
     k: "".join(p.capitalize() if i else p for i, p in enumerate(k.split("_"))) for k in _TEXT_KEYS
 }
 _STATUSES = ("new", "open", "pending", "on_hold", "resolved", "closed")
+#: what the pages' script says when the server refuses (by HTTP status; "other" leads the
+#: server's own words)
+_REFUSALS = ("401", "403", "404", "413", "429", "other", "close")
 
 
 def render(request: Request, name: str, caller: Caller | None, **ctx: Any) -> HTMLResponse:
@@ -242,13 +281,15 @@ def render(request: Request, name: str, caller: Caller | None, **ctx: Any) -> HT
         "role": user.role if user else None,
         "tz": get_settings().timezone,
         "text": {_CAMEL[k]: i18n.t(f"ui.{k}", lang) for k in _TEXT_KEYS}
-        | {"status": {k: i18n.t(f"status.{k}", lang) for k in _STATUSES}},
+        | {"status": {k: i18n.t(f"status.{k}", lang) for k in _STATUSES}}
+        | {"refusal": {k: i18n.t(f"polish.refusal_{k}", lang) for k in _REFUSALS}},
     }
     return templates.TemplateResponse(
         request,
         name,
         {
             "t": lambda key, **kw: i18n.t(key, lang, **kw),
+            "code": _code(lang),
             "lang": lang,
             "user": user,
             "csrf": csrf,
@@ -262,12 +303,53 @@ def fragment(request: Request, name: str, **ctx: Any) -> HTMLResponse:
     """An htmx fragment (a partial template): only ``t`` and ``lang`` besides ``ctx``."""
     lang = language(request)
     return templates.TemplateResponse(
-        request, name, {"t": lambda key, **kw: i18n.t(key, lang, **kw), "lang": lang, **ctx}
+        request,
+        name,
+        {"t": lambda key, **kw: i18n.t(key, lang, **kw), "code": _code(lang), "lang": lang, **ctx},
     )
 
 
+def _page_caller(request: Request) -> Caller | None:
+    """Who is looking at an error page: a 404 matched no route, so no dependency found the
+    caller; the session cookie is read here so the page keeps the console's navigation."""
+    token, via_cookie = _token(request)
+    if not token:
+        return None
+    db = get_database(request).sessions()
+    try:
+        found = session_for_token(db, token)
+        if found is None:
+            return None
+        user, sess = found
+        db.expunge(user)
+        db.expunge(sess)
+    except Exception:
+        return None
+    finally:
+        db.rollback()
+        db.close()
+    request.state.user_lang = user.language
+    return Caller(user, sess, via_cookie)
+
+
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
-    page = render(request, "error.html", None, status=status, title=title, detail=detail)
+    """An error as a page of the console the person was in: their navigation, a title and an
+    explanation in the page's language, and what went wrong as the server put it."""
+    who = _page_caller(request)
+    lang = language(request)
+    key = f"polish.error_{status}"
+    said = i18n.t(key, lang)
+    page = render(
+        request,
+        "error.html",
+        who,
+        status=status,
+        title=title if said == key else said,
+        detail=detail,
+        explain=i18n.t(f"polish.error_{status}_explain", lang)
+        if i18n.t(f"polish.error_{status}_explain", lang) != f"polish.error_{status}_explain"
+        else "",
+    )
     page.status_code = status
     return page
 
@@ -301,22 +383,37 @@ def admin_page_caller(request: Request, caller: Caller | None) -> Caller | Respo
     return caller
 
 
+#: what an admin form's ``fn`` returns: a message, or a catalog key and its parameters (the
+#: flash is then said in the page's language)
+Flash = str | tuple[str, dict[str, Any]]
+
+
 def admin_form(
-    request: Request, caller: Caller | None, csrf: str, fn: Callable[[User], str]
+    request: Request, caller: Caller | None, csrf: str, fn: Callable[[User], Flash]
 ) -> Response:
     """A form post of the admin console: the role and CSRF checks, then ``fn(user)`` whose
-    message (or refusal) is flashed back on /admin."""
+    message (or refusal) is flashed back on /admin in the page's language."""
     c = admin_page_caller(request, caller)
     if isinstance(c, Response):
         return c
     check_form_csrf(c, csrf)
+    lang = language(request)
     try:
-        message = fn(c.user)
-    except KefuError as exc:
+        result = fn(c.user)
+    except Forbidden:
+        text = i18n.t("polish.flash_forbidden", lang)
         return RedirectResponse(
-            "/admin?" + urlencode({"flash": exc.detail, "kind": "error"}), status_code=303
+            "/admin?" + urlencode({"flash": text, "kind": "error"}), status_code=303
         )
-    return RedirectResponse("/admin?" + urlencode({"flash": message}), status_code=303)
+    except KefuError as exc:
+        text = i18n.t("polish.flash_refused", lang, detail=exc.detail)
+        return RedirectResponse(
+            "/admin?" + urlencode({"flash": text[:200], "kind": "error"}), status_code=303
+        )
+    if isinstance(result, tuple):
+        key, params = result
+        result = i18n.t(key, lang, **params)
+    return RedirectResponse("/admin?" + urlencode({"flash": result[:200]}), status_code=303)
 
 
 def origin_allowed(origin: str | None, host: str | None) -> bool:

@@ -18,6 +18,7 @@ class DeskAudit(StrEnum):
     status_create = "status.create"
     sla_update = "sla.update"
     calendar_day = "calendar.day"
+    calendar_import = "calendar.import"
     canned_create = "canned.create"
     canned_update = "canned.update"
     canned_delete = "canned.delete"

@@ -18,6 +18,7 @@ from kefu.core import i18n
 from kefu.core.http import (
     Caller,
     DbSession,
+    Flash,
     Id,
     OptionalCaller,
     admin_form,
@@ -211,6 +212,8 @@ def _desk_ctx(
         ctx["assignee_name"] = identity.user_name(db, case.assignee_id, lang)
         ctx["agents"] = queries.agents_with_presence(db, lang=lang)
         ctx["can_reveal"] = can(user, "pii.reveal")
+        # read-only roles (compliance, trainer) see no reply box nor case controls
+        ctx["can_reply"] = can(user, "message.reply")
         # a neutral flag only: the desk never learns of an AML alert (no tipping off)
         ctx["attention"] = aml.attention(db, case.customer_id)
         ctx["intent"] = knowledge.article_title(db, case.intent, lang) if case.intent else None
@@ -368,10 +371,12 @@ def desk_calc(
     try:
         data = knowledge.calculate(kind, params)
     except knowledge.CalcError as exc:
-        label = i18n.t(f"calc.f_{exc.field}", language(request))
+        lang = language(request)
+        label = i18n.t(f"calc.f_{exc.field}", lang)
         name = label if not label.startswith("calc.") else exc.field
-        return fragment(request, "desk/_calc.html", error=str(exc), field=name)
-    return fragment(request, "desk/_calc.html", error=None, result=data)
+        error = i18n.t(f"calc.e_{exc.key}", lang, **exc.params) if exc.key else str(exc)
+        return fragment(request, "desk/_calc.html", error=error, field=name, kind=kind)
+    return fragment(request, "desk/_calc.html", error=None, result=data, kind=kind)
 
 
 # --- admin console --------------------------------------------------------------------------
@@ -399,6 +404,7 @@ def admin(
         can_users=can(c.user, "users.manage"),
         policies=desk.list_policies(db),
         calendars=desk.list_calendars(db),
+        calendars_needing=desk.calendars_needing_holidays(db),
         canned=desk.list_canned(db, by_category=False, q=canned_q),
         canned_q=canned_q,
         agent_profiles=views_pages.admin_agent_profiles(db, c.user),
@@ -420,7 +426,7 @@ def admin_sla(
     near_breach_percent: int = Form(80, ge=1, le=99),
     csrf: str = Form(""),
 ) -> Response:
-    def save(actor: User) -> str:
+    def save(actor: User) -> Flash:
         desk.update_sla_policy(
             db,
             actor=actor,
@@ -430,7 +436,7 @@ def admin_sla(
             calendar_id=calendar_id,
             near_breach_percent=near_breach_percent,
         )
-        return "SLA policy saved (applies to new cases and priority changes)"
+        return ("polish.flash_sla_saved", {})
 
     return admin_form(request, caller, csrf, save)
 
@@ -445,9 +451,9 @@ def admin_calendar_day(
     kind: str = Form(max_length=8),
     csrf: str = Form(""),
 ) -> Response:
-    def mark(actor: User) -> str:
+    def mark(actor: User) -> Flash:
         desk.set_calendar_day(db, actor=actor, calendar_id=calendar_id, day=day, kind=kind)
-        return f"{day.isoformat()}: {kind}"
+        return ("polish.flash_day_" + kind, {"day": day.isoformat()})
 
     return admin_form(request, caller, csrf, mark)
 
@@ -465,7 +471,7 @@ def admin_canned(
     body_en: str = Form(max_length=5000),
     csrf: str = Form(""),
 ) -> Response:
-    def add(actor: User) -> str:
+    def add(actor: User) -> Flash:
         desk.add_canned(
             db,
             actor=actor,
@@ -476,7 +482,7 @@ def admin_canned(
             body_zh=body_zh,
             body_en=body_en,
         )
-        return f"canned reply {key} added"
+        return ("polish.flash_canned_added", {"name": key})
 
     return admin_form(request, caller, csrf, add)
 
@@ -494,7 +500,7 @@ def admin_canned_edit(
     body_en: str = Form(max_length=5000),
     csrf: str = Form(""),
 ) -> Response:
-    def edit(actor: User) -> str:
+    def edit(actor: User) -> Flash:
         desk.update_canned(
             db,
             actor=actor,
@@ -505,7 +511,7 @@ def admin_canned_edit(
             body_zh=body_zh,
             body_en=body_en,
         )
-        return f"canned reply {key} saved"
+        return ("polish.flash_canned_saved", {"name": key})
 
     return admin_form(request, caller, csrf, edit)
 
@@ -518,9 +524,9 @@ def admin_canned_delete(
     key: str = Path(max_length=64),
     csrf: str = Form(""),
 ) -> Response:
-    def delete(actor: User) -> str:
+    def delete(actor: User) -> Flash:
         desk.delete_canned(db, actor=actor, key=key)
-        return f"canned reply {key} deleted"
+        return ("polish.flash_canned_deleted", {"name": key})
 
     return admin_form(request, caller, csrf, delete)
 
@@ -544,6 +550,6 @@ def desk_kb(request: Request, caller: OptionalCaller, db: DbSession, case_id: Id
         answers=knowledge.article_answers(
             db, [h.slug for h in hits], "en" if case.language == "en" else "zh"
         ),
-        insert=True,
+        insert=can(c.user, "message.reply"),  # read-only roles have no reply to insert into
         case_id=case.id,
     )

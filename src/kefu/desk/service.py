@@ -14,6 +14,13 @@ from kefu.desk.assignment import (
     set_presence,
 )
 from kefu.desk.attachments import add_attachment, attachment_file, file_policy
+from kefu.desk.calendar_import import (
+    CalendarImport,
+    calendar_by_name,
+    calendar_import_limit,
+    calendars_needing_holidays,
+    import_calendar_file,
+)
 from kefu.desk.canned import (
     add_canned,
     case_variables,
@@ -71,6 +78,7 @@ from kefu.desk.validation import normalise_tags
 
 __all__ = [
     "BUILTIN_STATUSES",
+    "CalendarImport",
     "Policy",
     "PolicyBook",
     "add_attachment",
@@ -84,7 +92,10 @@ __all__ = [
     "assign_waiting",
     "attachment_file",
     "bulk_update",
+    "calendar_by_name",
+    "calendar_import_limit",
     "calendar_of",
+    "calendars_needing_holidays",
     "case_variables",
     "categories",
     "change_status",
@@ -96,6 +107,7 @@ __all__ = [
     "delete_macro",
     "ensure_builtin_statuses",
     "file_policy",
+    "import_calendar_file",
     "last_customer_text",
     "list_calendars",
     "list_canned",

@@ -12,6 +12,7 @@ from kefu.core.http import (
     COOKIE,
     LANG_COOKIE,
     DbSession,
+    Flash,
     Id,
     OptionalCaller,
     admin_form,
@@ -119,7 +120,7 @@ def admin_add_user(
     display_name: str = Form("", max_length=128),
     csrf: str = Form(""),
 ) -> Response:
-    def add(actor: User) -> str:
+    def add(actor: User) -> Flash:
         identity.create_user(
             db,
             actor=actor,
@@ -128,7 +129,10 @@ def admin_add_user(
             password=password,
             display_name=display_name,
         )
-        return f"added {role} {username}"
+        return (
+            "polish.flash_user_added",
+            {"username": username, "role": i18n.t(f"code.role.{role}", language(request))},
+        )
 
     return admin_form(request, caller, csrf, add)
 
@@ -142,8 +146,11 @@ def admin_set_role(
     role: str = Form(max_length=16),
     csrf: str = Form(""),
 ) -> Response:
-    def change(actor: User) -> str:
+    def change(actor: User) -> Flash:
         identity.set_role(db, actor=actor, user_id=user_id, role=role)
-        return f"user {user_id} is now {role}"
+        return (
+            "polish.flash_role_set",
+            {"user_id": user_id, "role": i18n.t(f"code.role.{role}", language(request))},
+        )
 
     return admin_form(request, caller, csrf, change)

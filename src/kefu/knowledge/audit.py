@@ -12,3 +12,4 @@ class KnowledgeAudit(StrEnum):
     candidate = "kb.candidate"
     candidate_added = "kb.candidate_added"
     candidate_dismissed = "kb.candidate_dismissed"
+    help_feedback = "kb.help_feedback"

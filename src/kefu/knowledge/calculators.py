@@ -25,7 +25,14 @@ IPO_RULES = {b: f"ipo_first_days_{'main' if b == 'st' else b}" for b in BOARDS}
 
 
 class CalcError(ValueError):
-    """Bad input, with a message naming the field (its first word)."""
+    """Bad input, with a message naming the field (its first word). ``key`` and ``params``
+    name the refusal for a translated message (``calc.e_<key>`` in the locale files), so the
+    desk says it in the agent's language; the English message stays for the API and the CLI."""
+
+    def __init__(self, message: str, key: str = "", **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
     @property
     def field(self) -> str:
@@ -39,10 +46,20 @@ def to_decimal(value: object, field: str) -> Decimal:
     try:
         d = Decimal(text[:-1] if pct else text)
     except InvalidOperation as exc:
-        raise CalcError(f"{field}: {value!r} is not a number") from exc
+        raise CalcError(f"{field}: {value!r} is not a number", "not_number", value=value) from exc
     if not d.is_finite():
-        raise CalcError(f"{field}: {value!r} is not a finite number")
+        raise CalcError(f"{field}: {value!r} is not a finite number", "not_number", value=value)
     return d / 100 if pct else d
+
+
+def percentage(value: object, field: str) -> Decimal:
+    """A rate as a fraction, written as people write it in a form: "6.5" and "6.5%" are 6.5%
+    (0.065), "85" is 85%; a bare number below 1 ("0.065", "0.85") is already a fraction, as the
+    API and the CLI have always taken it."""
+    d = to_decimal(value, field)
+    if str(value).strip().endswith("%") or d < 1:
+        return d
+    return d / 100
 
 
 def _round(d: Decimal) -> Decimal:
@@ -51,14 +68,24 @@ def _round(d: Decimal) -> Decimal:
 
 def _positive(d: Decimal, field: str) -> Decimal:
     if d <= 0:
-        raise CalcError(f"{field} must be greater than 0")
+        raise CalcError(f"{field} must be greater than 0", "positive")
     return d
 
 
 def _non_negative(d: Decimal, field: str) -> Decimal:
     if d < 0:
-        raise CalcError(f"{field} must not be negative")
+        raise CalcError(f"{field} must not be negative", "negative")
     return d
+
+
+#: the boards as the explanations name them (zh, en)
+BOARD_NAMES: dict[str, tuple[str, str]] = {
+    "main": ("主板", "Main board"),
+    "st": ("主板 ST / *ST 股票", "Main-board ST / *ST shares"),
+    "chinext": ("创业板", "ChiNext"),
+    "star": ("科创板", "STAR Market"),
+    "bse": ("北交所", "Beijing Stock Exchange"),
+}
 
 
 @dataclass(frozen=True)
@@ -66,10 +93,17 @@ class PriceLimit:
     upper: Decimal | None
     lower: Decimal | None
     ratio: Decimal | None
-    message: str
+    message_zh: str
+    message_en: str
+
+    @property
+    def message(self) -> str:
+        """The explanation in both languages, "中文 / English"."""
+        return f"{self.message_zh} / {self.message_en}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+        out = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+        return out | {"message": self.message}
 
 
 def _rule(fn: Any, *args: Any) -> Any:
@@ -77,14 +111,14 @@ def _rule(fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
     except RuleError as exc:
-        raise CalcError(f"date: {exc}") from exc
+        raise CalcError(f"date: {exc}", "date_rule") from exc
 
 
 def limit_ratio(board: str, on: date, rules: Registry) -> Decimal:
     """The daily limit ratio of a board on a date (SSE/SZSE/BSE trading rules, dated in the
     registry)."""
     if board not in BOARDS:
-        raise CalcError(f"board must be one of {', '.join(BOARDS)}, not {board!r}")
+        raise CalcError(f"board must be one of {', '.join(BOARDS)}, not {board!r}", "choice")
     ratio: Decimal = _rule(rules.decimal, PRICE_LIMIT_RULES[board], on)
     return ratio
 
@@ -106,32 +140,44 @@ def price_limit(
     ratio = limit_ratio(board, on, rules)
     if listing_day is not None:
         if listing_day < 1:
-            raise CalcError("listing_day counts trading days from 1 (the first day)")
+            raise CalcError("listing_day counts trading days from 1 (the first day)", "listing_day")
         ipo = _rule(rules.entry, IPO_RULES[board], on)
         free = int(ipo.values.get("free_days", 0))
         if listing_day <= free:
             days_zh = format_value("trading_days", free, "zh")
             days_en = format_value("trading_days", free, "en")
+            zh, en = BOARD_NAMES[board]
             return PriceLimit(
                 None,
                 None,
                 None,
-                f"新股上市前{days_zh}不设涨跌幅限制 / no price limit on the first {days_en} of "
-                f"a new listing ({board}, {on.isoformat()})",
+                f"{zh}新股上市前{days_zh}不设涨跌幅限制（按 {on.isoformat()} 适用的规则）。",
+                f"{en}: a new listing has no daily price limit on its first {days_en} "
+                f"(rules in force on {on.isoformat()}).",
             )
         if free == 0 and listing_day == 1 and "first_day_up" in ipo.values:
             up, down = Decimal(ipo.values["first_day_up"]), Decimal(ipo.values["first_day_down"])
+            zh, en = BOARD_NAMES[board]
             return PriceLimit(
                 _round(prev_close * (1 + up)),
                 _round(prev_close * (1 - down)),
                 None,
-                f"新股上市首日：发行价 +{percent(up)} / −{percent(down)} / first day of a new "
-                f"listing: issue price +{percent(up)} / −{percent(down)} ({board}, "
-                f"{on.isoformat()})",
+                f"{zh}新股上市首日的价格区间为发行价 +{percent(up)} 至 −{percent(down)}"
+                f"（按 {on.isoformat()} 适用的规则）。",
+                f"{en}: on its first day a new listing may trade from −{percent(down)} to "
+                f"+{percent(up)} of the issue price (rules in force on {on.isoformat()}).",
             )
     upper = _round(prev_close * (1 + ratio))
     lower = _round(prev_close * (1 - ratio))
-    return PriceLimit(upper, lower, ratio, f"{board} ±{percent(ratio)} on {on.isoformat()}")
+    zh, en = BOARD_NAMES[board]
+    return PriceLimit(
+        upper,
+        lower,
+        ratio,
+        f"{zh}的涨跌幅限制为前收盘价的 ±{percent(ratio)}（按 {on.isoformat()} 适用的规则）。",
+        f"{en}: the daily price limit is ±{percent(ratio)} of the previous close "
+        f"(rules in force on {on.isoformat()}).",
+    )
 
 
 @dataclass(frozen=True)
@@ -159,10 +205,10 @@ def trading_fees(
     demo broker's unless given, never above the regulatory ceiling), transfer fee on both sides
     and stamp duty on sells, each at the rate the registry holds for that date."""
     if side not in ("buy", "sell"):
-        raise CalcError(f"side must be buy or sell, not {side!r}")
+        raise CalcError(f"side must be buy or sell, not {side!r}", "choice")
     _positive(price, "price")
     if qty <= 0:
-        raise CalcError("qty must be a positive number of shares")
+        raise CalcError("qty must be a positive number of shares", "positive")
     day = on or date.today()
     if commission_rate is None:
         commission_rate = _rule(rules.decimal, "demo_commission", day, "rate")
@@ -172,7 +218,9 @@ def trading_fees(
     _non_negative(commission_rate, "commission_rate")
     cap: Decimal = _rule(rules.decimal, "commission_cap", day)
     if commission_rate > cap:
-        raise CalcError(f"commission_rate above the {percent(cap)} regulatory cap")
+        raise CalcError(
+            f"commission_rate above the {percent(cap)} regulatory cap", "cap", cap=percent(cap)
+        )
     _non_negative(min_commission, "min_commission")
     amount = price * qty
     commission = max(_round(amount * commission_rate), _round(min_commission))
@@ -188,11 +236,11 @@ def margin_interest(amount: Decimal, annual_rate: Decimal, days: int, basis: int
     _positive(amount, "amount")
     _non_negative(annual_rate, "annual_rate")
     if annual_rate >= 1:
-        raise CalcError("annual_rate looks like a percentage: write 6% or 0.06")
+        raise CalcError("annual_rate must be below 100%: write 6.5 or 6.5%", "rate_too_high")
     if days < 0:
-        raise CalcError("days must not be negative")
+        raise CalcError("days must not be negative", "negative")
     if basis not in (360, 365):
-        raise CalcError("basis must be 360 or 365")
+        raise CalcError("basis must be 360 or 365", "choice")
     return _round(amount * annual_rate * days / basis)
 
 
@@ -200,10 +248,22 @@ def margin_interest(amount: Decimal, annual_rate: Decimal, days: int, basis: int
 class Maintenance:
     ratio: Decimal
     status: Literal["safe", "warning", "call"]
-    message: str
+    message_zh: str
+    message_en: str
+
+    @property
+    def message(self) -> str:
+        """The explanation in both languages, "中文 / English"."""
+        return f"{self.message_zh} / {self.message_en}"
 
     def to_dict(self) -> dict[str, str]:
-        return {"ratio": str(self.ratio), "status": self.status, "message": self.message}
+        return {
+            "ratio": str(self.ratio),
+            "status": self.status,
+            "message": self.message,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+        }
 
 
 def maintenance_ratio(
@@ -226,7 +286,9 @@ def maintenance_ratio(
         _non_negative(d, f)
     owed = debt + interest
     if owed == 0:
-        raise CalcError("debt and interest are 0: there is no maintenance ratio without debt")
+        raise CalcError(
+            "debt and interest are 0: there is no maintenance ratio without debt", "no_debt"
+        )
     day = on or date.today()
     warning: Decimal = _rule(rules.decimal, "demo_margin_lines", day, "warning_line")
     call: Decimal = _rule(rules.decimal, "demo_margin_lines", day, "call_line")
@@ -237,18 +299,25 @@ def maintenance_ratio(
             ratio,
             "call",
             f"低于{percent(call)}（平仓线）：须在{format_value('trading_days', deadline, 'zh')}"
-            f"内追加担保物或减仓，使比例回到{percent(warning)}以上，否则可能被强制平仓 / "
-            f"below {percent(call)} (close-out line): add collateral or reduce positions "
+            f"内追加担保物或减仓，使比例回到{percent(warning)}以上，否则可能被强制平仓。",
+            f"Below {percent(call)} (close-out line): add collateral or reduce positions "
             f"within {format_value('trading_days', deadline, 'en')} to bring the ratio back "
-            f"above {percent(warning)}, or positions may be closed out",
+            f"above {percent(warning)}, or positions may be closed out.",
         )
     if ratio < warning * 100:
         return Maintenance(
             ratio,
             "warning",
-            f"低于{percent(warning)}警戒线 / below the {percent(warning)} warning line",
+            f"低于{percent(warning)}警戒线：请关注行情，必要时追加担保物。",
+            f"Below the {percent(warning)} warning line: watch the market and add collateral "
+            "if needed.",
         )
-    return Maintenance(ratio, "safe", f"高于{percent(warning)} / above {percent(warning)}")
+    return Maintenance(
+        ratio,
+        "safe",
+        f"高于{percent(warning)}警戒线，无需追加担保物。",
+        f"Above the {percent(warning)} warning line: no collateral is needed.",
+    )
 
 
 @dataclass(frozen=True)
@@ -267,7 +336,7 @@ def binary_payout(
     a tie is refunded or lost by the platform's rule."""
     _positive(stake, "stake")
     if not Decimal(0) < payout_rate <= Decimal(5):
-        raise CalcError("payout_rate must be above 0 (e.g. 0.8 or 80%)")
+        raise CalcError("payout_rate must be above 0% and at most 500% (e.g. 85)", "payout_range")
     if outcome == "win":
         return Payout(_round(stake * (1 + payout_rate)), _round(stake * payout_rate))
     if outcome == "loss":
@@ -277,8 +346,8 @@ def binary_payout(
             return Payout(_round(stake), Decimal("0.00"))
         if tie_rule == "loss":
             return Payout(Decimal("0.00"), -_round(stake))
-        raise CalcError(f"tie_rule must be refund or loss, not {tie_rule!r}")
-    raise CalcError(f"outcome must be win, loss or tie, not {outcome!r}")
+        raise CalcError(f"tie_rule must be refund or loss, not {tie_rule!r}", "choice")
+    raise CalcError(f"outcome must be win, loss or tie, not {outcome!r}", "choice")
 
 
 # --- one entry point for the web: calculator name + string parameters → plain result --------
@@ -299,11 +368,13 @@ MAX_PARAM_CHARS = 40
 def _param(params: Mapping[str, str], name: str, default: str | None = None) -> str:
     value = (params.get(name) or "").strip()
     if len(value) > MAX_PARAM_CHARS:
-        raise CalcError(f"{name}: at most {MAX_PARAM_CHARS} characters")
+        raise CalcError(
+            f"{name}: at most {MAX_PARAM_CHARS} characters", "too_long", n=MAX_PARAM_CHARS
+        )
     if value:
         return value
     if default is None:
-        raise CalcError(f"{name} is required")
+        raise CalcError(f"{name} is required", "required")
     return default
 
 
@@ -312,7 +383,7 @@ def _int(params: Mapping[str, str], name: str, default: str | None = None) -> in
     try:
         return int(text)
     except ValueError as exc:
-        raise CalcError(f"{name}: {text!r} is not a whole number") from exc
+        raise CalcError(f"{name}: {text!r} is not a whole number", "not_whole", value=text) from exc
 
 
 def _day(params: Mapping[str, str], name: str) -> date | None:
@@ -322,7 +393,9 @@ def _day(params: Mapping[str, str], name: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise CalcError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from exc
+        raise CalcError(
+            f"{name}: {text!r} is not a date (YYYY-MM-DD)", "not_date", value=text
+        ) from exc
 
 
 def compute(kind: str, params: Mapping[str, str], rules: Registry) -> dict[str, Any]:
@@ -331,6 +404,9 @@ def compute(kind: str, params: Mapping[str, str], rules: Registry) -> dict[str, 
 
     def num(name: str, default: str | None = None) -> Decimal:
         return to_decimal(_param(params, name, default), name)
+
+    def rate(name: str) -> Decimal:
+        return percentage(_param(params, name), name)
 
     if kind == "price-limit":
         listing = _int(params, "listing_day", "0")
@@ -355,7 +431,7 @@ def compute(kind: str, params: Mapping[str, str], rules: Registry) -> dict[str, 
         basis = _rule(rules.value, "demo_margin_rates", None, "day_basis")
         interest = margin_interest(
             num("amount"),
-            num("annual_rate"),
+            rate("annual_rate"),
             _int(params, "days"),
             _int(params, "basis", str(basis)),
         )
@@ -372,8 +448,8 @@ def compute(kind: str, params: Mapping[str, str], rules: Registry) -> dict[str, 
     if kind == "binary-payout":
         return binary_payout(
             num("stake"),
-            num("payout_rate"),
+            rate("payout_rate"),
             _param(params, "outcome"),
             _param(params, "tie_rule", "refund"),
         ).to_dict()
-    raise CalcError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    raise CalcError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}", "choice")

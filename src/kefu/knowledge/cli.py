@@ -66,6 +66,14 @@ def _num(value: str, field: str) -> Any:
         raise typer.Exit(2) from exc
 
 
+def _rate(value: str, field: str) -> Any:
+    try:
+        return c.percentage(value, field)
+    except c.CalcError as exc:
+        _err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
 @calc_app.command("price-limit")
 def price_limit(
     prev_close: str = typer.Option(..., "--prev-close", help="previous close"),
@@ -104,7 +112,7 @@ def fees(
 @calc_app.command("margin-interest")
 def margin_interest(
     amount: str = typer.Option(...),
-    annual_rate: str = typer.Option(..., "--annual-rate", help="e.g. 6% or 0.06"),
+    annual_rate: str = typer.Option(..., "--annual-rate", help="percent: 6.5, 6.5% or 0.065"),
     days: int = typer.Option(...),
     basis: int | None = typer.Option(
         None, help="360 or 365, as the contract says (default: the demo broker's contract)"
@@ -112,7 +120,7 @@ def margin_interest(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """Financing interest for the days used; the rate and the day basis are the contract's."""
-    a, r = _num(amount, "amount"), _num(annual_rate, "annual_rate")
+    a, r = _num(amount, "amount"), _rate(annual_rate, "annual_rate")
     b = basis if basis is not None else int(_registry().decimal("demo_margin_rates.day_basis"))
     _run(lambda: {"interest": str(c.margin_interest(a, r, days, b))}, json_out, "interest")
 
@@ -140,13 +148,13 @@ def maintenance_ratio(
 @calc_app.command("binary-payout")
 def binary_payout(
     stake: str = typer.Option(...),
-    payout_rate: str = typer.Option(..., "--payout-rate", help="0.8 or 80%"),
+    payout_rate: str = typer.Option(..., "--payout-rate", help="percent: 85, 85% or 0.85"),
     outcome: str = typer.Option(..., help="win | loss | tie"),
     tie_rule: str = typer.Option("refund", "--tie-rule", help="refund | loss"),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """What a binary-option contract settles to (to check a disputed settlement)."""
-    s, r = _num(stake, "stake"), _num(payout_rate, "payout_rate")
+    s, r = _num(stake, "stake"), _rate(payout_rate, "payout_rate")
     _run(lambda: c.binary_payout(s, r, outcome, tie_rule), json_out, "payout")
 
 

@@ -22,10 +22,19 @@ from kefu.knowledge.store import content_hash, list_articles, row_fields, to_art
 _cache_lock = threading.Lock()
 _cache: dict[tuple[Any, ...], KnowledgeIndex] = {}
 _by_digest: dict[str, KnowledgeIndex] = {}
+#: how many times this process segmented the articles into a new index (the app builds one at
+#: start-up, so the first search after it finds the index warm)
+_builds = 0
+
+
+def index_builds() -> int:
+    """How many indexes this process has built so far."""
+    return _builds
 
 
 def index_for(db: Session) -> KnowledgeIndex:
     """The index over the articles ``db`` holds now, with the configured synonyms."""
+    global _builds
     synonyms = content.synonyms()
     key = (
         *db.execute(
@@ -51,6 +60,8 @@ def index_for(db: Session) -> KnowledgeIndex:
         index = _by_digest.get(digest)
     if index is None:
         index = KnowledgeIndex.build([to_article(r) for r in rows], synonyms)
+        with _cache_lock:
+            _builds += 1
     with _cache_lock:
         _cache.clear()
         _cache[key] = index

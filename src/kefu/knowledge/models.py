@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.core.db import Base, UTCDateTime, utcnow
@@ -73,3 +73,21 @@ class KbQuestionCandidate(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class HelpFeedback(Base):
+    """One visitor's answer to "was this helpful?" under a help-centre article: one row per
+    article and visitor (a logged-in user, or an anonymous browser's cookie), so voting again
+    changes the answer instead of adding one."""
+
+    __tablename__ = "kb_help_feedback"
+    __table_args__ = (UniqueConstraint("article_id", "visitor", name="uq_kb_help_feedback"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"))
+    #: "u:<user id>" or "a:<sha256 of the anonymous visitor cookie>"
+    visitor: Mapped[str] = mapped_column(String(72), index=True)
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    lang: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -3,6 +3,8 @@ of the portal and the desk, and the knowledge-base editor (/admin/kb) with versi
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -14,7 +16,8 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from kefu.core import i18n
-from kefu.core.errors import Forbidden, KefuError
+from kefu.core.config import get_settings
+from kefu.core.errors import Forbidden, KefuError, ValidationFailed
 from kefu.core.http import (
     Caller,
     DbSession,
@@ -68,12 +71,26 @@ def portal_kb(
     db: DbSession,
     q: str = Query("", max_length=200),
 ) -> Response:
-    if caller is None:
-        return HTMLResponse("", status_code=401)
+    """The help-centre and portal search box: public, like the articles it finds."""
     return _results(request, db, q, insert=False, top=5)
 
 
 # --- help centre ----------------------------------------------------------------------------
+
+
+#: the calculators a help article puts under its text, for the customer to try (the articles
+#: explain these rules and point to "the calculator")
+ARTICLE_CALCULATORS: dict[str, tuple[str, ...]] = {
+    "trading.price-limit": ("price-limit",),
+    "funds.fees": ("fees",),
+    "trading.fees": ("fees",),
+    "trading.margin-interest": ("margin-interest",),
+    "trading.margin-ratio": ("maintenance-ratio",),
+    "binary.payout": ("binary-payout",),
+}
+#: the anonymous help-centre visitor's cookie: it keys their "was this helpful?" answers (one
+#: per article) and is sent back in the form, so another site cannot answer for them
+HELP_COOKIE = "kefu_help"
 
 
 @router.get("/help", response_class=HTMLResponse)
@@ -82,8 +99,7 @@ def help_centre(
     caller: OptionalCaller,
     db: DbSession,
 ) -> Response:
-    if caller is None:
-        return login_redirect(request)
+    """The help centre: public, so a customer can look before logging in."""
     groups: dict[str, list[Any]] = {}
     for row in kb.list_articles(db):
         groups.setdefault(row.category, []).append(row)
@@ -93,8 +109,28 @@ def help_centre(
         caller,
         area="help",
         groups=groups,
-        can_edit=can(caller.user, "kb.manage"),
+        can_edit=caller is not None and can(caller.user, "kb.manage"),
     )
+
+
+@router.get("/help/calc", response_class=HTMLResponse)
+def help_calc(request: Request, kind: str = Query("price-limit", max_length=20)) -> Response:
+    """A help article's calculator: the desk's engine on the customer's own numbers (no data
+    of anyone is read), labels and refusals in the page's language."""
+    return _calc_fragment(request, kind)
+
+
+def _calc_fragment(request: Request, kind: str) -> HTMLResponse:
+    params = {k: v for k, v in request.query_params.items() if k not in ("kind", "lang")}
+    lang = language(request)
+    try:
+        data = kb.calculate(kind, params)
+    except kb.CalcError as exc:
+        label = i18n.t(f"calc.f_{exc.field}", lang)
+        name = label if not label.startswith("calc.") else exc.field
+        error = i18n.t(f"calc.e_{exc.key}", lang, **exc.params) if exc.key else str(exc)
+        return fragment(request, "desk/_calc.html", error=error, field=name, kind=kind)
+    return fragment(request, "desk/_calc.html", error=None, result=data, kind=kind)
 
 
 @router.get("/help/{slug}", response_class=HTMLResponse)
@@ -103,14 +139,15 @@ def help_article(
     caller: OptionalCaller,
     db: DbSession,
     slug: str,
+    voted: str = Query("", max_length=3),
 ) -> Response:
-    if caller is None:
-        return login_redirect(request)
+    """One article, public, with "was this helpful?" and the calculators it talks about."""
     lang = language(request)
     row = kb.get_article(db, slug)
     en = lang == "en"
     related = [r for r in kb.list_articles(db) if r.slug in set(row.related)]
-    return render(
+    visitor = request.cookies.get(HELP_COOKIE) or secrets.token_urlsafe(24)
+    page = render(
         request,
         "help/help_article.html",
         caller,
@@ -119,8 +156,62 @@ def help_article(
         title=row.title_en if en else row.title_zh,
         body=markdown(row.body_en if en else row.body_zh),
         related=related,
-        can_edit=can(caller.user, "kb.manage"),
+        can_edit=caller is not None and can(caller.user, "kb.manage"),
+        calculators=ARTICLE_CALCULATORS.get(row.slug, ()),
+        visitor=visitor,
+        voted=voted in ("yes", "no"),
     )
+    if caller is None and request.cookies.get(HELP_COOKIE) != visitor:
+        page.set_cookie(
+            HELP_COOKIE,
+            visitor,
+            httponly=True,
+            samesite="strict",
+            secure=get_settings().cookie_secure,
+            max_age=365 * 86400,
+            path="/help",
+        )
+    return page
+
+
+@router.post("/help/{slug}/feedback")
+def help_feedback(
+    request: Request,
+    caller: OptionalCaller,
+    db: DbSession,
+    slug: str,
+    helpful: str = Form(max_length=3),
+    csrf: str = Form("", max_length=200),
+    visitor: str = Form("", max_length=200),
+) -> Response:
+    """Records "was this helpful?" (yes / no) for a logged-in user or an anonymous visitor;
+    answering again changes the answer. Back on the article, thanked."""
+    if helpful not in ("yes", "no"):
+        raise ValidationFailed(
+            "helpful must be yes or no", fields=[{"field": "helpful", "message": "yes or no"}]
+        )
+    if caller is not None:
+        check_form_csrf(caller, csrf)
+        key = kb.visitor_key(user=caller.user, cookie=None)
+    else:
+        cookie = request.cookies.get(HELP_COOKIE) or ""
+        # the cookie goes back in the form (double submit): another site's page cannot read
+        # it, so it cannot answer in the visitor's name
+        if not cookie or not hmac.compare_digest(cookie, visitor):
+            raise ValidationFailed(
+                "the form expired: reload the article and answer again",
+                fields=[{"field": "visitor", "message": "does not match the help-centre cookie"}],
+            )
+        key = kb.visitor_key(user=None, cookie=cookie)
+    kb.record_help_feedback(
+        db,
+        actor=caller.user if caller else None,
+        slug=slug,
+        visitor=key,
+        helpful=helpful == "yes",
+        lang=language(request),
+    )
+    return RedirectResponse(f"/help/{quote(slug)}?voted={helpful}#feedback", status_code=303)
 
 
 # --- knowledge-base editor ------------------------------------------------------------------
@@ -151,6 +242,7 @@ def kb_admin(
         area="kb",
         articles=kb.list_articles(db),
         open_candidates=kb.open_candidate_counts(db),
+        feedback=kb.feedback_counts(db),
         editors=editors,
     )
 
@@ -167,6 +259,20 @@ def kb_edit_page(
     c = _editor(request, caller)
     if isinstance(c, Response):
         return c
+    return _edit_page(request, c, db, slug, flash, kind)
+
+
+def _edit_page(
+    request: Request,
+    c: Caller,
+    db: Session,
+    slug: str,
+    flash: str,
+    kind: str,
+    draft: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The editor's page; ``draft`` holds the text of a refused save, shown instead of the
+    stored one."""
     editors = identity.users_by_id(db)
     return render(
         request,
@@ -180,6 +286,7 @@ def kb_edit_page(
         kb_categories=kb.CATEGORIES,
         flash=flash,
         flash_kind="error" if kind == "error" else "ok",
+        draft=draft,
     )
 
 
@@ -240,15 +347,48 @@ def kb_edit_submit(
         "sources": sources,
     }
 
-    def save(user: User, lang: str) -> str:
-        before = kb.get_article(db, slug).version
-        row = kb.update_article(db, actor=user, slug=slug, changes=changes, note=note)
-        if row.version == before:
-            return "no change" if lang == "en" else "内容未变化"
-        saved = "saved as version" if lang == "en" else "已保存为版本"
-        return f"{saved} {row.version}"
+    c = _editor(request, caller)
+    if isinstance(c, Response):
+        return c
+    check_form_csrf(c, csrf)
+    lang = language(request)
+    before = kb.get_article(db, slug).version
+    try:
+        row = kb.update_article(db, actor=c.user, slug=slug, changes=changes, note=note)
+    except KefuError as exc:
+        # refused (the guard, an empty field …): the editor keeps what they wrote and reads
+        # why in their own language; nothing is stored
+        db.rollback()
+        page = _edit_page(
+            request, c, db, slug, _refusal(exc, lang), "error", changes | {"note": note}
+        )
+        page.status_code = exc.status
+        return page
+    if row.version == before:
+        return _back(slug, i18n.t("polish.kb_unchanged", lang))
+    return _back(slug, i18n.t("polish.kb_saved", lang, version=row.version))
 
-    return _editor_form(request, caller, db, csrf, slug, save)
+
+def _refusal(exc: KefuError, lang: str) -> str:
+    """Why an edit was refused, in the editor's language."""
+    guard = exc.extra.get("guard")
+    if guard:
+        return i18n.t(
+            "polish.kb_guard_block",
+            lang,
+            field=i18n.t(f"polish.kb_field_{guard['field']}", lang),
+            match=guard["match"],
+            why=guard["explanation"].get("en" if lang == "en" else "zh", ""),
+        )
+    field = exc.fields[0].get("field") if exc.fields else None
+    if field:
+        return i18n.t(
+            "polish.kb_field_refused",
+            lang,
+            field=i18n.t(f"polish.kb_field_{field}", lang),
+            detail=exc.detail,
+        )
+    return exc.detail
 
 
 @router.post("/admin/kb/{slug}/candidates/{candidate_id}")

@@ -18,7 +18,13 @@ from kefu.knowledge.candidates import (
     propose_question,
 )
 from kefu.knowledge.content import default_index, load_articles, rules, rules_path
-from kefu.knowledge.index import index_for, suggest
+from kefu.knowledge.feedback import (
+    FeedbackCount,
+    feedback_counts,
+    record_help_feedback,
+    visitor_key,
+)
+from kefu.knowledge.index import index_builds, index_for, suggest
 from kefu.knowledge.rules import RuleError
 from kefu.knowledge.schemas import candidate_out
 from kefu.knowledge.store import (
@@ -52,6 +58,7 @@ __all__ = [
     "Article",
     "ArticleError",
     "CalcError",
+    "FeedbackCount",
     "RuleError",
     "SyncReport",
     "answer_text",
@@ -65,14 +72,17 @@ __all__ = [
     "decide_candidate",
     "default_index",
     "ensure_loaded",
+    "feedback_counts",
     "find_article",
     "get_article",
     "history",
+    "index_builds",
     "index_for",
     "list_articles",
     "load_articles",
     "open_candidate_counts",
     "propose_question",
+    "record_help_feedback",
     "revert",
     "rules",
     "rules_path",
@@ -80,6 +90,7 @@ __all__ = [
     "sync",
     "to_article",
     "update_article",
+    "visitor_key",
 ]
 
 

@@ -324,6 +324,12 @@ def update_article(
                 f"{k}: the compliance guard blocks {first['match']!r} "
                 f"({first['category']}): {first['explanation']['en']}",
                 fields=[{"field": k, "rule": first["rule"]}],
+                guard={
+                    "field": k,
+                    "match": first["match"],
+                    "category": first["category"],
+                    "explanation": first["explanation"],
+                },
             )
     if content_hash(fields) == row.content_hash:
         actions.unchanged(db)

@@ -43,6 +43,7 @@ from kefu.core.http import error_page, templates
 from kefu.customers.pages import router as customers_pages
 from kefu.customers.views import router as customers_api
 from kefu.desk import email_channel
+from kefu.desk.calendar_pages import router as calendar_pages
 from kefu.desk.mail_views import pages as mail_pages
 from kefu.desk.mail_views import router as mail_api
 from kefu.desk.pages import router as desk_pages
@@ -355,6 +356,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loaded = None
     if loaded is not None:
         log.info("knowledge base: loaded %d shipped articles", len(loaded.created))
+    # the search index is built before the first request, not by the first search
+    with app.state.db.session() as s:
+        knowledge.index_for(s)
     if not url.startswith("memory"):
         broker = broker_from_url(url)
         set_broker(broker)
@@ -554,6 +558,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         market_pages,
         quality_pages,
         academy_pages,
+        calendar_pages,
     ):
         app.include_router(router)
     static = Path(__file__).with_name("static")

@@ -20,7 +20,7 @@
   function refusal(r) { return (r.data && (r.data.detail || r.data.title)) || String(r.status); }
   function say(text) {
     const s = document.querySelector("[data-role=status]");
-    if (s) { s.textContent = text; s.classList.add("error"); } else { alert(text); }
+    if (s) { s.textContent = text; s.classList.add("error"); } else { window.kefuRefused({ status: 0, data: { detail: text } }); }
   }
   function splitTags(text) {
     return (text || "").split(/[\s,，、]+/).map((x) => x.replace(/^#/, "")).filter(Boolean);
@@ -97,7 +97,7 @@
       r = await api("POST", "/api/v1/macros", body);
     }
     button.disabled = false;
-    if (!r.ok) { alert(refusal(r)); return; }
+    if (!r.ok) { window.kefuRefused(r); return; }
     location.reload();
   }
 

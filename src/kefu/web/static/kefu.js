@@ -15,15 +15,47 @@
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
+  /* "MM-DD HH:mm" in the configured zone: the same format as the server's localtime filter,
+     so a message that arrives live reads like the ones the page was loaded with */
   function fmtTime(iso) {
-    try { return new Date(iso).toLocaleString(cfg.lang === "en" ? "en-GB" : "zh-CN",
-      { hour: "2-digit", minute: "2-digit", month: "2-digit", day: "2-digit",
-        timeZone: cfg.tz || "Asia/Shanghai" }); } catch (e) { return iso; }
+    try {
+      const parts = {};
+      new Intl.DateTimeFormat("en-GB", { month: "2-digit", day: "2-digit", hour: "2-digit",
+        minute: "2-digit", hourCycle: "h23", timeZone: cfg.tz || "Asia/Shanghai" })
+        .formatToParts(new Date(iso)).forEach((p) => { parts[p.type] = p.value; });
+      return parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute;
+    } catch (e) { return iso; }
   }
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return "k" + Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
+  /* a refused request, said on the page in its language (never a browser alert): the status
+     in words, then what the server named, in a bar the person closes */
+  function refused(r) {
+    const R = T.refusal || {};
+    const known = R[String(r.status)];
+    const detail = (r.data && (r.data.detail || r.data.title)) || "";
+    const text = known ? known : (R.other || "Not done") + (detail ? ": " + detail : "");
+    let bar = document.querySelector("[data-role=refusal]");
+    if (!bar) {
+      bar = el("div", "flash error refusal");
+      bar.dataset.role = "refusal";
+      bar.dataset.testid = "refusal";
+      bar.setAttribute("role", "alert");
+      const main = document.querySelector("main") || document.body;
+      main.insertBefore(bar, main.firstChild);
+    }
+    bar.textContent = "";
+    bar.appendChild(el("span", null, text));
+    const close = el("button", "ghost x", "×");
+    close.setAttribute("aria-label", R.close || "close");
+    close.addEventListener("click", () => bar.remove());
+    bar.appendChild(close);
+    bar.scrollIntoView({ block: "nearest" });
+  }
+  window.kefuRefused = refused;
+
   async function api(method, url, body) {
     const r = await fetch(url, { method, credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
@@ -379,7 +411,7 @@
 
   /* data-api="METHOD /url" calls the API with the JSON of data-api-body, and a select puts its
      value into the field data-api-field (a number with data-api-int); then the page reloads to
-     show the change, after an alert naming the refusal if there was one. */
+     show the change; a refusal is said on the page instead (refused()). */
   async function callApi(elm, value) {
     const [method, url] = elm.dataset.api.split(" ");
     const body = elm.dataset.apiBody ? JSON.parse(elm.dataset.apiBody) : {};
@@ -393,7 +425,7 @@
       if (!window.confirm(r.data.detail)) { location.reload(); return; }
       r = await api(method, url, Object.assign({}, body, { confirm: true }));
     }
-    if (!r.ok) alert((r.data && (r.data.detail || r.data.title)) || String(r.status));
+    if (!r.ok) { elm.disabled = false; refused(r); return; }
     location.reload();
   }
 
@@ -421,7 +453,7 @@
       const add = splitTags(input ? input.value : "");
       if (!add.length) return;
       const r = await api("POST", "/api/v1/cases/" + button.dataset.caseId + "/tags", { add });
-      if (!r.ok) { alert((r.data && (r.data.detail || r.data.title)) || String(r.status)); return; }
+      if (!r.ok) { refused(r); return; }
       location.reload();
     },
     // the bulk bar applies its filled fields to every picked case of the queue, all or nothing
@@ -436,7 +468,7 @@
       const r = await api("POST", "/api/v1/cases/bulk", body);
       if (!r.ok) {
         button.disabled = false;
-        alert((r.data && (r.data.detail || r.data.title)) || String(r.status));
+        refused(r);
         return;
       }
       picked.clear();
