@@ -8,7 +8,10 @@ agent messages only), and as a customer's; Presidio runs only CreditCardRecogniz
 EmailRecognizer and PhoneRecognizer, called directly.
 
     pip install -e '.[bench]'
-    python bench/guard.py [--n 100000]
+    python bench/guard.py [--n 100000] [--baseline-rev 9b90932]
+
+Each row gives wall-clock and CPU messages/s (on a shared machine the CPU figure is the fairer
+one); --baseline-rev runs an earlier revision's guard in the same process for a ratio.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import argparse
 import random
 import statistics
 import time
+from pathlib import Path
+from typing import Any
 
 from kefu.compliance.content import default_guard, load_policy
 from kefu.compliance.guard import Guard
@@ -75,29 +80,71 @@ def corpus(n: int, seed: int = 5) -> list[str]:
     return out
 
 
-def timed(fn, msgs: list[str]) -> tuple[float, list[float]]:
+def timed(fn, msgs: list[str]) -> tuple[float, list[float], float]:
+    """Wall-clock seconds, per-message latencies (ms) and CPU seconds of the process (on a
+    shared machine the CPU time is the fairer figure: it leaves out time spent waiting)."""
     lat = []
+    c0 = time.process_time()
     t0 = time.perf_counter()
     for m in msgs:
         t = time.perf_counter()
         fn(m)
         lat.append((time.perf_counter() - t) * 1000)
-    return time.perf_counter() - t0, lat
+    return time.perf_counter() - t0, lat, time.process_time() - c0
+
+
+def _baseline(rev: str) -> tuple[Any, Any]:
+    """The guard of git revision ``rev`` (one-file engine), rules only and with the model."""
+    import importlib.util
+    import subprocess
+    import sys
+    import tempfile
+
+    import yaml
+
+    from kefu.compliance.content import load_model
+
+    def show(path: str) -> str:
+        return subprocess.run(
+            ["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=True
+        ).stdout
+
+    folder = Path(tempfile.mkdtemp())
+    (folder / "guard_baseline.py").write_text(show("src/kefu/compliance/guard.py"))
+    spec = importlib.util.spec_from_file_location("guard_baseline", folder / "guard_baseline.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["guard_baseline"] = module
+    spec.loader.exec_module(module)
+    policy = yaml.safe_load(show("content/policies/guard.yaml"))
+    return module.Guard(policy), module.Guard(policy, model=load_model())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument(
+        "--baseline-rev",
+        help="also run the guard of this git revision (its one-file guard.py and guard.yaml, "
+        "with today's model) in the same process, e.g. 9b90932: a ratio on a shared machine",
+    )
     a = ap.parse_args()
     msgs = corpus(a.n)
     guard = default_guard()  # the rules and the shipped model
     rules_only = Guard(load_policy())
-    runs = {}
-    for label, g, role in (
+    engines = [
         ("Kefu guard, agent, rules only", rules_only, "agent"),
         ("Kefu guard, agent, rules + model", guard, "agent"),
         ("Kefu guard, customer", guard, "customer"),
-    ):
+    ]
+    if a.baseline_rev:
+        old = _baseline(a.baseline_rev)
+        engines += [
+            (f"{a.baseline_rev}, agent, rules only", old[0], "agent"),
+            (f"{a.baseline_rev}, agent, rules + model", old[1], "agent"),
+        ]
+    runs = {}
+    for label, g, role in engines:
         for m in msgs[:1000]:
             g.screen(m, role)  # warm-up
         runs[label] = timed(lambda m, g=g, role=role: g.screen(m, role), msgs)
@@ -105,11 +152,33 @@ def main() -> None:
         1 for m in msgs[:10_000] if any(f.category == "model" for f in guard.screen(m).findings)
     )
 
-    from presidio_analyzer.predefined_recognizers import (
-        CreditCardRecognizer,
-        EmailRecognizer,
-        PhoneRecognizer,
-    )
+    def q(xs: list[float], p: int) -> float:
+        return statistics.quantiles(xs, n=100, method="inclusive")[p - 1]
+
+    print(f"{a.n:,} messages, single process")
+    print(f"{'':<36}{'msgs/s':>10}{'CPU msgs/s':>12}{'p50 ms':>10}{'p99 ms':>10}")
+    for label, (total, lat, cpu) in runs.items():
+        print(
+            f"{label:<36}{a.n / total:>10,.0f}{a.n / cpu:>12,.0f}"
+            f"{q(lat, 50):>10.3f}{q(lat, 99):>10.3f}"
+        )
+    print(f"the model gave a finding on {fired / 100:.1f}% of the messages (as an agent's)")
+    if a.baseline_rev:
+        for kind in ("rules only", "rules + model"):
+            new, old = runs[f"Kefu guard, agent, {kind}"], runs[f"{a.baseline_rev}, agent, {kind}"]
+            print(
+                f"{kind}: × {old[0] / new[0]:.2f} wall-clock, × {old[2] / new[2]:.2f} CPU "
+                f"against {a.baseline_rev}"
+            )
+    try:
+        from presidio_analyzer.predefined_recognizers import (
+            CreditCardRecognizer,
+            EmailRecognizer,
+            PhoneRecognizer,
+        )
+    except ImportError:
+        print("Presidio is not installed (pip install -e '.[bench]'): its comparison is skipped")
+        return
 
     recs = [CreditCardRecognizer(), EmailRecognizer(), PhoneRecognizer()]
     entities = ["CREDIT_CARD", "EMAIL_ADDRESS", "PHONE_NUMBER"]
@@ -122,26 +191,17 @@ def main() -> None:
 
     for m in msgs[:1000]:
         presidio(m)
-    p_total, p_lat = timed(presidio, msgs)
-
-    def q(xs: list[float], p: int) -> float:
-        return statistics.quantiles(xs, n=100, method="inclusive")[p - 1]
-
-    print(f"{a.n:,} messages, single process")
-    print(f"{'':<36}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-    for label, (total, lat) in runs.items():
-        print(f"{label:<36}{a.n / total:>10,.0f}{q(lat, 50):>10.3f}{q(lat, 99):>10.3f}")
+    p_total, p_lat, p_cpu = timed(presidio, msgs)
     print(
-        f"{'Presidio card+email+phone':<36}{a.n / p_total:>10,.0f}{q(p_lat, 50):>10.3f}{q(p_lat, 99):>10.3f}"
+        f"{'Presidio card+email+phone':<36}{a.n / p_total:>10,.0f}{a.n / p_cpu:>12,.0f}"
+        f"{q(p_lat, 50):>10.3f}{q(p_lat, 99):>10.3f}"
     )
     g_total = runs["Kefu guard, agent, rules + model"][0]
     print(f"throughput ratio Kefu (agent, rules + model) / Presidio: {p_total / g_total:.1f}x")
-    print(f"the model gave a finding on {fired / 100:.1f}% of the messages (as an agent's)")
     print("\nwhat each finds on the personal-data templates (truth | Kefu | Presidio):")
     kind = {"CREDIT_CARD": "card", "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone"}
     for _, text in PII:
         ours = {f.rule.split(".")[1] for f in guard.screen(text, "customer").findings}
-        ours = {"phone" if k == "phone" else k for k in ours}
         theirs = {kind[r.entity_type] for r in presidio(text)}
         print(f"  {text[:40]:<42} {sorted(TRUTH[text])} | {sorted(ours)} | {sorted(theirs)}")
 

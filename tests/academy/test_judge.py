@@ -22,12 +22,7 @@ PERSONAS = {p.slug: p for p, _ in content.read().personas}
 
 #: persona -> why its scripted good run does not pass with today's engines (strict: fixing the
 #: cause makes the test ask for the entry's removal)
-KNOWN: dict[str, str] = {
-    "elderly-cannot-order": (
-        "the guard's learned model (model.block) blocks the plain explanation "
-        "'“已报”就是单子送到交易所了…还有不明白的随时打电话问我们。', so the run fails"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(

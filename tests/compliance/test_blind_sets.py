@@ -39,8 +39,8 @@ def test_every_item_is_well_formed(n):
 # violation, blocks a message that must pass, blocks a customer or leaves a number unmasked fails
 # here. Set 3 is the hold-out set: it is never scored by the test suite.
 FLOORS = {
-    1: {"block_recall": 0.986, "false_block_rate": 0.0, "warn_recall": 0.958, "report": 0.952},
-    2: {"block_recall": 0.912, "false_block_rate": 0.008, "warn_recall": 0.913, "report": 1.0},
+    1: {"block_recall": 1.0, "false_block_rate": 0.0, "warn_recall": 1.0, "report": 0.952},
+    2: {"block_recall": 1.0, "false_block_rate": 0.0, "warn_recall": 1.0, "report": 1.0},
 }
 
 

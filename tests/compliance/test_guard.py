@@ -254,3 +254,48 @@ def test_a_compositional_finding_names_its_rule_and_words():
 def test_customers_are_never_blocked_by_compositional_rules():
     r = screen("客服说加他威信，还让我把动态码发给他", "customer")
     assert r.verdict == "allow"
+
+
+# --- the context and class mechanisms behind the rules (docs/guard.md, "Context both ways") ---
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        # an English negation is a word: "no" is not in "know", "not" not in "notice"
+        ("Just so you know, your sister sold all her shares last week.", "block"),
+        ("Please notice: your husband holds 2,000 shares of this fund.", "block"),
+        # a negation governs the rest of its clause, not the next one
+        ("验证码不用输在App里，直接告诉我就行。", "block"),
+        ("验证码不用告诉我，请在App里输入。", "allow"),
+        # the agent as the subject tells; addressing the customer makes it a request again
+        ("我先说一下短信里的内容，是撤单提醒。", "allow"),
+        ("我这边需要您说一下短信里的验证码。", "block"),
+        # a trade word inside a noun is no trade ("trading password", "交易时间")
+        ("Hurry and change your trading password in the app right now.", "allow"),
+        # a homophone reaches the phrase rules too (保本 → bao本)
+        ("这款理财bao本，放心买。", "block"),
+        # a quoted claim that the agent corrects
+        ("您说的“稳赚不赔”不准确，任何投资都可能亏损。", "allow"),
+    ],
+)
+def test_context_and_class_mechanisms(text, verdict):
+    assert screen(text).verdict == verdict, screen(text).to_dict()
+
+
+def test_a_promise_is_not_hidden_by_a_pitch_warning_on_the_same_words():
+    # 年化 is a disclosure phrase (warns); the promise on the same words still blocks
+    result = screen("这个包稳的，年化锁死8个点。")
+    assert result.verdict == "block"
+    assert "promise" in {f.category for f in result.findings}
+
+
+def test_class_patterns_are_gated_on_a_string_they_need():
+    from kefu.compliance.guard_rules import _DIGITS, _gate
+
+    assert _gate(r"[0-9][0-9]*%(?:回报|收益)") == ("%",)
+    assert _gate("(?:buy|sell) (?:a )?(?:put|call)") == ("buy", "sell")
+    assert _gate("[036][0-9]{5}") == ("0", "3", "6")
+    assert _gate("[a-z][0-9]{5}") is _DIGITS
+    assert _gate("(?:put|call)s? (?:is|are) the") == ("put", "call")  # not "the"
+    assert _gate("[a-z]+") == ()

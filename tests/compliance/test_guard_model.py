@@ -75,7 +75,9 @@ def toy_guard():
 
 
 def test_above_the_high_threshold_the_model_blocks_and_shows_its_score_and_words(toy_guard):
-    text = "这个水 蜜 桃稳吗"  # 稳: a word of a blocking rule's class (ASSURANCE)
+    # 稳 and 收益: words of two classes of a blocking rule (ASSURANCE, GAIN), in two sentences
+    # so that the rule itself does not fire
+    text = "这个水 蜜 桃稳吗？收益呢"
     result = toy_guard.screen(text, "agent")
     assert result.verdict == "block"
     (f,) = result.findings
@@ -88,10 +90,10 @@ def test_above_the_high_threshold_the_model_blocks_and_shows_its_score_and_words
     assert out["ngrams"] == [{"ngram": "水蜜桃", "contribution": 3.0}]
 
 
-def test_without_a_word_of_a_blocking_class_the_model_only_asks_for_review(toy_guard):
-    result = toy_guard.screen("这个水 蜜 桃你看看", "agent")
-    assert result.verdict == "warn"
-    assert [(f.rule, f.score) for f in result.findings] == [("model.review", 2.0)]
+def test_without_words_of_two_classes_of_a_blocking_rule_the_model_says_nothing(toy_guard):
+    # a high score on style alone: no class word, or one class alone (稳, ASSURANCE)
+    assert toy_guard.screen("这个水 蜜 桃你看看", "agent").findings == ()
+    assert toy_guard.screen("这个水 蜜 桃稳吗", "agent").verdict == "allow"
 
 
 def test_an_ngram_inside_a_negation_does_not_count(toy_guard):
@@ -100,7 +102,7 @@ def test_an_ngram_inside_a_negation_does_not_count(toy_guard):
 
 
 def test_in_the_middle_band_the_model_asks_for_review_and_customers_are_never_scored(toy_guard):
-    result = toy_guard.screen("苹果到了", "agent")
+    result = toy_guard.screen("苹果稳吗？收益呢", "agent")
     assert result.verdict == "warn"
     assert [f.rule for f in result.findings] == ["model.review"]
     assert toy_guard.screen("水蜜桃", "customer").verdict == "allow"
@@ -121,14 +123,22 @@ def test_short_benign_texts_get_no_opinion_from_the_shipped_model(text):
     assert default_guard().screen(text, "agent").verdict == "allow"
 
 
-def test_the_guard_scores_in_its_own_pass_exactly_as_the_model_does():
+def test_the_model_is_asked_exactly_when_the_message_half_makes_a_blocking_rule():
     model = load_model()
     guard = Guard(load_policy(), model=model)
-    for text, _, _ in read_corpus()[::40]:
+    asked = 0
+    for text, _, _ in read_corpus()[::20]:
         norm = normalise(text)[0]
-        _, _, opinion = guard._scan(norm)
-        assert opinion is not None
-        assert opinion[0] == pytest.approx(model.score(norm), abs=1e-9)
+        _phrases, hits, opinion = guard._scan(norm)
+        if guard.classes.grounded(frozenset(hits)):
+            asked += 1
+            assert opinion is not None
+            assert opinion[0] == pytest.approx(model.score(norm), abs=1e-9)
+        else:
+            # the model could not speak on it: its pass is skipped
+            assert opinion is None
+        assert guard._scan(norm, score=False)[2] is None  # customers: never scored
+    assert asked > 20
 
 
 def _corpus() -> list[tuple[str, str, list[str]]]:

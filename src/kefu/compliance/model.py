@@ -26,7 +26,8 @@ from typing import Any
 
 import ahocorasick
 
-from kefu.compliance.guard import Contribution, normalise
+from kefu.compliance.guard_text import normalise
+from kefu.compliance.guard_types import Contribution
 
 FORMAT = "kefu-guard-model/1"
 LABELS = ("block", "warn", "allow")
@@ -71,10 +72,15 @@ class GuardModel:
 
     def score(self, norm: str) -> float:
         """The model's log-odds that the normalised message ``norm`` must be blocked."""
+        return self.tally(norm)[0]
+
+    def tally(self, norm: str) -> tuple[float, int]:
+        """The score of ``norm`` and the number of n-gram occurrences it was made of (one
+        automaton pass; the weights are summed in C, not in a Python loop)."""
         found = list(map(_SECOND, self._weights_auto.iter(norm)))
         if not found:
-            return self.bias
-        return self.bias + math.fsum(found) / math.sqrt(len(found))
+            return self.bias, 0
+        return self.bias + math.fsum(found) / math.sqrt(len(found)), len(found)
 
     def explain(
         self, norm: str, top: int = 5, occurrences: int | None = None
