@@ -1,8 +1,9 @@
-"""The application factory: API routers, consoles, problem+json errors, health.
+"""Size: the security middlewares sit beside the one factory that installs them, in its order.
 
-Over 500 lines on purpose: the security middlewares (headers and CSP, body limit, NUL refusal,
-access-log redaction) sit beside the one factory that installs them and in the order it does, so
-a reader sees the whole request pipeline in one file."""
+The application factory: API routers, consoles, problem+json errors, health. The security
+middlewares (headers and CSP, body limit, NUL refusal, access-log redaction) are kept beside the
+factory that installs them and in the order it does, so a reader sees the whole request pipeline
+in one file."""
 
 from __future__ import annotations
 
