@@ -240,6 +240,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/cases/{case_id}/end"): Access(
         "own:case.update", body=lambda w: {"resolve": False}
     ),
+    ("POST", "/api/v1/cases/{case_id}/leave-message"): Access("own:case.update"),
     # --- customers API
     ("GET", "/api/v1/customers"): Access("customer.read"),
     ("GET", "/api/v1/customers/{customer_id}"): Access("own:customer.read"),

@@ -37,6 +37,21 @@ def test_customer_chats_agent_answers_resolves_and_customer_rates(browser, demo_
         note = customer.inner_text("[data-testid=queue]")
         assert "没有客服在线" in note and "工单" in note
 
+        # another customer in the same situation leaves their chat as a message instead of
+        # waiting: it becomes a ticket, and the conversation says so
+        other_ctx = _contexts(browser)
+        other = other_ctx.new_page()
+        try:
+            login(other, demo_server, "customer5")
+            other.fill("[data-testid=chat-first-message]", "晚上好，我想改一下绑定的银行卡。")
+            other.click("[data-testid=start-chat]")
+            other.wait_for_url(re.compile(r"/cases/\d+$"))
+            other.click("[data-testid=leave-message]")
+            other.wait_for_selector("text=已转为留言工单", timeout=10_000)
+            assert "已转为留言" in other.inner_text("[data-testid=queue]")
+        finally:
+            other_ctx.close()
+
         login(agent, demo_server, "agent1")
         with agent.expect_navigation():
             agent.select_option("[data-testid=presence]", "online")

@@ -244,6 +244,8 @@ _TEXT_KEYS = (
     "refused",
     "queue",
     "queue_nobody",
+    "leave_message",
+    "left_message",
     "customer_typing",
     "agent_typing",
     "read",

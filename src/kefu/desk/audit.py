@@ -10,6 +10,7 @@ class DeskAudit(StrEnum):
     case_update = "case.update"
     case_assign = "case.assign"
     case_tags = "case.tags"
+    chat_left_as_message = "chat.left_as_message"
     message_customer = "message.customer"
     message_agent = "message.agent"
     message_note = "message.note"

@@ -8,25 +8,29 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kefu.core import audit
 from kefu.core.actions import action
+from kefu.core.db import utcnow
 from kefu.core.errors import Conflict, Forbidden, NotFound
 from kefu.core.events import emit
 from kefu.core.i18n import t
-from kefu.core.security import Role, User, require
+from kefu.core.security import Role, User, can, require
 from kefu.desk import routing
 from kefu.desk.access import visible_case
 from kefu.desk.assignment import agent_slots, assign_case
+from kefu.desk.audit import DeskAudit
 from kefu.desk.cases import create_case, set_case_status
 from kefu.desk.conversation import add_message
 from kefu.desk.lifecycle import open_if_new
 from kefu.desk.messages import mark_read
 from kefu.desk.models import AgentProfile, Case
+from kefu.desk.sla_policies import apply_sla
 
 #: average minutes an agent spends on a chat, for the customer's expected wait
 AVG_CHAT_MINUTES = 6.0
 
 
-__all__ = ["end_chat", "hand_over", "mark_read", "queue_info", "start_chat"]
+__all__ = ["end_chat", "hand_over", "leave_message", "mark_read", "queue_info", "start_chat"]
 
 
 def start_chat(
@@ -59,7 +63,7 @@ def start_chat(
 
 def queue_info(db: Session, case: Case) -> dict[str, Any]:
     """Where a waiting chat stands: 1-based position among unassigned chats, expected wait."""
-    if case.assignee_id is not None or case.status_category != "open":
+    if case.assignee_id is not None or case.status_category != "open" or case.channel != "chat":
         return {"position": 0, "wait_minutes": 0, "assigned": case.assignee_id is not None}
     ahead = db.scalar(
         select(func.count())
@@ -163,4 +167,41 @@ def end_chat(db: Session, *, actor: User, case_id: int, resolve: bool = False) -
         set_case_status(db, actor=actor, case_id=case.id, status="resolved")
     elif actor.role != Role.customer:
         open_if_new(db, case=case, actor=actor)
+    return case
+
+
+@action
+def leave_message(db: Session, *, actor: User, case_id: int) -> Case:
+    """With nobody to answer it live, a waiting chat is left as a message: the case moves from
+    the chat channel to the web-ticket channel, so it is answered in turn under the ticket SLA
+    (hours, not seconds) and leaves the waiting-chat list; a system line tells both sides. The
+    customer does it for their own chat (the portal offers it when no agent is online); staff who
+    may update cases may do it for a chat nobody has taken."""
+    case = visible_case(db, viewer=actor, case_id=case_id)
+    if actor.role != Role.customer and not can(actor, "case.update"):
+        raise Forbidden("your role may not change this case")
+    if case.channel != "chat":
+        raise Conflict("this case is not a chat")
+    if case.assignee_id is not None:
+        raise Conflict("an agent has taken this chat; write to them here")
+    if case.status_category not in ("open", "pending"):
+        raise Conflict("this chat is finished")
+    case.channel = "web"
+    case.updated_at = utcnow()
+    apply_sla(db, case)
+    add_message(db, case=case, actor=None, kind="system", body=t("system.chat_left", case.language))
+    audit.record(
+        db,
+        actor_id=actor.id,
+        action=DeskAudit.chat_left_as_message,
+        entity="case",
+        entity_id=case.id,
+        data={"old": {"channel": "chat"}, "new": {"channel": "web"}},
+    )
+    emit(
+        db,
+        f"case:{case.id}",
+        {"type": "case.updated", "case_id": case.id, "changes": {"channel": "web"}},
+    )
+    emit(db, "desk", {"type": "case.updated", "case_id": case.id})
     return case

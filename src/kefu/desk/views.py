@@ -536,6 +536,17 @@ def end_chat(
     return {"case_id": case.id, "status": case.status.key}
 
 
+@router.post("/cases/{case_id}/leave-message")
+def leave_message(
+    case_id: int = CaseId,
+    user: User = Depends(current_user),
+    db: Session = DB,
+) -> dict[str, Any]:
+    """A waiting chat nobody can answer live becomes a message answered in turn (ticket SLA)."""
+    case = chat.leave_message(db, actor=user, case_id=case_id)
+    return {"case_id": case.id, "channel": case.channel}
+
+
 # --- the desk's use of the knowledge base: triage of a message, questions from a case ---------
 
 

@@ -183,7 +183,7 @@
         const rate = document.querySelector("[data-role=rate]");
         if (rate) rate.hidden = !(c.status_category === "resolved" || c.status_category === "closed");
       } else if (f.type === "queue") {
-        if (!this.queueEl) return;
+        if (!this.queueEl || this.left) return;
         if (f.assigned || !f.position) { this.queueEl.hidden = true; return; }
         this.queueEl.hidden = false;
         // with nobody online a wait estimate would be a promise nobody keeps: say so instead
@@ -191,6 +191,19 @@
           ? (T.queueNobody || "No agent is online; your message is kept and answered later.")
           : (T.queue || "Position {p}, about {m} min")
             .replace("{p}", f.position).replace("{m}", f.wait_minutes);
+        if (f.agents_online === 0 && this.role === "customer") {
+          // nobody to answer live: the customer may leave the chat as a message (ticket SLA)
+          const leave = el("button", "ghost small", T.leaveMessage || "Leave a message");
+          leave.dataset.testid = "leave-message";
+          leave.addEventListener("click", async () => {
+            leave.disabled = true;
+            const r = await api("POST", `/api/v1/cases/${this.caseId}/leave-message`);
+            if (r.ok) { this.queueEl.textContent = T.leftMessage || "Left as a message"; this.left = true; }
+            else { leave.disabled = false; refused(r); }
+          });
+          this.queueEl.appendChild(document.createTextNode(" "));
+          this.queueEl.appendChild(leave);
+        }
       } else if (f.type === "case.merged") {
         // the case was merged (kefu.desk.merge): the conversation continues in the target
         if (f.target_id && f.target_id !== this.caseId) {
