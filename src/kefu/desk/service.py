@@ -43,7 +43,13 @@ from kefu.desk.macros import (
     macro_out,
     update_macro,
 )
-from kefu.desk.messages import last_customer_text, mark_read, post_message, visible_messages
+from kefu.desk.messages import (
+    last_customer_text,
+    mark_read,
+    post_message,
+    prepare_posts,
+    visible_messages,
+)
 from kefu.desk.search import list_cases, search_case_ids
 from kefu.desk.sla_policies import (
     Policy,
@@ -110,6 +116,7 @@ __all__ = [
     "on_case_finished",
     "policy_for",
     "post_message",
+    "prepare_posts",
     "refresh_next_due",
     "rename_case",
     "render_canned",
