@@ -48,8 +48,7 @@ class Case(Base):
         Index("ix_cases_queue", "status_category", "next_due_at", "id"),
         Index("ix_cases_assignee_queue", "assignee_id", "status_category", "next_due_at"),
         Index("ix_cases_customer", "customer_id", "updated_at"),
-        # every case in queue order, and cases by creation date (migration 0023)
-        Index("ix_cases_due", "next_due_at", "id"),
+        # cases by creation date: the queue's date filter (migration 0023)
         Index("ix_cases_created_at", "created_at"),
     )
 

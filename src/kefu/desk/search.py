@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session, selectinload
 from kefu.core.security import Role, User, can, require
 from kefu.core.textsearch import fts5_query, tsquery_terms
 from kefu.customers.service import customer_for_user, search_customers
-from kefu.desk.models import CATEGORIES, CHANNELS, PRIORITIES, Case, CaseTag, Message
+from kefu.desk.models import (
+    CATEGORIES,
+    CHANNELS,
+    PRIORITIES,
+    STATUS_CATEGORIES,
+    Case,
+    CaseTag,
+    Message,
+)
 from kefu.desk.statuses import status_by_key
 from kefu.desk.validation import check_choice, field_error, normalise_tags
 
@@ -180,25 +188,29 @@ def list_cases(
         if not ids:
             return []
         stmt = stmt.where(Case.id.in_(ids))
-    # matches ix_cases_queue (status_category, next_due_at, id): the first page is an index walk;
-    # without a status, ix_cases_due (next_due_at, id) serves the same order
+    # matches ix_cases_queue (status_category, next_due_at, id): the first page of one status is
+    # an index walk
     stmt = stmt.order_by(Case.next_due_at.asc().nulls_last(), Case.id)
-    if created_from is not None and created_to is not None and created_to - created_from <= SHORT:
+    stmt = stmt.options(selectinload(Case.tag_rows))
+    n, skip = min(max(limit, 1), 200), max(offset, 0)
+    short_range = (
+        created_from is not None and created_to is not None and created_to - created_from <= SHORT
+    )
+    if short_range:
         # a short date range: its few cases (ix_cases_created_at) are sorted, rather than the
         # queue walked in due order until enough of them turn up; the same order, spelled so
         # that no index offers it
         stmt = stmt.order_by(None).order_by(
             Case.next_due_at.is_(None), Case.next_due_at.asc().nulls_last(), Case.id
         )
-    stmt = stmt.options(selectinload(Case.tag_rows))
-    n, skip = min(max(limit, 1), 200), max(offset, 0)
-    cats = [c for c in (status_category or "").split(",") if c]
-    if len(cats) > 1:
-        # several statuses (resolved + closed): one index walk per status, merged here — one
-        # query over all of them would sort every matching row (most of the table)
+    cats = list(dict.fromkeys(c for c in (status_category or "").split(",") if c))
+    few = short_range or bool(q and q.strip()) or customer_id is not None
+    if len(cats) > 1 or (not cats and not few and viewer.role != Role.customer):
+        # several statuses, or all of them: one index walk per status, merged here — one query
+        # over all of them would sort every matching row (most of the table)
         rows = [
             c
-            for cat in dict.fromkeys(cats)
+            for cat in cats or STATUS_CATEGORIES
             for c in db.scalars(stmt.where(Case.status_category == cat).limit(n + skip))
         ]
         rows.sort(key=_queue_order)
