@@ -191,10 +191,17 @@ class Connection:
             case = service.visible_case(s, viewer=user, case_id=case_id)
             msgs = service.visible_messages(s, viewer=user, case=case, after_id=last_seen)
             payloads = _payloads(s, msgs)
-            # everything up to the last seq at or below last_seen counts as delivered
-            floor = readmodel.delivered_floor(s, case_id=case.id, last_seen_id=last_seen)
+            # everything up to the last seq at or below last_seen counts as delivered (a first
+            # hello has seen nothing: no query)
+            floor = (
+                readmodel.delivered_floor(s, case_id=case.id, last_seen_id=last_seen)
+                if last_seen
+                else 0
+            )
             state = _state(case)
-            return payloads, int(floor), state, chat.queue_info(s, case)
+            # only a customer is told where they stand in the queue
+            queue = chat.queue_info(s, case) if user.role == Role.customer else {}
+            return payloads, int(floor), state, queue
 
         lock = self.case_locks.setdefault(case_id, asyncio.Lock())
         if case_id not in self.cases:
