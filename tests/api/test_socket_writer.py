@@ -83,3 +83,58 @@ def test_an_unexpected_error_in_a_write_reaches_its_caller(database, seed):
             await writer.write(broken, seed.agent1)
 
     asyncio.run(run())
+
+
+def _post(case_id: int, body: str, key: str):
+    def fn(s, user):
+        msg, created = service.post_message(
+            s, actor=user, case_id=case_id, body=body, idempotency_key=key
+        )
+        return msg.id, created
+
+    return fn
+
+
+def test_one_key_twice_in_one_batch_is_one_message(client, seed, database):
+    """A client that resends before its ack (a reconnect) can land both copies in one batch:
+    the batch reads its keys up front, and the second copy still finds the first."""
+    alice = login(client, "alice")
+    cid = client.post("/api/v1/chats", headers=alice, json={"body": "你好"}).json()["case_id"]
+    before = _count(database, cid)
+    writer = Writer(database)
+
+    async def run():
+        return await asyncio.gather(
+            *(
+                writer.write(_post(cid, "出金什么时候到账？", "k"), seed.alice_user, (cid, "k"))
+                for _ in range(3)
+            ),
+            writer.write(_post(cid, "还有一个问题", "other"), seed.alice_user, (cid, "other")),
+        )
+
+    results = asyncio.run(run())
+    assert writer.batches < writer.writes  # they did share a batch
+    first, *again = results[:3]
+    assert first[1] is True and all(r == (first[0], False) for r in again)
+    assert results[3][1] is True
+    assert _count(database, cid) == before + 2
+
+
+def test_a_batch_read_up_front_still_keeps_customers_to_their_own_cases(client, seed, database):
+    alice = login(client, "alice")
+    cid = client.post("/api/v1/chats", headers=alice, json={"body": "你好"}).json()["case_id"]
+    before = _count(database, cid)
+    writer = Writer(database)
+
+    async def run():
+        jobs = [
+            writer.write(_post(cid, "我的提现到了吗", "a1"), seed.alice_user, (cid, "a1")),
+            writer.write(_post(cid, "I am not Alice", "b1"), seed.bob_user, (cid, "b1")),
+            writer.write(_post(cid, "谢谢", "a2"), seed.alice_user, (cid, "a2")),
+        ]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    ok1, refused, ok2 = asyncio.run(run())
+    assert isinstance(refused, KefuError) and refused.status == 404
+    assert ok1[1] is True and ok2[1] is True
+    assert _count(database, cid) == before + 2

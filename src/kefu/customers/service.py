@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -155,8 +156,32 @@ def add_account(
     return acct
 
 
+#: session.info key: user id -> customer id, kept by :func:`remember_customers_of`
+_CUSTOMER_OF = "kefu_customer_of_user"
+
+
 def customer_for_user(db: Session, user: User) -> Customer | None:
+    known: dict[int, int] = db.info.get(_CUSTOMER_OF, {})
+    if user.id in known:
+        return db.get(Customer, known[user.id])  # loaded in this session: no query
     return db.scalar(select(Customer).where(Customer.user_id == user.id))
+
+
+def remember_customers_of(db: Session, users: Iterable[User]) -> None:
+    """Loads the customer records of ``users`` in one query; for the rest of this session
+    :func:`customer_for_user` answers them from the session (a customer record keeps the user
+    it was created for). For code that serves many users in one session, such as the chat
+    sockets' group-commit writer."""
+    ids = {u.id for u in users}
+    if not ids:
+        return
+    known = db.info.setdefault(_CUSTOMER_OF, {})
+    loaded = db.scalars(select(Customer).where(Customer.user_id.in_(ids))).all()
+    for c in loaded:
+        if c.user_id is not None:
+            known[c.user_id] = c.id
+    # the session holds its objects weakly: keep these for as long as it lives
+    db.info.setdefault(_CUSTOMER_OF + "_rows", []).extend(loaded)
 
 
 def get_customer(db: Session, *, viewer: User, customer_id: int) -> Customer:

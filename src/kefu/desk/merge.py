@@ -31,7 +31,7 @@ from kefu.core.security import User, require
 from kefu.desk import lifecycle
 from kefu.desk.access import visible_case
 from kefu.desk.conversation import add_message
-from kefu.desk.merge_keys import merged_refusal, moved_key
+from kefu.desk.merge_keys import MERGING, merged_refusal, moved_key
 from kefu.desk.models import Attachment, Case, CaseTag, Message
 from kefu.desk.sla_policies import refresh_next_due
 from kefu.desk.tags import MAX_TAGS
@@ -39,7 +39,7 @@ from kefu.desk.validation import field_error
 
 __all__ = ["MergeAudit", "merge_cases"]
 
-_MERGING = "kefu_merging"
+_MERGING = MERGING
 #: what may still change on a merged case: who has read how far
 _STILL_WRITABLE = {"customer_read_id", "agent_read_id"}
 

@@ -44,6 +44,10 @@ def follow_merge(db: Session, case: Case | None) -> Case | None:
     return case
 
 
+#: set in ``Session.info`` while a merge moves messages (the only writes a merged case takes)
+MERGING = "kefu_merging"
+
+
 def merged_refusal(case: Case) -> str | None:
     """What a write to a merged case is told, None for a case that was not merged."""
     if case.merged_into_id is None:

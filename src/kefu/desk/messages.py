@@ -7,7 +7,7 @@ announced to the case's sockets after the transaction commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from kefu.core.db import utcnow
 from kefu.core.errors import Conflict
 from kefu.core.events import emit
 from kefu.core.security import Role, User, can, require
+from kefu.customers.service import remember_customers_of
 from kefu.customers.suitability import guard_level
 from kefu.desk import lifecycle, mailout
 from kefu.desk.access import visible_case
@@ -30,6 +31,7 @@ from kefu.desk.merge_keys import merged_refusal, prior_after_merge
 from kefu.desk.models import Attachment, Case, Message
 from kefu.desk.sla_policies import refresh_next_due
 from kefu.desk.validation import check_body, field_error
+from kefu.identity.service import users_by_id
 
 
 def visible_messages(db: Session, *, viewer: User, case: Case, after_id: int = 0) -> list[Message]:
@@ -47,8 +49,49 @@ def last_customer_text(case: Case) -> str:
     return last.redacted if last else case.subject
 
 
+#: session.info key: (case_id, idempotency_key) pairs :func:`prepare_posts` found unused
+_UNUSED_KEYS = "kefu_desk_unused_keys"
+_PREPARED = "kefu_desk_prepared"
+
+
+def prepare_posts(
+    db: Session, *, user_ids: Iterable[int], posts: Iterable[tuple[int, str | None]]
+) -> None:
+    """Reads in four queries what a batch of :func:`post_message` calls in this session would
+    otherwise read one by one: the users, the cases (``posts`` are (case_id, idempotency_key)
+    pairs), the customer records of the customers among the users, and which of the keys are
+    still unused. The chat sockets' group-commit writer calls it once per batch; every check
+    of ``post_message`` still runs, on what is now in the session."""
+    users = users_by_id(db, set(user_ids))
+    posts = list(posts)
+    case_ids = {c for c, _ in posts}
+    cases = db.scalars(select(Case).where(Case.id.in_(case_ids))).all() if case_ids else []
+    # the session holds its objects weakly: keep these for as long as it lives, so the
+    # writer's and post_message's lookups by id find them without a query
+    db.info.setdefault(_PREPARED, []).extend([*users.values(), *cases])
+    remember_customers_of(db, [u for u in users.values() if u.role == Role.customer])
+    wanted = {(c, k) for c, k in posts if k is not None}
+    if wanted:
+        used = {
+            (c, k)
+            for c, k in db.execute(
+                select(Message.case_id, Message.idempotency_key).where(
+                    Message.case_id.in_({c for c, _ in wanted}),
+                    Message.idempotency_key.in_({k for _, k in wanted}),
+                )
+            )
+        }
+        db.info.setdefault(_UNUSED_KEYS, set()).update(wanted - used)
+
+
 def _prior(db: Session, case: Case, idempotency_key: str | None) -> Message | None:
     if idempotency_key is None:
+        return None
+    unused: set[tuple[int, str]] = db.info.get(_UNUSED_KEYS, set())
+    if (case.id, idempotency_key) in unused:
+        # known unused when the batch began; good for one answer (a second send with this key
+        # in the same batch asks the database, which then holds the first)
+        unused.discard((case.id, idempotency_key))
         return None
     return db.scalar(
         select(Message).where(
@@ -122,6 +165,7 @@ def post_message(
             )
     except IntegrityError:
         # a concurrent retry with the same key won the race: return its message
+        db.expire(case, ["last_seq", "updated_at", "last_message_at"])  # rolled back with it
         prior = _prior(db, case, idempotency_key)
         if prior is None:
             raise

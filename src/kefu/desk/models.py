@@ -48,6 +48,8 @@ class Case(Base):
         Index("ix_cases_queue", "status_category", "next_due_at", "id"),
         Index("ix_cases_assignee_queue", "assignee_id", "status_category", "next_due_at"),
         Index("ix_cases_customer", "customer_id", "updated_at"),
+        # cases by creation date: the queue's date filter (migration 0023)
+        Index("ix_cases_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

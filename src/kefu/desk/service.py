@@ -51,7 +51,13 @@ from kefu.desk.macros import (
     update_macro,
 )
 from kefu.desk.merge import merge_cases
-from kefu.desk.messages import last_customer_text, mark_read, post_message, visible_messages
+from kefu.desk.messages import (
+    last_customer_text,
+    mark_read,
+    post_message,
+    prepare_posts,
+    visible_messages,
+)
 from kefu.desk.search import count_cases, list_cases, search_case_ids
 from kefu.desk.sla_policies import (
     Policy,
@@ -125,6 +131,7 @@ __all__ = [
     "on_case_finished",
     "policy_for",
     "post_message",
+    "prepare_posts",
     "refresh_next_due",
     "rename_case",
     "render_canned",

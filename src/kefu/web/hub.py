@@ -50,6 +50,10 @@ RATE_PER_SEC = 10.0
 BURST = 30.0
 
 
+#: (case_id, idempotency key) of a message a write will post
+Post = tuple[int, str | None]
+
+
 class Refuse(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -84,16 +88,20 @@ class Writer:
     def __init__(self, database: Database, max_batch: int | None = None) -> None:
         self.database = database
         self.max_batch = max_batch or get_settings().socket_batch
-        self.queue: asyncio.Queue[tuple[Any, int, asyncio.Future[Any]]] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[Any, int, Post | None, asyncio.Future[Any]]] = (
+            asyncio.Queue()
+        )
         self.task: asyncio.Task[None] | None = None
         self.batches = 0
         self.writes = 0
 
-    async def write(self, fn: Any, user_id: int) -> Any:
+    async def write(self, fn: Any, user_id: int, post: Post | None = None) -> Any:
+        """Runs ``fn(session, user)`` in the next batch; ``post`` = (case_id, idempotency key)
+        when ``fn`` posts a message, so the batch reads what its posts need in a few queries."""
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._run())
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait((fn, user_id, done))
+        self.queue.put_nowait((fn, user_id, post, done))
         return await done
 
     async def _run(self) -> None:
@@ -102,13 +110,13 @@ class Writer:
             while len(batch) < self.max_batch and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             try:
-                results = await run_in_threadpool(self._commit, [(f, u) for f, u, _ in batch])
+                results = await run_in_threadpool(self._commit, [(f, u, p) for f, u, p, _ in batch])
             except Exception as exc:  # the transaction itself failed: nothing was written
                 log.exception("socket writer: a batch of %d failed", len(batch))
                 results = [(False, exc)] * len(batch)
             self.batches += 1
             self.writes += len(batch)
-            for (_, _, done), (ok, value) in zip(batch, results, strict=True):
+            for (_, _, _, done), (ok, value) in zip(batch, results, strict=True):
                 if done.done():
                     continue  # the socket went away meanwhile
                 if ok:
@@ -116,11 +124,14 @@ class Writer:
                 else:
                     done.set_exception(value)
 
-    def _commit(self, batch: list[tuple[Any, int]]) -> list[tuple[bool, Any]]:
+    def _commit(self, batch: list[tuple[Any, int, Post | None]]) -> list[tuple[bool, Any]]:
         out: list[tuple[bool, Any]] = []
         with self.database.write_lock, self.database.session() as s:
             actions_only(s)  # the socket writes only through actions, like the HTTP routes
-            for fn, user_id in batch:
+            service.prepare_posts(
+                s, user_ids=[u for _, u, _ in batch], posts=[p for _, _, p in batch if p]
+            )
+            for fn, user_id, _ in batch:
                 try:
                     with s.begin_nested():
                         out.append((True, fn(s, s.get(User, user_id))))
@@ -163,11 +174,13 @@ class Connection:
             user = s.get(User, self.user.id)
             return fn(s, user, *args, **kw)
 
-    async def db(self, fn: Any, *args: Any, write: bool = False, **kw: Any) -> Any:
+    async def db(
+        self, fn: Any, *args: Any, write: bool = False, post: Post | None = None, **kw: Any
+    ) -> Any:
         """Runs ``fn(session, user, …)``: reads in a thread of their own, writes through the
         process's group-commit writer (committed before this returns)."""
         if write:
-            return await self.writer.write(lambda s, u: fn(s, u, *args, **kw), self.user.id)
+            return await self.writer.write(lambda s, u: fn(s, u, *args, **kw), self.user.id, post)
         return await run_in_threadpool(self._read, fn, *args, **kw)
 
     # --- frames --------------------------------------------------------------------------
@@ -179,10 +192,17 @@ class Connection:
             case = service.visible_case(s, viewer=user, case_id=case_id)
             msgs = service.visible_messages(s, viewer=user, case=case, after_id=last_seen)
             payloads = _payloads(s, msgs)
-            # everything up to the last seq at or below last_seen counts as delivered
-            floor = readmodel.delivered_floor(s, case_id=case.id, last_seen_id=last_seen)
+            # everything up to the last seq at or below last_seen counts as delivered (a first
+            # hello has seen nothing: no query)
+            floor = (
+                readmodel.delivered_floor(s, case_id=case.id, last_seen_id=last_seen)
+                if last_seen
+                else 0
+            )
             state = _state(case)
-            return payloads, int(floor), state, chat.queue_info(s, case)
+            # only a customer is told where they stand in the queue
+            queue = chat.queue_info(s, case) if user.role == Role.customer else {}
+            return payloads, int(floor), state, queue
 
         lock = self.case_locks.setdefault(case_id, asyncio.Lock())
         if case_id not in self.cases:
@@ -350,7 +370,7 @@ class Connection:
             return {"id": msg.id, "created": created, "payload": service.message_payload(msg, user)}
 
         try:
-            result = await self.db(write, write=True)
+            result = await self.db(write, write=True, post=(case_id, key))
         except PayloadTooLarge as exc:
             raise Refuse(4413, exc.detail) from exc
         except KefuError as exc:
