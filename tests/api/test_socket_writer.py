@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from kefu.core.errors import KefuError
 from kefu.desk import service
 from kefu.desk.models import Message
-from kefu.web.hub import Writer, writer_for
+from kefu.web.socket_writer import Writer, writer_for
 from tests.conftest import login
 
 
