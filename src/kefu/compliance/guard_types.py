@@ -32,6 +32,7 @@ class Scorer(Protocol):
     bias: float
     block: float
     review: float
+    alone: float
     min_ngrams: int
 
     @property
