@@ -121,6 +121,9 @@ def test_without_a_rule_a_high_score_asks_for_review_and_never_blocks(alone_guar
     # with a blocking rule half-made the model still blocks above its block threshold
     assert alone_guard.screen("这个水 蜜 桃稳吗？收益呢", "agent").verdict == "block"
     assert alone_guard.screen("这个水 蜜 桃你看看", "customer").verdict == "allow"
+    # too few n-gram occurrences for an opinion without a rule's support (one here, two needed)
+    thin = dict(TOY, thresholds={"block": 2.0, "review": 0.5, "alone": 1.5, "alone_min_ngrams": 2})
+    assert Guard(load_policy(), model=GuardModel(thin)).screen("这个水 蜜 桃你看看").findings == ()
 
 
 def test_an_ngram_inside_a_negation_does_not_count(toy_guard):
@@ -143,6 +146,11 @@ def test_in_the_middle_band_the_model_asks_for_review_and_customers_are_never_sc
         "我的提现两天了还没到，请帮我查一下",
         "Waiting on bank",
         "If you forgot your password, you can reset it in the app.",
+        # short English replies score high on style (2.75–3.05 on "it.", "s i", ", i"); with
+        # no rule's support the model needs 15 n-gram occurrences before it asks for review
+        "Please wait.",
+        "OK, I will wait for your answer.",
+        "Hello, this is Amy from Kefu.",
     ],
 )
 def test_short_benign_texts_get_no_opinion_from_the_shipped_model(text):
@@ -164,11 +172,12 @@ def test_every_agent_message_is_scored_as_the_reference_scores_it():
         norm = normalise(text)[0]
         found = [w for _, w in auto.iter(norm)]
         expected = model.bias + math.fsum(found) / math.sqrt(len(found)) if found else model.bias
-        _phrases, _hits, opinion, half_made = guard._scan(norm)
+        _phrases, hits, opinion, half_made = guard._scan(norm)
         assert opinion is not None  # scored whether or not a rule is half-made
         assert opinion[1] == len(found)
-        assert opinion[0] == pytest.approx(expected, abs=1e-9)
+        assert abs(opinion[0] - expected) <= 1e-9
         grounded += half_made
+        assert half_made == (bool(hits) and guard.classes.grounded(frozenset(hits)))
         assert guard._scan(norm, score=False)[2] is None  # customers: never scored
     assert 20 < grounded < len(read_corpus())
 

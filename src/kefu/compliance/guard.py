@@ -109,7 +109,8 @@ class Guard:
         first at each start, each class's word spans (Latin words on word boundaries), the
         model's score with the number of its n-gram occurrences (every message when ``score``,
         agents' messages; None otherwise), and whether the class words half-make a blocking
-        rule (words of two of its slots: the model may block only then)."""
+        rule (words of two of its slots: the model may block only then; asked only with the
+        model's score)."""
         phrases: list[Phrase] = []
         hits: dict[str, list[tuple[int, int]]] = {}
         gated: set[int] = set()
@@ -131,9 +132,9 @@ class Guard:
         self.classes.add_regex_hits(norm, hits, gated)
         if len(phrases) > 1:
             phrases.sort(key=lambda h: (h[0], -h[1]))
-        grounded = bool(hits) and self.classes.grounded(frozenset(hits))
         if self.model is None or not score:
-            return phrases, hits, None, grounded
+            return phrases, hits, None, False
+        grounded = bool(hits) and self.classes.grounded(frozenset(hits))
         return phrases, hits, self.model.tally(norm), grounded
 
     def _finding(self, text: str, offsets: list[int] | None, rule: Rule, s: int, e: int) -> Finding:

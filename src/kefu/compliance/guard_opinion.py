@@ -42,11 +42,13 @@ def model_finding(
     its negated n-grams are taken out. When the message's class words half-make a blocking rule
     (``grounded``: a trade and an instrument, a request and a secret …) it warns from the review
     threshold (``model.review``) and blocks from the block threshold (``model.block``). Without
-    them it may only warn, and only from the higher ``model.alone`` threshold: a text can score
-    high on style alone ("keep your account safe"), so a score no rule supports asks a reviewer,
-    it never blocks."""
+    them it may only warn, and only from the higher ``model.alone`` threshold on a message of
+    at least ``model.alone_min_ngrams`` n-gram occurrences: a text can score high on style
+    alone ("Please wait." scores 2.86 on "it." and "e w"), so a score no rule supports asks a
+    reviewer, it never blocks."""
     floor = model.review if grounded else model.alone
-    if score < floor or occurrences < model.min_ngrams:
+    least = model.min_ngrams if grounded else max(model.min_ngrams, model.alone_min_ngrams)
+    if score < floor or occurrences < least:
         return None
     # context both ways, as for the rules: an n-gram inside a negation or a warning frame
     # ("不存在稳赚不赔的投资", "…is a scam") does not count towards the score

@@ -34,6 +34,7 @@ class Scorer(Protocol):
     review: float
     alone: float
     min_ngrams: int
+    alone_min_ngrams: int
 
     @property
     def weights(self) -> Mapping[str, float]: ...

@@ -13,8 +13,9 @@ same corpus gives the same file. The thresholds are chosen by cross-validation o
 corpus only: ``block`` is the score that ``block_fpr`` of its allowed messages exceed, ``review``
 the score that ``review_fpr`` of them exceed, ``alone`` the score that ``alone_fpr`` of them
 exceed (on a message that no blocking rule half-makes the model may only warn, and only from
-there). A message with fewer than ``min_ngrams`` n-gram occurrences gets no opinion: a score
-from a handful of n-grams is too thin to act on (short texts are the rules' alone).
+there, and only on a message of at least ``alone_min_ngrams`` n-gram occurrences). A message
+with fewer than ``min_ngrams`` n-gram occurrences gets no opinion: a score from a handful of
+n-grams is too thin to act on (short texts are the rules' alone).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class GuardModel:
             # without a blocking rule's class words the model only warns, from this threshold
             # (model data without it: the model never speaks alone)
             self.alone = float(data["thresholds"].get("alone", math.inf))
+            self.alone_min_ngrams = int(data["thresholds"].get("alone_min_ngrams", 0))
             self.min_ngrams = int(data["thresholds"].get("min_ngrams", 0))
             weights = {str(k): float(v) for k, v in data["weights"].items()}
         except (KeyError, TypeError, ValueError) as exc:
@@ -72,7 +74,9 @@ class GuardModel:
         # loop, no feature list); the explanation (only for a message that reaches a threshold)
         # needs which n-gram it was and where: an automaton of the positive n-grams, built at
         # its first use
-        self._ac = AhoCorasick(self._grams, matchkind=MatchKind.Standard)
+        # store_patterns: a hit is returned as the stored n-gram object itself rather than a
+        # new string sliced from the message (half the cost of the call)
+        self._ac = AhoCorasick(self._grams, matchkind=MatchKind.Standard, store_patterns=True)
         self._find = self._ac.find_matches_as_strings
         self._weight = weights.__getitem__
         self._positive: list[str] = []
@@ -231,6 +235,7 @@ def train(
     review_fpr: float = 0.01,
     alone_fpr: float = 0.0025,
     min_ngrams: int = 10,
+    alone_min_ngrams: int = 15,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Model data from labelled agent messages ``rows`` = [(text, label, categories)] with
@@ -281,6 +286,7 @@ def train(
             "review": round(review, 6),
             "alone": round(alone, 6),
             "min_ngrams": min_ngrams,
+            "alone_min_ngrams": alone_min_ngrams,
         },
         "params": {
             "ngrams": list(ngrams),
