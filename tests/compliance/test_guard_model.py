@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 
+import ahocorasick
 import pytest
 from typer.testing import CliRunner
 
@@ -91,9 +92,38 @@ def test_above_the_high_threshold_the_model_blocks_and_shows_its_score_and_words
 
 
 def test_without_words_of_two_classes_of_a_blocking_rule_the_model_says_nothing(toy_guard):
-    # a high score on style alone: no class word, or one class alone (稳, ASSURANCE)
+    # a high score on style alone: no class word, or one class alone (稳, ASSURANCE); this
+    # model has no alone threshold, so it never speaks without a rule's support
     assert toy_guard.screen("这个水 蜜 桃你看看", "agent").findings == ()
     assert toy_guard.screen("这个水 蜜 桃稳吗", "agent").verdict == "allow"
+
+
+@pytest.fixture(scope="module")
+def alone_guard():
+    data = dict(TOY, thresholds={"block": 2.0, "review": 0.5, "alone": 1.5})
+    return Guard(load_policy(), model=GuardModel(data))
+
+
+def test_without_a_rule_a_high_score_asks_for_review_and_never_blocks(alone_guard):
+    # no class word of any blocking rule: from the alone threshold the model warns, naming its
+    # score and n-grams; even far above the block threshold it does not block
+    result = alone_guard.screen("这个水 蜜 桃你看看", "agent")
+    assert result.verdict == "warn"
+    (f,) = result.findings
+    assert (f.rule, f.score) == ("model.review", pytest.approx(2.0))
+    assert f.words == (("MODEL", "水 蜜 桃", 2, 7),)
+    twice = alone_guard.screen("水蜜桃，水蜜桃，你看看", "agent")
+    assert twice.findings[0].score == pytest.approx(-1 + 6 / math.sqrt(2))  # above 2.0
+    assert twice.verdict == "warn"
+    # below the alone threshold no opinion (1.05 would ask for review with a rule's support)
+    assert alone_guard.screen("这个苹果你看看", "agent").verdict == "allow"
+    assert alone_guard.screen("苹果稳吗？收益呢", "agent").verdict == "warn"
+    # with a blocking rule half-made the model still blocks above its block threshold
+    assert alone_guard.screen("这个水 蜜 桃稳吗？收益呢", "agent").verdict == "block"
+    assert alone_guard.screen("这个水 蜜 桃你看看", "customer").verdict == "allow"
+    # too few n-gram occurrences for an opinion without a rule's support (one here, two needed)
+    thin = dict(TOY, thresholds={"block": 2.0, "review": 0.5, "alone": 1.5, "alone_min_ngrams": 2})
+    assert Guard(load_policy(), model=GuardModel(thin)).screen("这个水 蜜 桃你看看").findings == ()
 
 
 def test_an_ngram_inside_a_negation_does_not_count(toy_guard):
@@ -116,6 +146,11 @@ def test_in_the_middle_band_the_model_asks_for_review_and_customers_are_never_sc
         "我的提现两天了还没到，请帮我查一下",
         "Waiting on bank",
         "If you forgot your password, you can reset it in the app.",
+        # short English replies score high on style (2.75–3.05 on "it.", "s i", ", i"); with
+        # no rule's support the model needs 15 n-gram occurrences before it asks for review
+        "Please wait.",
+        "OK, I will wait for your answer.",
+        "Hello, this is Amy from Kefu.",
     ],
 )
 def test_short_benign_texts_get_no_opinion_from_the_shipped_model(text):
@@ -123,22 +158,28 @@ def test_short_benign_texts_get_no_opinion_from_the_shipped_model(text):
     assert default_guard().screen(text, "agent").verdict == "allow"
 
 
-def test_the_model_is_asked_exactly_when_the_message_half_makes_a_blocking_rule():
+def test_every_agent_message_is_scored_as_the_reference_scores_it():
+    # the reference is the scoring as first shipped: every n-gram occurrence found by a
+    # pyahocorasick walk, weights summed with fsum; over the whole training corpus
     model = load_model()
     guard = Guard(load_policy(), model=model)
-    asked = 0
-    for text, _, _ in read_corpus()[::20]:
+    auto = ahocorasick.Automaton()
+    for gram, weight in model.weights.items():
+        auto.add_word(gram, weight)
+    auto.make_automaton()
+    grounded = 0
+    for text, _, _ in read_corpus():
         norm = normalise(text)[0]
-        _phrases, hits, opinion = guard._scan(norm)
-        if guard.classes.grounded(frozenset(hits)):
-            asked += 1
-            assert opinion is not None
-            assert opinion[0] == pytest.approx(model.score(norm), abs=1e-9)
-        else:
-            # the model could not speak on it: its pass is skipped
-            assert opinion is None
+        found = [w for _, w in auto.iter(norm)]
+        expected = model.bias + math.fsum(found) / math.sqrt(len(found)) if found else model.bias
+        _phrases, hits, opinion, half_made = guard._scan(norm)
+        assert opinion is not None  # scored whether or not a rule is half-made
+        assert opinion[1] == len(found)
+        assert abs(opinion[0] - expected) <= 1e-9
+        grounded += half_made
+        assert half_made == (bool(hits) and guard.classes.grounded(frozenset(hits)))
         assert guard._scan(norm, score=False)[2] is None  # customers: never scored
-    assert asked > 20
+    assert 20 < grounded < len(read_corpus())
 
 
 def _corpus() -> list[tuple[str, str, list[str]]]:
@@ -160,6 +201,7 @@ def test_training_is_deterministic_and_chooses_ordered_thresholds():
     assert first["cv"]["messages"] == 48  # the five personal-data rows are left out
     assert not any(ch.isdigit() for gram in first["weights"] for ch in gram)
     assert first["thresholds"]["review"] <= first["thresholds"]["block"]
+    assert first["thresholds"]["review"] <= first["thresholds"]["alone"]
     model = GuardModel(first)
     assert model.score(normalise("加我微信聊，稳赚")[0]) > model.score(normalise("出金已受理")[0])
 
@@ -174,6 +216,10 @@ def test_the_shipped_model_was_trained_on_the_shipped_corpus():
     assert data["corpus"]["sha256"] == corpus_digest(read_corpus())
     assert data["cv"]["allowed_blocked"] <= 0.01
     assert data["thresholds"]["review"] < data["thresholds"]["block"]
+    assert data["thresholds"]["review"] <= data["thresholds"]["alone"]
+    # alone, the model asks for review of at most 0.5% of the corpus's allowed messages
+    # (cross-validated)
+    assert data["cv"]["allowed_alone"] <= 0.005
 
 
 def test_kefu_guard_train_writes_a_model_and_names_a_bad_line(tmp_path):

@@ -157,5 +157,7 @@ def guard_train(
         f"{data['thresholds']['block']:.2f} (blocks {cv['block_recall_at_block']:.0%} of "
         f"violations, {cv['allowed_blocked']:.1%} of allowed), review at "
         f"{data['thresholds']['review']:.2f} ({cv['block_recall_at_review']:.0%}, "
-        f"{cv['allowed_reviewed']:.1%})"
+        f"{cv['allowed_reviewed']:.1%}), alone (no blocking rule half-made: warns only) at "
+        f"{data['thresholds']['alone']:.2f} ({cv['block_recall_at_alone']:.0%}, "
+        f"{cv['allowed_alone']:.2%})"
     )

@@ -85,7 +85,7 @@ class Guard:
         # one automaton holds the rules' phrases, the classes' words and the class patterns'
         # gates: one pass over a message finds all three; a key's value is (phrase rules
         # [(rule id, latin)], class names, latin, gated pattern indices). The model's n-grams
-        # are the model's own automaton, walked only for a message the model may speak on
+        # are the model's own automaton, walked for every agent message
         class_keys = self.classes.keys
         gates = self.classes.gates
         keys = sorted(patterns.keys() | class_keys.keys() | gates.keys())
@@ -104,12 +104,13 @@ class Guard:
 
     def _scan(
         self, norm: str, score: bool = True
-    ) -> tuple[list[Phrase], dict[str, list[tuple[int, int]]], tuple[float, int] | None]:
+    ) -> tuple[list[Phrase], dict[str, list[tuple[int, int]]], tuple[float, int] | None, bool]:
         """One pass of the automaton: the rules' phrase hits as (start, end, owners), longest
-        first at each start, each class's word spans (Latin words on word boundaries), and the
-        model's score with the number of its n-gram occurrences. The model is asked only when
-        ``score`` (agents' messages) and the class words half-make a blocking rule (words of
-        two of its slots): it speaks on no other message, so the others skip its pass (None)."""
+        first at each start, each class's word spans (Latin words on word boundaries), the
+        model's score with the number of its n-gram occurrences (every message when ``score``,
+        agents' messages; None otherwise), and whether the class words half-make a blocking
+        rule (words of two of its slots: the model may block only then; asked only with the
+        model's score)."""
         phrases: list[Phrase] = []
         hits: dict[str, list[tuple[int, int]]] = {}
         gated: set[int] = set()
@@ -131,14 +132,10 @@ class Guard:
         self.classes.add_regex_hits(norm, hits, gated)
         if len(phrases) > 1:
             phrases.sort(key=lambda h: (h[0], -h[1]))
-        if (
-            self.model is None
-            or not score
-            or not hits
-            or not self.classes.grounded(frozenset(hits))
-        ):
-            return phrases, hits, None
-        return phrases, hits, self.model.tally(norm)
+        if self.model is None or not score:
+            return phrases, hits, None, False
+        grounded = bool(hits) and self.classes.grounded(frozenset(hits))
+        return phrases, hits, self.model.tally(norm), grounded
 
     def _finding(self, text: str, offsets: list[int] | None, rule: Rule, s: int, e: int) -> Finding:
         o_start, o_end = (s, e) if offsets is None else (offsets[s], offsets[e - 1] + 1)
@@ -174,7 +171,7 @@ class Guard:
         disclosure: list[Finding] = []
         taken: list[tuple[int, int, str]] = []
         ctx = self.context
-        phrases, class_hits, opinion = self._scan(norm, score=role == "agent")
+        phrases, class_hits, opinion, grounded = self._scan(norm, score=role == "agent")
         for s, e, owners in phrases:
             for rule_id, latin in owners:
                 if latin and (
@@ -213,17 +210,10 @@ class Guard:
         if (
             opinion is not None
             and self.model is not None
-            and opinion[0] >= self.model.review
+            and opinion[0] >= (self.model.review if grounded else self.model.alone)
             and opinion[1] >= self.model.min_ngrams
         ):
-            found = model_finding(
-                self.model,
-                ctx,
-                text,
-                norm,
-                offsets,
-                *opinion,
-            )
+            found = model_finding(self.model, ctx, text, norm, offsets, *opinion, grounded)
             if found is not None:
                 findings.append(found)
         if len(findings) > 1:

@@ -36,14 +36,19 @@ def model_finding(
     offsets: list[int] | None,
     score: float,
     occurrences: int,
+    grounded: bool,
 ) -> Finding | None:
-    """The model's opinion of an agent's message (``score``, over ``occurrences`` n-grams): a
-    finding when it reaches the review threshold (``model.review``, warns) or the block
-    threshold (``model.block``), once its negated n-grams are taken out. The guard asks only
-    about a message whose class words half-make a blocking rule (a trade and an instrument, a
-    request and a secret …): a text can score high on style alone ("keep your account safe";
-    "“已报”就是单子送到交易所了…买到了。还有不明白的随时打电话问我们")."""
-    if score < model.review or occurrences < model.min_ngrams:
+    """The model's opinion of an agent's message (``score``, over ``occurrences`` n-grams), once
+    its negated n-grams are taken out. When the message's class words half-make a blocking rule
+    (``grounded``: a trade and an instrument, a request and a secret …) it warns from the review
+    threshold (``model.review``) and blocks from the block threshold (``model.block``). Without
+    them it may only warn, and only from the higher ``model.alone`` threshold on a message of
+    at least ``model.alone_min_ngrams`` n-gram occurrences: a text can score high on style
+    alone ("Please wait." scores 2.86 on "it." and "e w"), so a score no rule supports asks a
+    reviewer, it never blocks."""
+    floor = model.review if grounded else model.alone
+    least = model.min_ngrams if grounded else max(model.min_ngrams, model.alone_min_ngrams)
+    if score < floor or occurrences < least:
         return None
     # context both ways, as for the rules: an n-gram inside a negation or a warning frame
     # ("不存在稳赚不赔的投资", "…is a scam") does not count towards the score
@@ -53,9 +58,9 @@ def model_finding(
             score -= c.contribution
         else:
             top.append(c)
-    if score < model.review:
+    if score < floor:
         return None
-    rule = MODEL_BLOCK if score >= model.block else MODEL_REVIEW
+    rule = MODEL_BLOCK if grounded and score >= model.block else MODEL_REVIEW
     top = top[:5]
     spans = sorted(span for c in top for span in c.spans)
     if offsets is not None:

@@ -32,7 +32,9 @@ class Scorer(Protocol):
     bias: float
     block: float
     review: float
+    alone: float
     min_ngrams: int
+    alone_min_ngrams: int
 
     @property
     def weights(self) -> Mapping[str, float]: ...
