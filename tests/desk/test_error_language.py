@@ -43,9 +43,7 @@ def test_a_bad_tag_name_is_refused_in_the_language_of_the_request(client, seed) 
     assert client.get(f"/api/v1/cases/{cid}", headers=agent1).json()["tags"] == []
 
 
-def test_a_hand_over_to_an_offline_agent_asks_in_the_language_of_the_request(
-    client, seed
-) -> None:
+def test_a_hand_over_to_an_offline_agent_asks_in_the_language_of_the_request(client, seed) -> None:
     alice, agent1 = login(client, "alice"), login(client, "agent1")
     client.cookies.clear()
     cid = _chat(client, alice)
@@ -77,3 +75,30 @@ def test_the_console_page_language_cookie_decides_too(client, seed) -> None:
     finally:
         client.cookies.clear()
     assert r.status_code == 409 and "is not online" in r.json()["detail"]
+
+
+def _cookie_login(client, username: str) -> str:
+    r = client.post("/api/v1/auth/login", json={"username": username, "password": "kefu-demo"})
+    assert r.status_code == 200, r.text
+    client.cookies.clear()
+    client.cookies.set("kefu_session", r.json()["token"])
+    return str(r.json()["csrf_token"])
+
+
+def test_an_admin_refusal_reads_wholly_in_the_page_language(client, seed) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    csrf = _cookie_login(client, "admin")
+    form = {"username": "newagent", "role": "agent", "password": "short", "csrf": csrf}
+
+    def flash(lang: str) -> str:
+        r = client.post(f"/admin/users?lang={lang}", data=form, follow_redirects=False)
+        assert r.status_code == 303
+        query = parse_qs(urlsplit(r.headers["location"]).query)
+        assert query["kind"] == ["error"]
+        return query["flash"][0]
+
+    # the lead-in and what is wrong, both in Chinese; in English for an English page
+    assert flash("zh-CN") == "未保存：密码：至少 8 个字符"
+    assert flash("en") == "Not saved: password: at least 8 characters"
+    client.cookies.clear()
