@@ -102,3 +102,24 @@ def test_an_admin_refusal_reads_wholly_in_the_page_language(client, seed) -> Non
     assert flash("zh-CN") == "未保存：密码：至少 8 个字符"
     assert flash("en") == "Not saved: password: at least 8 characters"
     client.cookies.clear()
+
+
+def test_a_refused_chat_message_reads_in_the_senders_language(client, seed) -> None:
+    alice = login(client, "alice")
+    client.cookies.clear()
+    cid = _chat(client, alice)
+    token = alice["Authorization"][7:]
+
+    def refusal(headers: dict[str, str]) -> str:
+        with client.websocket_connect("/ws", headers=headers) as ws:
+            ws.send_json({"type": "auth", "token": token})
+            ws.send_json({"type": "send", "case_id": cid, "body": "你好\x01", "key": "c1"})
+            for _ in range(20):
+                f = ws.receive_json()
+                if f["type"] == "error":
+                    return str(f["detail"])
+        raise AssertionError("no error frame")
+
+    # alice works in Chinese; the language switch (cookie) of her page can make it English
+    assert refusal({}) == "消息内容：含有控制字符 U+0001"
+    assert refusal({"cookie": "kefu_lang=en"}) == "body: contains control character U+0001"
