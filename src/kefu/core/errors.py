@@ -29,7 +29,7 @@ class Phrase:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def __call__(self, lang: str) -> str:
-        text = i18n.t(self.key, lang, **_resolve(self.params, lang))
+        text = _say(self.key, lang, self.params)
         return self.fallback if text == self.key and self.fallback else text
 
 
@@ -39,8 +39,12 @@ def by_language(zh: str, en: str) -> Callable[[str], str]:
     return lambda lang: en if i18n.normalise(lang) == "en" else zh
 
 
-def _resolve(params: Mapping[str, Any], lang: str) -> dict[str, Any]:
-    return {k: (v(lang) if callable(v) else v) for k, v in params.items()}
+def _say(key: str, lang: str, params: Mapping[str, Any]) -> str:
+    """``key`` in ``lang`` with its params filled in (any name, even ``key`` or ``lang``)."""
+    text = i18n.t(key, lang)
+    if not params or text == key:
+        return text
+    return text.format(**{k: (v(lang) if callable(v) else v) for k, v in params.items()})
 
 
 class KefuError(Exception):
@@ -72,7 +76,7 @@ class KefuError(Exception):
         """What went wrong in ``lang`` (the fixed ``detail`` for an error without a key)."""
         if not self.key or not lang:
             return self.detail
-        return i18n.t(self.key, lang, **_resolve(self.params, lang))
+        return _say(self.key, lang, self.params)
 
     def problem(self, instance: str = "", lang: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
