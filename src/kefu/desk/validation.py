@@ -34,6 +34,17 @@ def field_error(
     )
 
 
+def as_field(exc: ValidationFailed, field: str) -> ValidationFailed:
+    """A check's refusal named after the field it was made for (a note checked as a body)."""
+    message = exc.fields[0]["message"] if exc.fields else exc.detail
+    if exc.key == "errors.field":
+        params = {**exc.params, "field": Phrase(f"errors.fields.{field}", field)}
+        return ValidationFailed(
+            key="errors.field", params=params, fields=[{"field": field, "message": message}]
+        )
+    return field_error(field, exc.detail.split(": ", 1)[-1])
+
+
 def check_choice(field: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         choices = ", ".join(allowed)
