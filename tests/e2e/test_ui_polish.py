@@ -135,6 +135,8 @@ def test_a_refusal_is_said_on_the_page_not_in_an_alert(browser, demo_server):
         page.click("[data-testid=tag-add]")
         bar = page.wait_for_selector("[data-testid=refusal]")
         assert bar.inner_text().startswith("未完成")
+        # and what is wrong reads in Chinese too: the console asks in the page's language
+        assert "标签" in bar.inner_text() and "不能有空格" in bar.inner_text(), bar.inner_text()
         assert w.dialogs == []
         # legible shortcut badges: dark text on a light badge, light on the dark header
         colours = page.evaluate(

@@ -196,18 +196,32 @@ def case_view(db: Session, *, viewer: User, case_id: int, lang: str = "zh-CN") -
             {
                 "at": f["at"],
                 "kind": f["direction"],
-                "what": f"{f['channel']} ¥{f['amount']}",
+                "group": "transfer_direction",
+                "what": "",
+                "what_code": ("transfer_channel", f["channel"]),
+                "amount": f["amount"],
                 "ref": f["ref"],
                 "flagged": ref in flagged,
             }
         )
     for t in c360["trades"]:
-        amount = t["stake"] or (f"{t['qty']} @ {t['price']}" if t["qty"] is not None else "")
+        kind, group = (
+            (t["side"], "side")
+            if t["side"]
+            else (t["direction"], "direction")
+            if t["direction"]
+            else (t["kind"], "trade_kind")
+        )
         timeline.append(
             {
                 "at": t["at"],
-                "kind": t["side"] or t["direction"] or t["kind"],
-                "what": f"{t['symbol']} {t['name'] or ''} {amount}".strip(),
+                "kind": kind,
+                "group": group,
+                "what": f"{t['symbol']} {t['name'] or ''}".strip(),
+                # a stake is money; an order is a quantity at a price
+                "amount": t["stake"],
+                "qty": t["qty"] if not t["stake"] else None,
+                "price": t["price"],
                 "ref": t["ref"],
                 "flagged": f"trade:{t['ref']}" in flagged,
             }
@@ -217,6 +231,7 @@ def case_view(db: Session, *, viewer: User, case_id: int, lang: str = "zh-CN") -
             {
                 "at": cs.created_at.isoformat(),
                 "kind": cs.channel,
+                "group": "channel",
                 "what": cs.subject,
                 "ref": f"#{cs.id}",
                 "flagged": False,

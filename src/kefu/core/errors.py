@@ -1,10 +1,50 @@
-"""Errors as RFC 9457 problem details: a stable ``type``, a human ``detail``, failing fields."""
+"""Errors as RFC 9457 problem details: a stable ``type``, a human ``detail``, failing fields.
+
+An error people read can carry a message ``key`` (of the locale files) and its ``params``
+instead of a fixed text: its ``detail`` is then said in the error's own language (``lang``,
+English unless the raiser knows the reader's, e.g. the acting agent's), and
+:meth:`KefuError.message` says it in any other language, so the problem+json handler and the
+consoles answer in the language of the request. A param may be a :class:`Phrase` (a locale key
+itself, such as a field's name) or any ``callable(lang)`` (such as a person's name in that
+language)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from kefu.core import i18n
+
 PROBLEM_BASE = "https://kefu.dev/problems/"
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A locale key with its params, said in a language when the message is rendered; a key the
+    locale files do not have is said as ``fallback``."""
+
+    key: str
+    fallback: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __call__(self, lang: str) -> str:
+        text = _say(self.key, lang, self.params)
+        return self.fallback if text == self.key and self.fallback else text
+
+
+def by_language(zh: str, en: str) -> Callable[[str], str]:
+    """A param known in both languages now (e.g. a person's name read before the session
+    closes), said in the one the message is rendered in."""
+    return lambda lang: en if i18n.normalise(lang) == "en" else zh
+
+
+def _say(key: str, lang: str, params: Mapping[str, Any]) -> str:
+    """``key`` in ``lang`` with its params filled in (any name, even ``key`` or ``lang``)."""
+    text = i18n.t(key, lang)
+    if not params or text == key:
+        return text
+    return text.format(**{k: (v(lang) if callable(v) else v) for k, v in params.items()})
 
 
 class KefuError(Exception):
@@ -13,19 +53,37 @@ class KefuError(Exception):
     title = "Bad request"
 
     def __init__(
-        self, detail: str, *, fields: list[dict[str, Any]] | None = None, **extra: Any
+        self,
+        detail: str = "",
+        *,
+        key: str | None = None,
+        params: Mapping[str, Any | Callable[[str], str]] | None = None,
+        lang: str = "en",
+        fields: list[dict[str, Any]] | None = None,
+        **extra: Any,
     ) -> None:
+        self.key = key
+        self.params = dict(params or {})
+        self.lang = lang
+        if key and not detail:
+            detail = self.message(lang)
         super().__init__(detail)
         self.detail = detail
         self.fields = fields or []
         self.extra = extra
 
-    def problem(self, instance: str = "") -> dict[str, Any]:
+    def message(self, lang: str | None) -> str:
+        """What went wrong in ``lang`` (the fixed ``detail`` for an error without a key)."""
+        if not self.key or not lang:
+            return self.detail
+        return _say(self.key, lang, self.params)
+
+    def problem(self, instance: str = "", lang: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": PROBLEM_BASE + self.slug,
             "title": self.title,
             "status": self.status,
-            "detail": self.detail,
+            "detail": self.message(lang),
         }
         if instance:
             body["instance"] = instance

@@ -48,6 +48,7 @@ __all__ = [
     "OptionalCaller",
     "admin_form",
     "admin_page_caller",
+    "asked_language",
     "caller",
     "check_form_csrf",
     "current_user",
@@ -170,6 +171,16 @@ def language(request: Request) -> str:
     if pref is None:
         pref = getattr(request.state, "user_lang", None)
     return negotiate(request.headers.get("accept-language"), pref)
+
+
+def asked_language(request: Request) -> str | None:
+    """The language a request asks for itself (``?lang=``, the language cookie or
+    ``Accept-Language``), or None: an API client that names none gets the API's English."""
+    pref = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    accept = request.headers.get("accept-language")
+    if not pref and not accept:
+        return None
+    return negotiate(accept, pref)
 
 
 Lang = Annotated[str, Depends(language)]
@@ -408,7 +419,7 @@ def admin_form(
             "/admin?" + urlencode({"flash": text, "kind": "error"}), status_code=303
         )
     except KefuError as exc:
-        text = i18n.t("polish.flash_refused", lang, detail=exc.detail)
+        text = i18n.t("polish.flash_refused", lang, detail=exc.message(lang))
         return RedirectResponse(
             "/admin?" + urlencode({"flash": text[:200], "kind": "error"}), status_code=303
         )

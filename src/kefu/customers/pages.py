@@ -182,7 +182,7 @@ async def portal_take_questionnaire(
     try:
         row = suitability.submit_assessment(db, actor=c.user, answers=answers)
     except KefuError as exc:
-        return _back(exc.detail, "error")
+        return _back(exc.message(language(request)), "error")
     label = content.questionnaire().label(row.category, lang)
     return _back(i18n.t("customers.portal.done", lang, category=label))
 
@@ -202,7 +202,7 @@ def portal_ask_product(
     try:
         row = suitability.request_product(db, actor=c.user, code=product)
     except KefuError as exc:
-        return _back(exc.detail, "error")
+        return _back(exc.message(language(request)), "error")
     return _back(request_id=row.id)
 
 
@@ -226,5 +226,5 @@ def portal_confirm_product(
     except KefuError as exc:
         if isinstance(exc, NotFound):
             raise
-        return _back(exc.detail, "error", request_id=request_id)
+        return _back(exc.message(language(request)), "error", request_id=request_id)
     return _back(request_id=row.id)

@@ -113,8 +113,7 @@ def submit_assessment(
             data={"reason": "attempts", "limit": nums.attempts_per_day},
         )
         raise TooManyRequests(
-            f"the questionnaire may be taken at most {nums.attempts_per_day} times a day; "
-            "try again tomorrow"
+            key="errors.suitability_attempts", params={"n": nums.attempts_per_day}
         )
     try:
         result = assess(questionnaire, answers, nums.bands)
@@ -259,7 +258,11 @@ def _product(code: str) -> Any:
     banned = cat.banned(code)
     if banned is not None:
         raise ValidationFailed(
-            f"product: {banned.name_en} is not a product on offer: {banned.reason_en}",
+            key="errors.suitability_banned",
+            params={
+                "product": banned.name,
+                "reason": lambda lang: banned.reason_en if lang == "en" else banned.reason_zh,
+            },
             fields=[{"field": "product", "message": "not a product on offer"}],
         )
     product = cat.product(code)
@@ -307,7 +310,7 @@ def request_product(db: Session, *, actor: User, code: str) -> ProductRequest:
     product = _product(code)
     a = latest(db, me.id)
     if a is None or a.valid_until < local_today():
-        raise Conflict("take the risk-tolerance questionnaire first: no valid assessment")
+        raise Conflict(key="errors.suitability_no_assessment")
     m = match(a.category, product.risk, me.professional)
     outcome = "match" if m.ok else "mismatch" if m.may_insist else "refused"
     row = ProductRequest(
@@ -362,17 +365,19 @@ def confirm_product(
             entity_id=me.id,
             data={"request_id": row.id, "product": row.product_code, "category": row.category},
         )
-        raise Conflict(refusal_text("en"), reason="lowest_category")
+        raise Conflict(
+            key="errors.as_said", params={"text": refusal_text}, reason="lowest_category"
+        )
     if row.outcome != "mismatch":
-        raise Conflict("this product matches your category: there is nothing to confirm")
+        raise Conflict(key="errors.suitability_nothing_to_confirm")
     if not acknowledged:
         raise ValidationFailed(
-            "acknowledged: confirm that you read and understood the special risk warning",
+            key="errors.suitability_acknowledge",
             fields=[{"field": "acknowledged", "message": "must be true"}],
         )
     a = latest(db, me.id)
     if a is None or a.id != row.assessment_id or a.valid_until < local_today():
-        raise Conflict("your assessment changed or lapsed since you asked: ask again")
+        raise Conflict(key="errors.suitability_changed")
     row.outcome, row.confirmed_at = "confirmed", utcnow()
     audit.record(
         db,

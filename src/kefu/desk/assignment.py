@@ -65,7 +65,9 @@ def assign_case(
     if to is not None:
         agent = db.get(User, to)
         if agent is None or agent.role not in (Role.agent, Role.supervisor):
-            raise field_error("assignee_id", f"user {to} is not an agent")
+            raise field_error(
+                "assignee_id", f"user {to} is not an agent", key="not_an_agent", user=to
+            )
     now = utcnow()
     old = case.assignee_id
     case.assignee_id = to

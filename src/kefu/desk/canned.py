@@ -91,9 +91,9 @@ def add_canned(
 ) -> CannedReply:
     require(actor, "canned.manage")
     if not re.fullmatch(r"[a-z0-9_.\-]{2,64}", key):
-        raise field_error("key", "2–64 of a-z 0-9 _ . -")
+        raise field_error("key", "2–64 of a-z 0-9 _ . -", key="canned_key")
     if db.scalar(select(CannedReply).where(CannedReply.key == key)):
-        raise Conflict(f"canned reply {key!r} already exists")
+        raise Conflict(key="errors.canned_exists", params={"key": repr(key)})
     _check_texts(title_zh=title_zh, title_en=title_en, body_zh=body_zh, body_en=body_en)
     row = CannedReply(
         key=key,
@@ -122,9 +122,10 @@ _LIMITS = {"category": 16, "title_zh": 128, "title_en": 128, "body_zh": 5000, "b
 def _check_texts(**fields: str) -> None:
     for field, value in fields.items():
         if not value.strip():
-            raise field_error(field, "must not be empty")
+            raise field_error(field, "must not be empty", key="empty")
         if len(value) > _LIMITS[field]:
-            raise field_error(field, f"at most {_LIMITS[field]} characters")
+            n = _LIMITS[field]
+            raise field_error(field, f"at most {n} characters", key="at_most_chars", n=n)
 
 
 def _canned(db: Session, key: str) -> CannedReply:

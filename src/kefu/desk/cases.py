@@ -71,7 +71,12 @@ def create_case(
             raise NotFound(f"customer {customer_id} does not exist")
         customer_id = me.id
     elif customer_id is None or not customer_exists(db, customer_id):
-        raise field_error("customer_id", f"customer {customer_id} does not exist")
+        raise field_error(
+            "customer_id",
+            f"customer {customer_id} does not exist",
+            key="customer_missing",
+            id=customer_id,
+        )
     if body:
         check_body(body)
     if actor.role == Role.customer:
@@ -239,7 +244,7 @@ def rename_case(
     """A new subject; the customer sees it, so the guard screens it like a reply."""
     case = _editable(db, actor=actor, case_id=case_id)
     if not subject.strip() or len(subject) > 200:
-        raise field_error("subject", "1–200 characters")
+        raise field_error("subject", "1–200 characters", key="subject_length")
     subject = subject.strip()
     if subject == case.subject:
         unchanged(db)

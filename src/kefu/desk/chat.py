@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from kefu.core import audit
 from kefu.core.actions import action
 from kefu.core.db import utcnow
-from kefu.core.errors import Conflict, Forbidden, NotFound
+from kefu.core.errors import Conflict, Forbidden, NotFound, by_language
 from kefu.core.events import emit
 from kefu.core.i18n import t
 from kefu.core.security import Role, User, can, require
@@ -109,25 +109,24 @@ def hand_over(
     if target is None or target.role not in (Role.agent, Role.supervisor):
         raise NotFound(f"agent {to_user_id} does not exist")
     if case.assignee_id not in (None, actor.id) and actor.role != Role.supervisor:
-        raise Conflict("only the assigned agent or a supervisor can hand this chat over")
+        raise Conflict(key="errors.handover_not_owner", lang=actor.language)
     if not confirm:
         slot = next((a for a in agent_slots(db) if a.agent_id == target.id), None)
-        name = target.name_for(actor.language)
+        # the question reads in the language of the request, else the acting agent's
+        name = by_language(target.name_for("zh-CN"), target.name_for("en"))
         if slot is None or slot.presence != "online":
             raise Conflict(
-                t("ui.handover_offline", actor.language, agent=name),
+                key="ui.handover_offline",
+                params={"agent": name},
+                lang=actor.language,
                 needs_confirm=True,
                 reason="offline",
             )
         if slot.open_cases >= slot.capacity:
             raise Conflict(
-                t(
-                    "ui.handover_full",
-                    actor.language,
-                    agent=name,
-                    load=slot.open_cases,
-                    capacity=slot.capacity,
-                ),
+                key="ui.handover_full",
+                params={"agent": name, "load": slot.open_cases, "capacity": slot.capacity},
+                lang=actor.language,
                 needs_confirm=True,
                 reason="full",
             )
@@ -153,7 +152,7 @@ def end_chat(db: Session, *, actor: User, case_id: int, resolve: bool = False) -
     if actor.role != Role.customer:
         require(actor, "case.update")
     if case.channel != "chat":
-        raise Conflict("this case is not a chat")
+        raise Conflict(key="errors.not_a_chat")
     lang = case.language
     add_message(
         db,
@@ -181,11 +180,11 @@ def leave_message(db: Session, *, actor: User, case_id: int) -> Case:
     if actor.role != Role.customer and not can(actor, "case.update"):
         raise Forbidden("your role may not change this case")
     if case.channel != "chat":
-        raise Conflict("this case is not a chat")
+        raise Conflict(key="errors.not_a_chat")
     if case.assignee_id is not None:
-        raise Conflict("an agent has taken this chat; write to them here")
+        raise Conflict(key="errors.chat_taken")
     if case.status_category not in ("open", "pending"):
-        raise Conflict("this chat is finished")
+        raise Conflict(key="errors.chat_finished")
     case.channel = "web"
     case.updated_at = utcnow()
     apply_sla(db, case)

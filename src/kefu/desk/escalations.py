@@ -28,7 +28,7 @@ from kefu.compliance.service import screen_message
 from kefu.core import audit
 from kefu.core.actions import action
 from kefu.core.db import utcnow
-from kefu.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from kefu.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, by_language
 from kefu.core.events import emit
 from kefu.core.security import User, can, get_crypto, require
 from kefu.desk import sla
@@ -39,7 +39,7 @@ from kefu.desk.models import BusinessCalendar, Case
 from kefu.desk.sla_policies import calendar_of
 from kefu.desk.teams import is_member, member_ids
 from kefu.desk.teams_models import Escalation, EscalationMessage, Team
-from kefu.desk.validation import check_body, field_error
+from kefu.desk.validation import as_field, check_body, field_error
 
 __all__ = [
     "answer_escalation",
@@ -142,9 +142,9 @@ def escalate_case(
     try:
         check_body(note)
     except ValidationFailed as exc:
-        raise field_error("note", exc.detail.split(": ", 1)[-1]) from None
+        raise as_field(exc, "note") from None
     if case.status_category == "closed":
-        raise Conflict("the case is closed; open a new case instead")
+        raise Conflict(key="errors.case_closed_new")
     busy = db.scalar(
         select(Escalation.id).where(
             Escalation.case_id == case.id,
@@ -153,7 +153,14 @@ def escalate_case(
         )
     )
     if busy is not None:
-        raise Conflict(f"case #{case.id} is already with {team.name_en} (escalation {busy})")
+        raise Conflict(
+            key="errors.already_escalated",
+            params={
+                "case": case.id,
+                "team": by_language(team.name_zh, team.name_en),
+                "escalation": busy,
+            },
+        )
     if case.assignee_id is None and can(actor, "case.take"):
         # the case stays with an agent while the team works: the one who escalates it
         assign_case(db, actor=actor, case=case, to=actor.id)
@@ -203,7 +210,7 @@ def post_escalation_message(
             f"only the members of {team.name_en} and the case's agent write in this thread"
         )
     if esc.status == "closed":
-        raise Conflict(f"escalation {esc.id} is closed")
+        raise Conflict(key="errors.escalation_closed", params={"id": esc.id})
     check_body(body)
     now = now or utcnow()
     member = is_member(db, team.id, actor.id)
@@ -299,7 +306,7 @@ def close_escalation(
     if not _may_write(db, case, esc, actor):
         raise Forbidden(f"only the members of {team.name_en} and the case's agent close it")
     if esc.status == "closed":
-        raise Conflict(f"escalation {esc.id} is already closed")
+        raise Conflict(key="errors.escalation_already_closed", params={"id": esc.id})
     old = esc.status
     esc.status, esc.closed_at = "closed", now or utcnow()
     audit.record(

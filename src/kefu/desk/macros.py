@@ -98,14 +98,14 @@ def _clean(db: Session, values: dict[str, Any]) -> dict[str, Any]:
     if "name" in out:
         out["name"] = str(out["name"]).strip()
         if not out["name"]:
-            raise field_error("name", "must not be empty")
+            raise field_error("name", "must not be empty", key="empty")
         if len(out["name"]) > 80:
-            raise field_error("name", "at most 80 characters")
+            raise field_error("name", "at most 80 characters", key="at_most_chars", n=80)
     for f in ("body_zh", "body_en"):
         if f in out:
             out[f] = str(out[f]).strip()
             if len(out[f]) > 5000:
-                raise field_error(f, "at most 5000 characters")
+                raise field_error(f, "at most 5000 characters", key="at_most_chars", n=5000)
     if "status" in out:
         out["status"] = out["status"] or None
         if out["status"] is not None:
@@ -118,7 +118,7 @@ def _clean(db: Session, values: dict[str, Any]) -> dict[str, Any]:
         if f in out:
             out[f] = normalise_tags(out[f] or (), field=f)
             if len(out[f]) > MAX_TAGS:
-                raise field_error(f, f"at most {MAX_TAGS} tags")
+                raise field_error(f, f"at most {MAX_TAGS} tags", key="at_most_tags", n=MAX_TAGS)
     if "assign" in out:
         out["assign"] = out["assign"] or ""
         check_choice("assign", out["assign"], ASSIGN)
@@ -172,10 +172,12 @@ def create_macro(
     )
     owner_id = None if shared else actor.id
     if _name_taken(db, values["name"], owner_id):
-        raise Conflict(f"a macro named {values['name']!r} already exists")
+        raise Conflict(key="errors.macro_exists", params={"name": repr(values["name"])})
     m = Macro(owner_id=owner_id, **values)
     if not _does_something(m):
-        raise field_error("body_zh", "a macro needs a text or at least one action")
+        raise field_error(
+            "body_zh", "a macro needs a text or at least one action", key="macro_empty"
+        )
     db.add(m)
     db.flush()
     audit.record(
@@ -199,7 +201,7 @@ def update_macro(db: Session, /, *, actor: User, macro_id: int, **changes: Any) 
         raise field_error(sorted(unknown)[0], "not a field of a macro")
     values = _clean(db, changes)
     if "name" in values and _name_taken(db, values["name"], m.owner_id, but=m.id):
-        raise Conflict(f"a macro named {values['name']!r} already exists")
+        raise Conflict(key="errors.macro_exists", params={"name": repr(values["name"])})
     old = macro_out(m)
     diff = {k: v for k, v in values.items() if old.get(k) != v}
     if not diff:
@@ -208,7 +210,9 @@ def update_macro(db: Session, /, *, actor: User, macro_id: int, **changes: Any) 
     for k, v in diff.items():
         setattr(m, k, v)
     if not _does_something(m):
-        raise field_error("body_zh", "a macro needs a text or at least one action")
+        raise field_error(
+            "body_zh", "a macro needs a text or at least one action", key="macro_empty"
+        )
     m.updated_at = utcnow()
     db.flush()
     audit.record(

@@ -54,25 +54,24 @@ def merge_cases(db: Session, *, actor: User, source_id: int, target_id: int) -> 
     returns the target."""
     require(actor, "case.update")
     if source_id == target_id:
-        raise field_error("target_id", "a case cannot be merged into itself")
+        raise field_error("target_id", "a case cannot be merged into itself", key="merge_self")
     source = visible_case(db, viewer=actor, case_id=source_id)
     target = visible_case(db, viewer=actor, case_id=target_id)
     if source.merged_into_id is not None:
-        raise Conflict(f"case #{source.id} was already merged into #{source.merged_into_id}")
+        raise Conflict(
+            key="errors.merged_already",
+            params={"case": source.id, "into": source.merged_into_id},
+        )
     if target.merged_into_id is not None:
         raise Conflict(
-            f"case #{target.id} was merged into #{target.merged_into_id}: merge into that one"
+            key="errors.merge_into_that",
+            params={"case": target.id, "into": target.merged_into_id},
         )
     if source.customer_id != target.customer_id:
-        raise Conflict(
-            f"cases #{source.id} and #{target.id} belong to different customers: "
-            "only cases of one customer can be merged"
-        )
+        raise Conflict(key="errors.merge_customers", params={"case": source.id, "other": target.id})
     tags = target.tags + [x for x in source.tags if x not in target.tags]
     if len(tags) > MAX_TAGS:
-        raise Conflict(
-            f"together the cases carry {len(tags)} tags, at most {MAX_TAGS}: remove some first"
-        )
+        raise Conflict(key="errors.merge_tags", params={"n": len(tags), "max": MAX_TAGS})
     now = utcnow()
     # both rows locked in id order (concurrent writers to either case wait for the merge)
     db.execute(

@@ -250,9 +250,9 @@ def view_cases(
 def _clean_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise field_error("name", "must not be empty")
+        raise field_error("name", "must not be empty", key="empty")
     if len(name) > 80:
-        raise field_error("name", "at most 80 characters")
+        raise field_error("name", "at most 80 characters", key="at_most_chars", n=80)
     return name
 
 
@@ -305,10 +305,10 @@ def create_view(
         raise field_error("sort", f"{sort!r} is not one of {', '.join(SORTS)}")
     stored = _stored(filters)
     if _name_taken(db, name, actor.id):
-        raise Conflict(f"you already have a view named {name!r}")
+        raise Conflict(key="errors.view_exists", params={"name": repr(name)})
     mine = db.scalar(select(func.count()).where(SavedView.owner_id == actor.id)) or 0
     if mine >= MAX_VIEWS:
-        raise Conflict(f"at most {MAX_VIEWS} saved views each: delete one first")
+        raise Conflict(key="errors.views_full", params={"n": MAX_VIEWS})
     v = SavedView(name=name, owner_id=actor.id, shared=shared, filters=stored, sort=sort)
     db.add(v)
     db.flush()
@@ -333,7 +333,7 @@ def update_view(
     if name is not None:
         new["name"] = _clean_name(name)
         if _name_taken(db, new["name"], actor.id, but=v.id):
-            raise Conflict(f"you already have a view named {new['name']!r}")
+            raise Conflict(key="errors.view_exists", params={"name": repr(new["name"])})
     if filters is not None:
         new["filters"] = _stored(filters)
     if sort is not None:
@@ -427,7 +427,7 @@ def page_filters(
         name = found[0].name_for(lang)
     lo_day, hi_day = _day("created_from", created_from), _day("created_to", created_to)
     if lo_day and hi_day and lo_day > hi_day:
-        raise field_error("created_from", "is after created_to")
+        raise field_error("created_from", "is after created_to", key="after_end")
     lo, hi = day_bounds(lo_day, hi_day)
     if lo is not None:
         args["created_from"] = lo

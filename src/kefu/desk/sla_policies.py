@@ -206,13 +206,20 @@ def update_sla_policy(
     if row is None:
         raise NotFound(f"SLA policy {policy_id} does not exist")
     if db.get(BusinessCalendar, calendar_id) is None:
-        raise field_error("calendar_id", f"calendar {calendar_id} does not exist")
+        raise field_error(
+            "calendar_id",
+            f"calendar {calendar_id} does not exist",
+            key="calendar_missing",
+            id=calendar_id,
+        )
     if not (0 < first_response_minutes <= resolution_minutes):
         raise field_error(
-            "first_response_minutes", "must be > 0 and not above the resolution target"
+            "first_response_minutes",
+            "must be > 0 and not above the resolution target",
+            key="first_response_range",
         )
     if not 1 <= near_breach_percent <= 99:
-        raise field_error("near_breach_percent", "1–99")
+        raise field_error("near_breach_percent", "1–99", key="percent_range")
     old = {
         "first_response_minutes": row.first_response_minutes,
         "resolution_minutes": row.resolution_minutes,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core import audit
 from kefu.core.actions import action
-from kefu.core.errors import Conflict
+from kefu.core.errors import Conflict, Phrase
 from kefu.core.security import User, require
 from kefu.desk.audit import DeskAudit
 from kefu.desk.models import CaseStatus
@@ -49,7 +49,13 @@ def status_by_key(db: Session, key: str) -> CaseStatus:
     st = db.scalar(select(CaseStatus).where(CaseStatus.key == key))
     if st is None:
         keys = ", ".join(db.scalars(select(CaseStatus.key).order_by(CaseStatus.position)))
-        raise field_error("status", f"unknown status {key!r}; known: {keys or 'none'}")
+        raise field_error(
+            "status",
+            f"unknown status {key!r}; known: {keys or 'none'}",
+            key="unknown_status",
+            status=repr(key),
+            known=keys or Phrase("errors.none", "none"),
+        )
     return st
 
 

@@ -47,7 +47,9 @@ def tag_case(
         t for t in adding if t not in old and t not in removing
     ]
     if len(new) > MAX_TAGS:
-        raise field_error("add", f"a case carries at most {MAX_TAGS} tags")
+        raise field_error(
+            "add", f"a case carries at most {MAX_TAGS} tags", key="max_tags", n=MAX_TAGS
+        )
     if new == old:
         unchanged(db)
         return case
@@ -84,11 +86,17 @@ def bulk_update(
     require(actor, "case.update")
     ids = list(dict.fromkeys(case_ids))
     if not ids:
-        raise field_error("case_ids", "select at least one case")
+        raise field_error("case_ids", "select at least one case", key="select_cases")
     if len(ids) > MAX_BULK:
-        raise field_error("case_ids", f"at most {MAX_BULK} cases at once")
+        raise field_error(
+            "case_ids", f"at most {MAX_BULK} cases at once", key="at_most_cases", n=MAX_BULK
+        )
     if not any((status, priority, assignee_id, unassign, add_tags, remove_tags)):
-        raise field_error("status", "nothing to change: give a status, priority, assignee or tags")
+        raise field_error(
+            "status",
+            "nothing to change: give a status, priority, assignee or tags",
+            key="nothing_to_change",
+        )
     # tenancy and existence first, so a bad id refuses the batch before anything is written
     cases = [visible_case(db, viewer=actor, case_id=i) for i in ids]
     for case in cases:

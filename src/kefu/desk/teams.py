@@ -136,16 +136,23 @@ def _clean(db: Session, values: Mapping[str, Any]) -> dict[str, Any]:
         if f in out:
             out[f] = str(out[f]).strip()
             if not out[f]:
-                raise field_error(f, "must not be empty")
+                raise field_error(f, "must not be empty", key="empty")
             if len(out[f]) > 64:
-                raise field_error(f, "at most 64 characters")
+                raise field_error(f, "at most 64 characters", key="at_most_chars", n=64)
     if "ola_minutes" in out:
         try:
             minutes = int(out["ola_minutes"])
         except (TypeError, ValueError):
-            raise field_error("ola_minutes", "must be a whole number of minutes") from None
+            raise field_error(
+                "ola_minutes", "must be a whole number of minutes", key="whole_minutes"
+            ) from None
         if not 1 <= minutes <= MAX_OLA_MINUTES:
-            raise field_error("ola_minutes", f"1–{MAX_OLA_MINUTES} business minutes")
+            raise field_error(
+                "ola_minutes",
+                f"1–{MAX_OLA_MINUTES} business minutes",
+                key="ola_range",
+                max=MAX_OLA_MINUTES,
+            )
         out["ola_minutes"] = minutes
     if "calendar" in out:
         out["calendar"] = str(out["calendar"]).strip()
@@ -176,7 +183,7 @@ def create_team(
     if not _CODE.fullmatch(code):
         raise field_error("code", "2–32 lower-case letters, digits or '_', starting with a letter")
     if db.scalar(select(Team.id).where(Team.code == code)) is not None:
-        raise Conflict(f"a team with the code {code!r} already exists")
+        raise Conflict(key="errors.team_exists", params={"code": repr(code)})
     values = _clean(
         db,
         {

@@ -41,7 +41,7 @@ def _error(exc: KefuError, lang: str) -> str:
         if isinstance(exc, NotFound)
         else "err_invalid"
     )
-    return f"{i18n.t('teams.' + kind, lang)}: {exc.detail}"
+    return f"{i18n.t('teams.' + kind, lang)}: {exc.message(lang)}"
 
 
 def _caller(request: Request, caller: Caller | None) -> Caller | Response:

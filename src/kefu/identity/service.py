@@ -18,7 +18,14 @@ from kefu.core import actions, audit, i18n
 from kefu.core.actions import action
 from kefu.core.config import get_settings
 from kefu.core.db import utcnow
-from kefu.core.errors import Conflict, NotFound, TooManyRequests, Unauthorized, ValidationFailed
+from kefu.core.errors import (
+    Conflict,
+    NotFound,
+    Phrase,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 from kefu.core.events import emit
 from kefu.core.security import (
     AuthSession,
@@ -83,21 +90,26 @@ COMMON_PASSWORDS = frozenset(
 def check_password_policy(password: str, *, username: str) -> None:
     """At least 8 characters (NIST SP 800-63B §5.1.1.2), not a common password, not the
     username, not one character repeated or a run of consecutive digits."""
-    problem = None
+    problem = None  # (its key in locales/errors, its English)
     low = password.lower()
     if len(password) < 8:
-        problem = "at least 8 characters"
+        problem = ("password_short", "at least 8 characters")
     elif len(password) > 256:
-        problem = "at most 256 characters"
+        problem = ("password_long", "at most 256 characters")
     elif low in COMMON_PASSWORDS:
-        problem = "this is one of the most common passwords; choose another"
+        problem = ("password_common", "this is one of the most common passwords; choose another")
     elif username and username.lower() in low:
-        problem = "must not contain the username"
+        problem = ("password_username", "must not contain the username")
     elif len(set(password)) == 1 or low in "01234567890123456789" or low in "98765432109876543210":
-        problem = "too easy to guess (a repeated character or a run of digits)"
+        problem = ("password_easy", "too easy to guess (a repeated character or a run of digits)")
     if problem:
         raise ValidationFailed(
-            f"password: {problem}", fields=[{"field": "password", "message": problem}]
+            key="errors.field",
+            params={
+                "field": Phrase("errors.fields.password", "password"),
+                "message": Phrase(f"errors.{problem[0]}", problem[1]),
+            },
+            fields=[{"field": "password", "message": problem[1]}],
         )
 
 
@@ -200,7 +212,8 @@ def logout(db: Session, *, actor: User, token: str | None) -> None:
 def _check_role(role: str) -> None:
     if role not in Role.__members__:
         raise ValidationFailed(
-            f"role must be one of {', '.join(Role.__members__)}",
+            key="errors.role_unknown",
+            params={"roles": ", ".join(Role.__members__)},
             fields=[{"field": "role", "message": "unknown role"}],
         )
 
@@ -220,13 +233,13 @@ def create_user(
         require(actor, "users.manage")
     if not _USERNAME.fullmatch(username):
         raise ValidationFailed(
-            "username: 2–64 letters, digits, _ . -",
+            key="errors.username_format",
             fields=[{"field": "username", "message": "invalid"}],
         )
     _check_role(role)
     check_password_policy(password, username=username)
     if db.scalar(select(User).where(User.username == username)):
-        raise Conflict(f"user {username!r} already exists")
+        raise Conflict(key="errors.user_exists", params={"username": repr(username)})
     u = User(
         username=username,
         role=role,
@@ -255,7 +268,7 @@ def set_role(db: Session, *, actor: User, user_id: int, role: str) -> User:
         raise NotFound(f"user {user_id} does not exist")
     _check_role(role)
     if u.id == actor.id and role != u.role:
-        raise Conflict("you cannot change your own role")
+        raise Conflict(key="errors.own_role")
     old = u.role
     u.role = role
     audit.record(

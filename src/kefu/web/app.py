@@ -40,7 +40,7 @@ from kefu.core.config import get_settings
 from kefu.core.db import Database
 from kefu.core.errors import PROBLEM_BASE, KefuError
 from kefu.core.events import broker_from_url, set_broker
-from kefu.core.http import error_page, templates
+from kefu.core.http import asked_language, error_page, language, templates
 from kefu.customers.pages import router as customers_pages
 from kefu.customers.views import router as customers_api
 from kefu.desk import email_channel
@@ -428,9 +428,13 @@ def create_app(database: Database | None = None) -> FastAPI:
     @app.exception_handler(KefuError)
     async def _kefu_error(request: Request, exc: KefuError) -> Response:
         if _wants_html(request):
-            resp: Response = error_page(request, exc.status, exc.title, exc.detail)
+            detail = exc.message(language(request))
+            resp: Response = error_page(request, exc.status, exc.title, detail)
         else:
-            resp = problem_response(exc.status, exc.problem(str(request.url.path)))
+            # a message with a key speaks the language the request asked for, else the
+            # error's own (English, or the acting person's where the raiser set it)
+            lang = asked_language(request) or exc.lang
+            resp = problem_response(exc.status, exc.problem(str(request.url.path), lang))
         if "retry_after" in exc.extra:
             resp.headers["Retry-After"] = str(exc.extra["retry_after"])
         return resp

@@ -36,7 +36,8 @@ from kefu.core.config import get_settings
 from kefu.core.db import Database, utcnow
 from kefu.core.errors import KefuError, NotFound, PayloadTooLarge
 from kefu.core.events import get_broker
-from kefu.core.http import COOKIE, origin_allowed
+from kefu.core.http import COOKIE, LANG_COOKIE, origin_allowed
+from kefu.core.i18n import negotiate
 from kefu.core.security import Role, User, can, session_for_token
 from kefu.desk import chat, readmodel, service
 from kefu.desk.models import Message
@@ -89,6 +90,13 @@ class Connection:
         self.case_locks: dict[int, asyncio.Lock] = {}
         self.send_lock = asyncio.Lock()
         self.alerts: asyncio.Task[None] | None = None
+
+    def language(self) -> str:
+        """The language the socket's person reads: the page's language cookie, else theirs."""
+        return negotiate(
+            self.ws.headers.get("accept-language"),
+            self.ws.cookies.get(LANG_COOKIE) or self.user.language,
+        )
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self.send_lock:
@@ -307,7 +315,7 @@ class Connection:
                     "key": key,
                     "status": exc.status,
                     "code": exc.slug,
-                    "detail": exc.detail,
+                    "detail": exc.message(self.language()),
                     **exc.extra,
                 }
             )

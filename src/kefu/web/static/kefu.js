@@ -58,7 +58,9 @@
 
   async function api(method, url, body) {
     const r = await fetch(url, { method, credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      // the page's language, so a refusal (and a question such as a hand-over's) reads in it
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf,
+        "Accept-Language": document.documentElement.lang || "zh-CN" },
       body: body === undefined ? undefined : JSON.stringify(body) });
     let data = null;
     try { data = await r.json(); } catch (e) { data = null; }
