@@ -1,15 +1,13 @@
-"""The desk's HTML routes: the customer portal (/), the chat widget, the agent desk (/desk)
-with its fragments, and the admin console (/admin) with the SLA, calendar and canned-reply
-forms (the user forms of /admin are identity's)."""
+"""The desk's HTML routes: the customer portal (/), the chat widget and the agent desk (/desk)
+with its fragments. The admin console's desk part is ``admin_pages``."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -18,11 +16,8 @@ from kefu.core import i18n
 from kefu.core.http import (
     Caller,
     DbSession,
-    Flash,
     Id,
     OptionalCaller,
-    admin_form,
-    admin_page_caller,
     check_form_csrf,
     desk_page_caller,
     fragment,
@@ -30,7 +25,7 @@ from kefu.core.http import (
     login_redirect,
     render,
 )
-from kefu.core.security import Role, User, can
+from kefu.core.security import Role, can
 from kefu.customers import service as customers
 from kefu.desk import chat, escalation_reads, overview, queries, readmodel, views_pages
 from kefu.desk import service as desk
@@ -377,158 +372,6 @@ def desk_calc(
         error = i18n.t(f"calc.e_{exc.key}", lang, **exc.params) if exc.key else str(exc)
         return fragment(request, "desk/_calc.html", error=error, field=name, kind=kind)
     return fragment(request, "desk/_calc.html", error=None, result=data, kind=kind)
-
-
-# --- admin console --------------------------------------------------------------------------
-
-
-@router.get("/admin", response_class=HTMLResponse)
-def admin(
-    request: Request,
-    caller: OptionalCaller,
-    db: DbSession,
-    flash: str = Query("", max_length=200),
-    kind: str = Query("ok", max_length=8),
-    canned_q: str = Query("", max_length=100),
-) -> Response:
-    c = admin_page_caller(request, caller)
-    if isinstance(c, Response):
-        return c
-    return render(
-        request,
-        "admin/admin.html",
-        c,
-        area="admin",
-        users=identity.list_users(db),
-        roles=list(identity.ROLES),
-        can_users=can(c.user, "users.manage"),
-        policies=desk.list_policies(db),
-        calendars=desk.list_calendars(db),
-        calendars_needing=desk.calendars_needing_holidays(db),
-        canned=desk.list_canned(db, by_category=False, q=canned_q),
-        canned_q=canned_q,
-        agent_profiles=views_pages.admin_agent_profiles(db, c.user),
-        flash=flash,
-        flash_kind="error" if kind == "error" else "ok",
-        **CHOICES,
-    )
-
-
-@router.post("/admin/sla/{policy_id}")
-def admin_sla(
-    request: Request,
-    policy_id: Id,
-    caller: OptionalCaller,
-    db: DbSession,
-    first_response_minutes: int = Form(ge=1),
-    resolution_minutes: int = Form(ge=1),
-    calendar_id: int = Form(ge=1),
-    near_breach_percent: int = Form(80, ge=1, le=99),
-    csrf: str = Form(""),
-) -> Response:
-    def save(actor: User) -> Flash:
-        desk.update_sla_policy(
-            db,
-            actor=actor,
-            policy_id=policy_id,
-            first_response_minutes=first_response_minutes,
-            resolution_minutes=resolution_minutes,
-            calendar_id=calendar_id,
-            near_breach_percent=near_breach_percent,
-        )
-        return ("polish.flash_sla_saved", {})
-
-    return admin_form(request, caller, csrf, save)
-
-
-@router.post("/admin/calendars/{calendar_id}/days")
-def admin_calendar_day(
-    request: Request,
-    calendar_id: Id,
-    caller: OptionalCaller,
-    db: DbSession,
-    day: date = Form(),
-    kind: str = Form(max_length=8),
-    csrf: str = Form(""),
-) -> Response:
-    def mark(actor: User) -> Flash:
-        desk.set_calendar_day(db, actor=actor, calendar_id=calendar_id, day=day, kind=kind)
-        return ("polish.flash_day_" + kind, {"day": day.isoformat()})
-
-    return admin_form(request, caller, csrf, mark)
-
-
-@router.post("/admin/canned")
-def admin_canned(
-    request: Request,
-    caller: OptionalCaller,
-    db: DbSession,
-    key: str = Form(max_length=64),
-    category: str = Form(max_length=16),
-    title_zh: str = Form(max_length=128),
-    title_en: str = Form(max_length=128),
-    body_zh: str = Form(max_length=5000),
-    body_en: str = Form(max_length=5000),
-    csrf: str = Form(""),
-) -> Response:
-    def add(actor: User) -> Flash:
-        desk.add_canned(
-            db,
-            actor=actor,
-            key=key,
-            category=category,
-            title_zh=title_zh,
-            title_en=title_en,
-            body_zh=body_zh,
-            body_en=body_en,
-        )
-        return ("polish.flash_canned_added", {"name": key})
-
-    return admin_form(request, caller, csrf, add)
-
-
-@router.post("/admin/canned/{key}")
-def admin_canned_edit(
-    request: Request,
-    caller: OptionalCaller,
-    db: DbSession,
-    key: str = Path(max_length=64),
-    category: str = Form(max_length=16),
-    title_zh: str = Form(max_length=128),
-    title_en: str = Form(max_length=128),
-    body_zh: str = Form(max_length=5000),
-    body_en: str = Form(max_length=5000),
-    csrf: str = Form(""),
-) -> Response:
-    def edit(actor: User) -> Flash:
-        desk.update_canned(
-            db,
-            actor=actor,
-            key=key,
-            category=category,
-            title_zh=title_zh,
-            title_en=title_en,
-            body_zh=body_zh,
-            body_en=body_en,
-        )
-        return ("polish.flash_canned_saved", {"name": key})
-
-    return admin_form(request, caller, csrf, edit)
-
-
-@router.post("/admin/canned/{key}/delete")
-def admin_canned_delete(
-    request: Request,
-    caller: OptionalCaller,
-    db: DbSession,
-    key: str = Path(max_length=64),
-    csrf: str = Form(""),
-) -> Response:
-    def delete(actor: User) -> Flash:
-        desk.delete_canned(db, actor=actor, key=key)
-        return ("polish.flash_canned_deleted", {"name": key})
-
-    return admin_form(request, caller, csrf, delete)
 
 
 @router.get("/desk/cases/{case_id}/kb", response_class=HTMLResponse)

@@ -44,7 +44,9 @@ from kefu.core.http import asked_language, error_page, language, templates
 from kefu.customers.pages import router as customers_pages
 from kefu.customers.views import router as customers_api
 from kefu.desk import email_channel
+from kefu.desk.admin_pages import router as desk_admin_pages
 from kefu.desk.calendar_pages import router as calendar_pages
+from kefu.desk.chat_views import router as desk_chat_api
 from kefu.desk.mail_views import pages as mail_pages
 from kefu.desk.mail_views import router as mail_api
 from kefu.desk.pages import router as desk_pages
@@ -53,6 +55,7 @@ from kefu.desk.teams_views import router as teams_api
 from kefu.desk.views import router as desk_api
 from kefu.desk.views_pages import pages as desk_views_pages
 from kefu.desk.views_routes import router as desk_views_api
+from kefu.desk.workspace_views import router as desk_workspace_api
 from kefu.identity.pages import router as identity_pages
 from kefu.identity.views import router as identity_api
 from kefu.knowledge import service as knowledge
@@ -540,6 +543,8 @@ def create_app(database: Database | None = None) -> FastAPI:
     for router in (
         identity_api,
         desk_api,
+        desk_workspace_api,
+        desk_chat_api,
         mail_api,
         teams_api,
         desk_views_api,
@@ -553,6 +558,7 @@ def create_app(database: Database | None = None) -> FastAPI:
         hub,
         identity_pages,
         desk_pages,
+        desk_admin_pages,
         mail_pages,
         teams_pages,
         desk_views_pages,
