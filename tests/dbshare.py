@@ -94,3 +94,35 @@ def started_app(app: Any) -> Iterator[TestClient]:
         mp.setattr("kefu.web.app._seal_audit", idle)
         with TestClient(app) as client:
             yield client
+
+
+def seeded_module_fixtures() -> tuple[Any, Any, Any, Any]:
+    """The fixtures ``_module``, ``database``, ``seed`` and ``client`` of a module whose tests all
+    start from the shared seed: the database, the seed and the app are built once for the module
+    (:func:`seeded_app`) and each test runs in a transaction rolled back when it ends
+    (:func:`rolled_back`). A module takes them with
+    ``_module, database, seed, client = dbshare.seeded_module_fixtures()``."""
+
+    @pytest.fixture(scope="module")
+    def _module(
+        _template: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[tuple[Database, Seed, TestClient]]:
+        with seeded_app(_template, tmp_path_factory) as module:
+            yield module
+
+    @pytest.fixture
+    def database(_module: tuple[Database, Seed, TestClient]) -> Iterator[Database]:
+        with rolled_back(_module[0]) as db:
+            yield db
+
+    @pytest.fixture
+    def seed(_module: tuple[Database, Seed, TestClient], database: Database) -> Seed:
+        return _module[1]
+
+    @pytest.fixture
+    def client(_module: tuple[Database, Seed, TestClient], database: Database) -> TestClient:
+        c = _module[2]
+        c.cookies.clear()
+        return c
+
+    return _module, database, seed, client

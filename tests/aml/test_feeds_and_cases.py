@@ -4,51 +4,23 @@ audited steps and the report export, and no tipping off: agents see a neutral fl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
-import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from kefu.aml import service as aml
 from kefu.aml.models import AmlAlert, AmlCase, AmlNote
 from kefu.core.audit import AuditEntry
-from kefu.core.db import Database
 from kefu.core.security import User
 from kefu.customers.models import FundTransfer
 from tests import dbshare
-from tests.conftest import Seed, login
-
+from tests.conftest import login
 
 # every test starts from the same seed: the database, the seed and the app are built once for
 # the module and each test runs in a transaction rolled back when it ends (tests/dbshare.py);
 # the socket test is in test_agent_view.py (the hub's tasks would share the test's connection
 # from another thread)
-@pytest.fixture(scope="module")
-def _module(
-    _template: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Database, Seed, TestClient]]:
-    with dbshare.seeded_app(_template, tmp_path_factory) as module:
-        yield module
-
-
-@pytest.fixture
-def database(_module: tuple[Database, Seed, TestClient]) -> Iterator[Database]:
-    with dbshare.rolled_back(_module[0]) as db:
-        yield db
-
-
-@pytest.fixture
-def seed(_module: tuple[Database, Seed, TestClient], database: Database) -> Seed:
-    return _module[1]
-
-
-@pytest.fixture
-def client(_module: tuple[Database, Seed, TestClient], database: Database) -> TestClient:
-    c = _module[2]
-    c.cookies.clear()
-    return c
+_module, database, seed, client = dbshare.seeded_module_fixtures()
 
 
 def _transfer(tid: str, ts: str, amount: str, method: str = "cash", **kw: str) -> dict:

@@ -4,14 +4,12 @@ calibration with kappa and each reviewer's distance from the grader."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from kefu.core.audit import AuditEntry
-from kefu.core.db import Database
 from kefu.core.errors import Forbidden, ValidationFailed
 from kefu.core.events import Event, get_broker, set_broker
 from kefu.core.security import User
@@ -20,35 +18,11 @@ from kefu.desk import service as desk
 from kefu.quality import service as quality
 from kefu.quality.models import Evaluation
 from tests import dbshare
-from tests.conftest import Seed, make_user
-
+from tests.conftest import make_user
 
 # every test starts from the same seed: the database, the seed and the app are built once for
 # the module and each test runs in a transaction rolled back when it ends (tests/dbshare.py)
-@pytest.fixture(scope="module")
-def _module(
-    _template: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Database, Seed, TestClient]]:
-    with dbshare.seeded_app(_template, tmp_path_factory) as module:
-        yield module
-
-
-@pytest.fixture
-def database(_module: tuple[Database, Seed, TestClient]) -> Iterator[Database]:
-    with dbshare.rolled_back(_module[0]) as db:
-        yield db
-
-
-@pytest.fixture
-def seed(_module: tuple[Database, Seed, TestClient], database: Database) -> Seed:
-    return _module[1]
-
-
-@pytest.fixture
-def client(_module: tuple[Database, Seed, TestClient], database: Database) -> TestClient:
-    c = _module[2]
-    c.cookies.clear()
-    return c
+_module, database, seed, client = dbshare.seeded_module_fixtures()
 
 
 class Recorder:
