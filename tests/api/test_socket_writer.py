@@ -1,6 +1,7 @@
-"""The sockets' group-commit writer: writes queued together commit in one transaction, each in
-its own savepoint — a refused message does not undo the others — and a caller hears back only
-after the commit (an ack still means committed)."""
+"""The sockets' group-commit writer: writes queued together commit in one transaction — as one
+unit, or, when one of them is refused, again each in its own savepoint, so a refused message
+does not undo the others — and a caller hears back only after the commit (an ack still means
+committed)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,26 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from kefu.compliance.audit import GuardAudit
+from kefu.core.audit import AuditEntry
 from kefu.core.errors import KefuError
 from kefu.desk import service
+from kefu.desk.audit import DeskAudit
 from kefu.desk.models import Message
 from kefu.web.socket_writer import Writer, writer_for
 from tests.conftest import login
+
+
+def _audited(database, action: str, case_id: int) -> int:
+    with database.session() as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == action, AuditEntry.entity_id == str(case_id))
+            )
+            or 0
+        )
 
 
 def _count(database, case_id: int) -> int:
@@ -63,6 +79,11 @@ def test_a_batch_commits_together_and_one_refusal_spares_the_rest(client, seed, 
     assert min(seen_committed) > before  # every answer came after its commit
     assert writer.batches < writer.writes  # they were grouped, not one transaction each
     assert writer.writes == 21
+    assert writer.redone >= 1  # the batch with the refusal was run again, a savepoint each
+    # each delivered message has its audit entry; the block is on record exactly once, although
+    # its batch ran twice
+    assert _audited(database, DeskAudit.message_agent, cid) == 20
+    assert _audited(database, GuardAudit.block, cid) == 1
 
 
 def test_the_app_keeps_one_writer_for_all_sockets(client):
@@ -138,3 +159,69 @@ def test_a_batch_read_up_front_still_keeps_customers_to_their_own_cases(client, 
     assert isinstance(refused, KefuError) and refused.status == 404
     assert ok1[1] is True and ok2[1] is True
     assert _count(database, cid) == before + 2
+
+
+def test_a_batch_without_refusals_is_one_unit_with_every_audit_entry(client, seed, database):
+    alice = login(client, "alice")
+    cid = client.post("/api/v1/chats", headers=alice, json={"body": "你好"}).json()["case_id"]
+    before = _audited(database, DeskAudit.message_customer, cid)
+    writer = Writer(database)
+
+    async def run():
+        return await asyncio.gather(
+            *(
+                writer.write(_post(cid, f"第{i}个问题", f"q{i}"), seed.alice_user, (cid, f"q{i}"))
+                for i in range(12)
+            )
+        )
+
+    results = asyncio.run(run())
+    assert all(created for _, created in results)
+    assert writer.batches < writer.writes and writer.redone == 0
+    assert _audited(database, DeskAudit.message_customer, cid) == before + 12
+    with database.session() as s:
+        seqs = list(
+            s.scalars(select(Message.seq).where(Message.case_id == cid).order_by(Message.id))
+        )
+    assert seqs == list(range(1, len(seqs) + 1))  # gap-free, in id order
+
+
+def test_a_write_that_fails_after_writing_leaves_nothing_and_spares_the_rest(
+    client, seed, database
+):
+    """A write that has already stored its message when it fails: the unit is rolled back and
+    redone one savepoint per write, so its message is gone and the others are kept."""
+    alice = login(client, "alice")
+    cid = client.post("/api/v1/chats", headers=alice, json={"body": "你好"}).json()["case_id"]
+    before = _count(database, cid)
+    writer = Writer(database)
+
+    def half_done(s, user):
+        service.post_message(s, actor=user, case_id=cid, body="写了一半", idempotency_key="h")
+        raise RuntimeError("fails after writing")
+
+    async def run():
+        jobs = [writer.write(_post(cid, f"好的{i}", f"g{i}"), seed.alice_user) for i in range(5)]
+        jobs.insert(2, writer.write(half_done, seed.alice_user))
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    results = asyncio.run(run())
+    assert isinstance(results[2], RuntimeError)
+    assert all(r[1] is True for i, r in enumerate(results) if i != 2)
+    assert _count(database, cid) == before + 5
+    with database.session() as s:
+        bodies = set(s.scalars(select(Message.body).where(Message.case_id == cid)))
+    assert "写了一半" not in bodies
+
+
+def test_a_lone_refused_write_is_on_record_once(client, seed, database):
+    alice = login(client, "alice")
+    cid = client.post("/api/v1/chats", headers=alice, json={"body": "你好"}).json()["case_id"]
+    writer = Writer(database)
+
+    async def run():
+        with pytest.raises(KefuError):
+            await writer.write(_post(cid, "这只股票稳赚不赔，保证收益", "solo"), seed.agent1)
+
+    asyncio.run(run())
+    assert _audited(database, GuardAudit.block, cid) == 1

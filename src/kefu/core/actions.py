@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -35,6 +35,7 @@ R = TypeVar("R")
 _FRAMES = audit.ACTION_FRAMES
 _ON_RECORD = "kefu_on_record"
 _ACTIONS_ONLY = "kefu_actions_only"
+_BATCHED = "kefu_batched"
 
 
 class MissingAudit(RuntimeError):
@@ -59,7 +60,8 @@ def action(fn: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Ses
         frames.append(frame)
         try:
             result = fn(db, *args, **kwargs)
-            db.flush()  # the action's own writes reach the database inside its frame
+            if not db.info.get(_BATCHED):
+                db.flush()  # the action's own writes reach the database inside its frame
         finally:
             frames.pop()
         if not frame.audited:
@@ -90,6 +92,39 @@ def _only_actions_write(session: Session, _context: Any, _instances: Any) -> Non
     if changed:
         names = sorted({type(o).__name__ for o in changed})
         raise OutsideAction(f"write outside an action: {', '.join(names)}")
+
+
+def in_batch(db: Session) -> bool:
+    """True inside :func:`batched`: actions neither flush nor open savepoints of their own."""
+    return bool(db.info.get(_BATCHED))
+
+
+@contextlib.contextmanager
+def batched(db: Session) -> Iterator[None]:
+    """Runs many actions as one unit: none flushes on its own (nor autoflushes before a
+    query), and one flush at the end writes what they all added — the audit entries of a
+    batch of chat messages in one INSERT instead of one flush per message. Any error means the
+    whole unit is rolled back by the caller: an action in a batch has no savepoint of its own
+    (the chat's group-commit writer then redoes the batch one savepoint per write). The
+    actions' audit check (:class:`MissingAudit`) still runs for each action."""
+    db.info[_BATCHED] = True
+    try:
+        with db.no_autoflush:
+            yield
+        frames: list[_Frame] = db.info.setdefault(_FRAMES, [])
+        frames.append(_Frame("batch", audited=True))  # the actions' own writes
+        try:
+            db.flush()
+        finally:
+            frames.pop()
+    finally:
+        db.info.pop(_BATCHED, None)
+
+
+def discard_kept_records(db: Session) -> None:
+    """Forgets the refusals :func:`keep_on_record` queued in ``db``'s transaction: for a unit
+    that is rolled back and run again, which queues them anew."""
+    db.info.pop(_ON_RECORD, None)
 
 
 def unchanged(db: Session) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,6 +22,21 @@ from kefu.desk.merge_keys import MERGING, merged_refusal
 from kefu.desk.models import Attachment, Case, Message
 
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
+CASES: Table = Case.__table__  # type: ignore[assignment]
+
+#: the case's next seq and activity stamp (the per-conversation lock), as one statement
+_BUMP_SEQ = (
+    update(CASES)
+    .where(CASES.c.id == bindparam("case"))
+    .values(
+        last_seq=CASES.c.last_seq + 1,
+        updated_at=bindparam("at"),
+        last_message_at=bindparam("at_msg"),
+    )
+    .returning(CASES.c.last_seq)
+)
+#: a message row, its id returned (the values come as parameters: one statement to cache)
+_INSERT_MESSAGE = insert(MESSAGES).returning(MESSAGES.c.id)
 
 
 def add_message(
@@ -49,13 +64,8 @@ def add_message(
     # seq order, id order and commit order agree and sockets can deliver strictly in order.
     # The same statement stamps the case's activity, so the action's closing flush has no
     # second UPDATE of the row.
-    seq = db.execute(
-        update(Case)
-        .where(Case.id == case.id)
-        .values(last_seq=Case.last_seq + 1, updated_at=at, last_message_at=at)
-        .returning(Case.last_seq)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    conn = db.connection()  # Core statements built once: no ORM layer, a cached compile
+    seq = conn.execute(_BUMP_SEQ, {"case": case.id, "at": at, "at_msg": at}).scalar_one()
     for attr, value in (("last_seq", seq), ("updated_at", at), ("last_message_at", at)):
         set_committed_value(case, attr, value)  # already written
     masked = body if redacted is None else redacted
@@ -76,7 +86,7 @@ def add_message(
     }
     # one INSERT … RETURNING id instead of a unit-of-work flush; the row joins the session as
     # a loaded object, as if it had been read back
-    msg_id = db.execute(insert(MESSAGES).values(values).returning(MESSAGES.c.id)).scalar_one()
+    msg_id = conn.execute(_INSERT_MESSAGE, values).scalar_one()
     msg = Message(id=msg_id, **values)
     make_transient_to_detached(msg)
     db.add(msg)
