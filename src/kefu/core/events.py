@@ -45,6 +45,20 @@ class MemoryBroker:
             except RuntimeError:  # the subscriber's loop has closed
                 continue
 
+    def publish_many(self, events: list[tuple[str, Event]]) -> None:
+        """Publishes a transaction's events in order, waking each subscriber's loop once for
+        all of them rather than once per event and subscriber."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Queue[Event], Event]]] = {}
+        with self._lock:
+            for topic, event in events:
+                for loop, queue in self._subs.get(topic, ()):
+                    by_loop.setdefault(loop, []).append((queue, event))
+        for loop, puts in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_put_all, puts)
+            except RuntimeError:  # the subscriber's loop has closed
+                continue
+
     async def subscribe(self, topics: list[str]) -> AsyncIterator[Event]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Event] = asyncio.Queue(self._max_queue)
@@ -65,6 +79,11 @@ def _put(queue: asyncio.Queue[Event], event: Event) -> None:
     if queue.full():  # a stalled subscriber drops its oldest event, never blocks publishers
         queue.get_nowait()
     queue.put_nowait(event)
+
+
+def _put_all(puts: list[tuple[asyncio.Queue[Event], Event]]) -> None:
+    for queue, event in puts:
+        _put(queue, event)
 
 
 _broker: Broker = MemoryBroker()
@@ -111,6 +130,10 @@ def _after_commit(session: Session) -> None:
         return
     session.info.pop(_EVENTS, None)
     broker = get_broker()
+    many = getattr(broker, "publish_many", None)
+    if many is not None:  # one wake-up (or one round trip) for the transaction's events
+        many([(topic, ev) for _owner, topic, ev in pending])
+        return
     for _owner, topic, ev in pending:
         broker.publish(topic, ev)
 
@@ -178,6 +201,14 @@ class RedisBroker(RelayBroker):
     def publish(self, topic: str, event: Event) -> None:
         self._pub.publish(self.CHANNEL, self.encode(topic, event))
         self.published += 1
+
+    def publish_many(self, events: list[tuple[str, Event]]) -> None:
+        """A transaction's events in one round trip, in order."""
+        pipe = self._pub.pipeline(transaction=False)
+        for topic, event in events:
+            pipe.publish(self.CHANNEL, self.encode(topic, event))
+        pipe.execute()
+        self.published += len(events)
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         import redis.asyncio as aioredis

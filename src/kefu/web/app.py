@@ -391,6 +391,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sealer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sealer
+        writer = getattr(app.state, "socket_writer", None)
+        if writer is not None:
+            writer.close()  # a batch being committed still finishes and is answered
         # what was recorded since the last pass is chained before the worker stops
         await run_in_threadpool(_seal_once, app.state.db)
         if task is not None:

@@ -186,16 +186,16 @@ class Connection:
         await asyncio.sleep(0)  # let the subscription register
         ready.set()
         try:
-            pending = first
+            ev = await first
             while True:
-                ev = await pending
-                pending = asyncio.ensure_future(stream.__anext__())
                 await self.on_event(case_id, ev)
+                # the subscription's queue holds what arrives meanwhile: no task per event
+                ev = await stream.__anext__()
         except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
             pass
         finally:
             with contextlib.suppress(Exception):
-                pending.cancel()
+                first.cancel()
             with contextlib.suppress(Exception):
                 await stream.aclose()  # type: ignore[attr-defined]
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-from starlette.concurrency import run_in_threadpool
 
 from kefu.core.actions import actions_only, batched, discard_kept_records
 from kefu.core.config import get_settings
@@ -46,6 +45,8 @@ class Writer:
         self.writes = 0
         #: batches whose fast unit failed and were run again one savepoint per write
         self.redone = 0
+        #: the writer's own thread: a batch at a time, without the shared pool's hand-over
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-socket-writer")
 
     async def write(self, fn: Any, user_id: int, post: Post | None = None) -> Any:
         """Runs ``fn(session, user)`` in the next batch; ``post`` = (case_id, idempotency key)
@@ -56,13 +57,21 @@ class Writer:
         self.queue.put_nowait((fn, user_id, post, done))
         return await done
 
+    def close(self) -> None:
+        """Stops taking batches (the worker is stopping); the thread ends after its batch."""
+        if self.task is not None:
+            self.task.cancel()
+        self.thread.shutdown(wait=False)
+
     async def _run(self) -> None:
         while True:
             batch = [await self.queue.get()]
             while len(batch) < self.max_batch and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             try:
-                results = await run_in_threadpool(self._commit, [(f, u, p) for f, u, p, _ in batch])
+                results = await asyncio.get_running_loop().run_in_executor(
+                    self.thread, self._commit, [(f, u, p) for f, u, p, _ in batch]
+                )
             except Exception as exc:  # the transaction itself failed: nothing was written
                 log.exception("socket writer: a batch of %d failed", len(batch))
                 results = [(False, exc)] * len(batch)
