@@ -225,3 +225,36 @@ def test_a_lone_refused_write_is_on_record_once(client, seed, database):
 
     asyncio.run(run())
     assert _audited(database, GuardAudit.block, cid) == 1
+
+
+def test_a_connection_the_database_dropped_is_replaced_without_failing_a_write(
+    client, seed, database
+):
+    """The writer keeps its connection from batch to batch; when the database drops it (a
+    restart, a killed backend) the next batch runs on a new one and its writes still commit."""
+    alice = login(client, "alice")
+    cid = client.post("/api/v1/chats", headers=alice, json={"body": "你好"}).json()["case_id"]
+    before = _count(database, cid)
+    writer = Writer(database)
+
+    def drop(conn) -> None:
+        if database.dialect == "postgresql":
+            pid = conn.exec_driver_sql("select pg_backend_pid()").scalar()
+            conn.rollback()
+            with database.engine.connect() as other:
+                other.exec_driver_sql(f"select pg_terminate_backend({int(pid)})")
+        else:
+            conn.connection.dbapi_connection.close()
+
+    async def run():
+        await writer.write(_post(cid, "消息一", "one"), seed.alice_user, (cid, "one"))
+        kept = writer.conn
+        assert kept is not None
+        await asyncio.get_running_loop().run_in_executor(writer.thread, drop, kept)
+        second = await writer.write(_post(cid, "消息二", "two"), seed.alice_user, (cid, "two"))
+        return kept, second
+
+    kept, second = asyncio.run(run())
+    assert second[1] is True
+    assert writer.conn is not kept
+    assert _count(database, cid) == before + 2

@@ -10,6 +10,9 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
 from kefu.core.actions import actions_only, batched, discard_kept_records
 from kefu.core.config import get_settings
 from kefu.core.db import Database
@@ -45,6 +48,7 @@ class Writer:
         self.writes = 0
         #: batches whose fast unit failed and were run again one savepoint per write
         self.redone = 0
+        self.conn: Connection | None = None
         #: the writer's own thread: a batch at a time, without the shared pool's hand-over
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-socket-writer")
 
@@ -61,7 +65,13 @@ class Writer:
         """Stops taking batches (the worker is stopping); the thread ends after its batch."""
         if self.task is not None:
             self.task.cancel()
+        self.thread.submit(self._close_connection)  # after the batch it may be committing
         self.thread.shutdown(wait=False)
+
+    def _close_connection(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
     async def _run(self) -> None:
         while True:
@@ -98,9 +108,10 @@ class Writer:
         """The fast way: the batch's writes run as one unit (kefu.core.actions.batched) — no
         savepoint per write, and one flush writes all their audit entries. A write that fails
         fails the unit: it is rolled back and :class:`_Redo` asks for the careful way (a lone
-        write's error is simply its answer, its refusal record kept)."""
+        write's error is simply its answer, its refusal record kept), which also runs on a new
+        connection if the database dropped this one."""
         out: list[tuple[bool, Any]] = []
-        s = self.database.sessions()
+        s = self.database.sessions(bind=self._connection())
         try:
             actions_only(s)  # the socket writes only through actions, like the HTTP routes
             service.prepare_posts(
@@ -111,7 +122,7 @@ class Writer:
                     try:
                         out.append((True, fn(s, s.get(User, user_id))))
                     except Exception as exc:
-                        if len(batch) == 1:
+                        if len(batch) == 1 and not _dropped(exc):
                             s.rollback()
                             return [(False, exc)]
                         # the others are redone; what they queued is queued again then
@@ -124,7 +135,7 @@ class Writer:
         except Exception as exc:  # the unit's own flush or commit failed
             discard_kept_records(s)
             s.rollback()
-            if len(batch) == 1:
+            if len(batch) == 1 and not _dropped(exc):
                 return [(False, exc)]
             raise _Redo from exc
         finally:
@@ -135,18 +146,38 @@ class Writer:
         """The careful way: each write in its own SAVEPOINT, so one refusal does not undo the
         others (a batch with a refused write)."""
         out: list[tuple[bool, Any]] = []
-        with self.database.session() as s:
-            actions_only(s)
-            service.prepare_posts(
-                s, user_ids=[u for _, u, _ in batch], posts=[p for _, _, p in batch if p]
-            )
-            for fn, user_id, _ in batch:
-                try:
-                    with s.begin_nested():
-                        out.append((True, fn(s, s.get(User, user_id))))
-                except Exception as exc:
-                    out.append((False, exc))
+        s = self.database.sessions(bind=self._connection())
+        try:
+            with s.begin():
+                actions_only(s)
+                service.prepare_posts(
+                    s, user_ids=[u for _, u, _ in batch], posts=[p for _, _, p in batch if p]
+                )
+                for fn, user_id, _ in batch:
+                    try:
+                        with s.begin_nested():
+                            out.append((True, fn(s, s.get(User, user_id))))
+                    except Exception as exc:
+                        out.append((False, exc))
+        finally:
+            s.close()
         return out
+
+    def _connection(self) -> Connection:
+        """The writer thread's own connection, kept from batch to batch: no pool checkout, no
+        liveness ping and no reset round trip per batch. One the database dropped is replaced
+        at the next batch (the batch it failed answers its sockets with the error; they resend
+        with the same keys)."""
+        conn = self.conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.conn = self.database.engine.connect()
+        return conn
+
+
+def _dropped(exc: BaseException) -> bool:
+    """The database dropped the writer's connection (a restart, a killed backend): the batch is
+    run again on a new one rather than failed."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class _Redo(Exception):
