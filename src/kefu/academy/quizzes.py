@@ -121,7 +121,7 @@ def _order(q: gift.Question, rng: random.Random) -> list[int]:
 def _own_attempt(db: Session, actor: User, attempt_id: int) -> Attempt:
     row = db.get(Attempt, attempt_id)
     if row is None or row.user_id != actor.id:
-        raise NotFound(f"no attempt {attempt_id}")
+        raise NotFound(key="academy.errors.attempt_missing", params={"id": attempt_id})
     return row
 
 
@@ -160,9 +160,12 @@ def start_attempt(
     quiz = c.data["quiz"]
     used = attempts_used(db, user_id=actor.id, course_id=c.id)
     if used >= quiz["attempts"]:
-        raise Conflict(f"no attempts left at {course}: {used} of {quiz['attempts']} used")
+        raise Conflict(
+            key="academy.errors.no_attempts_left",
+            params={"course": course, "used": used, "max": quiz["attempts"]},
+        )
     if c.bank_id is None:
-        raise Conflict(f"course {course} has no question bank")
+        raise Conflict(key="academy.errors.no_bank", params={"course": course})
     r = rng or random.SystemRandom()
     picked = draw(
         _pool(db, c.bank_id),
@@ -171,7 +174,7 @@ def start_attempt(
         rng=r,
     )
     if not picked:
-        raise Conflict(f"the bank of {course} has no questions")
+        raise Conflict(key="academy.errors.bank_empty", params={"course": course})
     lg = "en" if lang.startswith("en") else "zh"
     row = Attempt(
         course_id=c.id,
@@ -229,12 +232,12 @@ def answer(
     require(actor, "academy.learn")
     row = _own_attempt(db, actor, attempt_id)
     if row.state != "open":
-        raise Conflict(f"attempt {attempt_id} is already submitted")
+        raise Conflict(key="academy.errors.submitted", params={"id": attempt_id})
     if _now(now) > row.deadline_at + GRACE:
-        raise TimeUp(f"the time limit of attempt {attempt_id} passed; submit it to see the result")
+        raise TimeUp(key="academy.errors.time_up", params={"id": attempt_id})
     found = next(((i, v) for i, v in items_of(db, attempt_id) if i.slot == slot), None)
     if found is None:
-        raise NotFound(f"attempt {attempt_id} has no question {slot}")
+        raise NotFound(key="academy.errors.slot_missing", params={"id": attempt_id, "slot": slot})
     item, version = found
     q = question_of(version, row.lang)
     value = _coerce(q, response)
@@ -274,7 +277,7 @@ def submit(
     require(actor, "academy.learn")
     row = _own_attempt(db, actor, attempt_id)
     if row.state != "open":
-        raise Conflict(f"attempt {attempt_id} is already submitted")
+        raise Conflict(key="academy.errors.submitted", params={"id": attempt_id})
     at = _now(now)
     late = at > row.deadline_at + GRACE
     if not late:
@@ -343,7 +346,7 @@ def finish_attempt(
     require(actor, "academy.learn")
     row = _own_attempt(db, actor, attempt_id)
     if row.state != "open":
-        raise Conflict(f"attempt {attempt_id} is already submitted")
+        raise Conflict(key="academy.errors.submitted", params={"id": attempt_id})
     _finish(db, row, _now(now), actor_id=actor.id)
     return row
 
@@ -363,15 +366,15 @@ def grade_essay(
     require(actor, "academy.teach")
     item = db.get(AttemptItem, item_id)
     if item is None:
-        raise NotFound(f"no attempt item {item_id}")
+        raise NotFound(key="academy.errors.item_missing", params={"id": item_id})
     row = db.get(Attempt, item.attempt_id)
     assert row is not None
     if row.state != "finished":
-        raise Conflict("the attempt is still open")
+        raise Conflict(key="academy.errors.still_open")
     version = db.get(QuestionVersion, item.question_version_id)
     assert version is not None
     if version.kind != "essay":
-        raise Conflict("only essays are graded by hand")
+        raise Conflict(key="academy.errors.essays_only")
     try:
         mark = grading.rubric_mark(points, out_of, comment.strip())
     except grading.ResponseError as exc:

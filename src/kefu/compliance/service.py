@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from kefu.compliance.audit import GuardAudit
 from kefu.core import audit
 from kefu.core.actions import record_refusal
-from kefu.core.errors import Blocked, KefuError, ValidationFailed
+from kefu.core.errors import Blocked, KefuError, ValidationFailed, by_language
 from kefu.core.events import emit
 from kefu.core.security import Role, User
 
@@ -94,9 +94,7 @@ def screen_message(
             entity_id=case_id,
             data={"error": exc.__class__.__name__},
         )
-        raise GuardUnavailable(
-            "the compliance guard could not screen this message; it was not sent"
-        ) from exc
+        raise GuardUnavailable(key="compliance_review.errors.guard_unavailable") from exc
     if role == "agent" and suitability is not None:
         result = _with_suitability(result, body, suitability)
     findings = result["findings"]
@@ -112,8 +110,12 @@ def screen_message(
             data={"text": result["redacted"], "findings": findings},
         )
         first = findings[0] if findings else {}
+        said = first.get("explanation", {})
         raise Blocked(
-            f"not sent: {first.get('explanation', {}).get('en', 'compliance rule')}",
+            key="compliance_review.errors.not_sent",
+            params={
+                "why": by_language(said.get("zh", "合规规则"), said.get("en", "compliance rule"))
+            },
             findings=findings,
             verdict="block",
         )
@@ -128,7 +130,7 @@ def screen_message(
                 data={"text": result["redacted"], "findings": findings},
             )
             raise NeedsConfirmation(
-                "confirm to send, or edit the message", findings=findings, verdict="warn"
+                key="compliance_review.errors.confirm_or_edit", findings=findings, verdict="warn"
             )
         audit.record(
             db,

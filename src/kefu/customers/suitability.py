@@ -56,10 +56,10 @@ __all__ = [
 
 def _own_customer(db: Session, actor: User) -> Customer:
     if actor.role != Role.customer:
-        raise Forbidden("only customers take the questionnaire and confirm warnings")
+        raise Forbidden(key="customers.errors.customers_only")
     me = customer_for_user(db, actor)
     if me is None:
-        raise NotFound("no customer record is linked to this login")
+        raise NotFound(key="customers.errors.no_record")
     return me
 
 
@@ -176,7 +176,7 @@ def set_professional(
     basis = plain_text("basis", basis)
     if not basis:
         raise ValidationFailed(
-            "basis: say which evidence the decision rests on",
+            key="customers.errors.basis",
             fields=[{"field": "basis", "message": "required"}],
         )
     if c.professional == professional:
@@ -267,7 +267,7 @@ def _product(code: str) -> Any:
         )
     product = cat.product(code)
     if product is None:
-        raise NotFound(f"no product {code!r} in the catalogue")
+        raise NotFound(key="customers.errors.product_missing", params={"code": repr(code)})
     return product
 
 
@@ -352,7 +352,7 @@ def confirm_product(
     me = _own_customer(db, actor)
     row = db.get(ProductRequest, request_id)
     if row is None or row.customer_id != me.id:
-        raise NotFound(f"product request {request_id} does not exist")
+        raise NotFound(key="customers.errors.request_missing", params={"id": request_id})
     if row.outcome == "confirmed":
         unchanged(db)
         return row
@@ -457,6 +457,6 @@ def request_of(db: Session, *, viewer: User, request_id: int) -> ProductRequest:
     """One product request: the customer's own (another's answers 404) or any for staff."""
     row = db.get(ProductRequest, request_id)
     if row is None:
-        raise NotFound(f"product request {request_id} does not exist")
+        raise NotFound(key="customers.errors.request_missing", params={"id": request_id})
     get_customer(db, viewer=viewer, customer_id=row.customer_id)
     return row
