@@ -83,7 +83,11 @@ def rate(
     try:
         value = score_ratings(content.scorecards()[ev.scorecard], ratings)
     except (QualityError, KeyError) as exc:
-        raise _err("ratings", str(exc)) from exc
+        # the scorer's own words (English): a scorecard that does not fit its ratings
+        msg = str(exc)
+        raise ValidationFailed(
+            f"ratings: {msg}", fields=[{"field": "ratings", "message": msg}]
+        ) from exc
     row = db.scalar(
         select(CalibrationRating).where(
             CalibrationRating.calibration_id == cal.id, CalibrationRating.reviewer_id == actor.id
