@@ -212,3 +212,13 @@ def test_aml_console_refusals_read_in_the_page_language(client, seed, database) 
         client.cookies.clear()
     with database.session() as s:  # nothing was closed
         assert s.get(AmlCase, case_id).status != "closed"
+
+
+def test_customers_the_questionnaire_names_an_unanswered_question(client, seed) -> None:
+    """The customer's own portal form: a question left out is named by its text in Chinese."""
+    alice = login(client, "alice")
+    url = "/api/v1/suitability/assessments"
+    zh, en, plain = _three(client, "POST", url, alice, json={"answers": {}})
+    assert zh["detail"] == "问题“您的年龄是？”：尚未作答"
+    assert en["detail"] == plain["detail"] == "answers.age: not answered"
+    assert zh["errors"] == [{"field": "answers.age", "message": "not answered"}]

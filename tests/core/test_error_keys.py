@@ -31,6 +31,10 @@ SHORT_KEYS: tuple[tuple[str | None, str, str, int | str], ...] = (
     ("quality/", "_err", "quality.errors.", 2),
     ("customers/kyc.py", "_field", "customers.errors.", 2),
     ("knowledge/store.py", "_refused", "knowledge.errors.", 1),
+    # the engines' refusals name their words for the services that raise them
+    ("academy/grading.py", "ResponseError", "academy.errors.response_", 1),
+    ("customers/suitability_rules.py", "AnswerError", "customers.errors.answer_", 2),
+    ("knowledge/calculators.py", "CalcError", "calc.e_", 1),
 )
 
 
@@ -102,6 +106,8 @@ def test_the_scan_sees_the_refusals_of_every_context() -> None:
     # short keys of the helpers are seen with their prefix
     assert "errors.bad_tag" in named and "quality.errors.reason_required" in named
     assert "customers.errors.doc_expired" in named and "knowledge.errors.empty" in named
+    assert "academy.errors.response_numeric" in named and "calc.e_positive" in named
+    assert "customers.errors.answer_missing" in named
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])

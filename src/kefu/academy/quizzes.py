@@ -40,7 +40,7 @@ from kefu.academy.quiz_reads import pending_essays as pending_essays
 from kefu.core import audit
 from kefu.core.actions import action
 from kefu.core.db import utcnow
-from kefu.core.errors import Conflict, NotFound, ValidationFailed
+from kefu.core.errors import Conflict, NotFound, Phrase, ValidationFailed
 from kefu.core.events import emit
 from kefu.core.security import User, require
 
@@ -205,6 +205,11 @@ def start_attempt(
     return row
 
 
+def _said(exc: grading.ResponseError) -> Phrase:
+    """What the grader refused, in the reader's language (its English without a key)."""
+    return Phrase(f"academy.errors.response_{exc.key}", str(exc), exc.params)
+
+
 def _coerce(q: gift.Question, raw: Any) -> Any:
     """Form values (strings) into the grader's response shape; JSON values pass through."""
     if raw is None:
@@ -245,7 +250,9 @@ def answer(
         mark = grading.grade(q, value)
     except grading.ResponseError as exc:
         raise ValidationFailed(
-            f"question {slot}: {exc}", fields=[{"field": f"q{slot}", "message": str(exc)}]
+            key="academy.errors.question",
+            params={"slot": slot, "message": _said(exc)},
+            fields=[{"field": f"q{slot}", "message": str(exc)}],
         ) from exc
     old = item.response
     item.response = value
@@ -378,7 +385,11 @@ def grade_essay(
     try:
         mark = grading.rubric_mark(points, out_of, comment.strip())
     except grading.ResponseError as exc:
-        raise ValidationFailed(str(exc), fields=[{"field": "points", "message": str(exc)}]) from exc
+        raise ValidationFailed(
+            key="academy.errors.as_said",
+            params={"text": _said(exc)},
+            fields=[{"field": "points", "message": str(exc)}],
+        ) from exc
     old = {"fraction": str(item.fraction) if item.fraction is not None else None}
     item.fraction, item.status, item.feedback = mark.fraction, mark.status, list(mark.feedback)
     item.grader_id, item.graded_at = actor.id, utcnow()

@@ -19,7 +19,15 @@ from kefu.core import audit
 from kefu.core.actions import action, record_refusal, unchanged
 from kefu.core.config import get_settings
 from kefu.core.db import utcnow
-from kefu.core.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+from kefu.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Phrase,
+    TooManyRequests,
+    ValidationFailed,
+    by_language,
+)
 from kefu.core.security import Role, User, require
 from kefu.customers import content
 from kefu.customers.audit import CustomerAudit
@@ -118,8 +126,14 @@ def submit_assessment(
     try:
         result = assess(questionnaire, answers, nums.bands)
     except AnswerError as exc:
+        # the question by its id in English (as the API said it), by its text in Chinese
+        asked = next((q for q in questionnaire.questions if q.id == exc.field), None)
         raise ValidationFailed(
-            f"answers.{exc.field}: {exc.message}",
+            key="customers.errors.answer",
+            params={
+                "question": by_language(asked.zh if asked else exc.field, exc.field),
+                "message": Phrase(f"customers.errors.answer_{exc.key}", exc.message, exc.params),
+            },
             fields=[{"field": f"answers.{exc.field}", "message": exc.message}],
         ) from exc
     row = SuitabilityAssessment(
