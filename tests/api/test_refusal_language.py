@@ -222,3 +222,11 @@ def test_customers_the_questionnaire_names_an_unanswered_question(client, seed) 
     assert zh["detail"] == "问题“您的年龄是？”：尚未作答"
     assert en["detail"] == plain["detail"] == "answers.age: not answered"
     assert zh["errors"] == [{"field": "answers.age", "message": "not answered"}]
+
+
+def test_compliance_the_guard_names_text_it_cannot_screen(client, seed) -> None:
+    agent = login(client, "agent1")
+    body = {"text": "你好\x01", "role": "agent"}
+    zh, en, plain = _three(client, "POST", "/api/v1/screen", agent, json=body)
+    assert zh["detail"] == "第 3 个字符是控制字符 U+0001"  # counted from 1 in Chinese
+    assert en["detail"] == plain["detail"] == "control character U+0001 at offset 2"

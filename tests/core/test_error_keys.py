@@ -35,6 +35,7 @@ SHORT_KEYS: tuple[tuple[str | None, str, str, int | str], ...] = (
     ("academy/grading.py", "ResponseError", "academy.errors.response_", 1),
     ("customers/suitability_rules.py", "AnswerError", "customers.errors.answer_", 2),
     ("knowledge/calculators.py", "CalcError", "calc.e_", 1),
+    ("compliance/guard.py", "GuardInputError", "compliance_review.errors.input_", 1),
 )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from kefu.compliance.audit import GuardAudit
 from kefu.core import audit
 from kefu.core.actions import record_refusal
-from kefu.core.errors import Blocked, KefuError, ValidationFailed, by_language
+from kefu.core.errors import Blocked, KefuError, Phrase, ValidationFailed, by_language
 from kefu.core.events import emit
 from kefu.core.security import Role, User
 
@@ -45,7 +45,12 @@ def screen_text(text: str, role: str) -> dict[str, Any]:
         result: dict[str, Any] = screen(text, who).to_dict()
         return result
     except GuardInputError as exc:
-        raise ValidationFailed(str(exc), fields=[{"field": "text", "message": str(exc)}]) from exc
+        said = Phrase(f"compliance_review.errors.input_{exc.key}", str(exc), exc.params)
+        raise ValidationFailed(
+            key="compliance_review.errors.input",
+            params={"message": said},
+            fields=[{"field": "text", "message": str(exc)}],
+        ) from exc
 
 
 def _with_suitability(result: dict[str, Any], body: str, level: tuple[str, bool]) -> dict[str, Any]:
