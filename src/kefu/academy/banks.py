@@ -157,7 +157,8 @@ def import_gift(
         require(actor, "academy.teach")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", bank):
         raise ValidationFailed(
-            f"bank name {bank!r}: lowercase letters, digits and hyphens",
+            key="academy.errors.bank_name",
+            params={"bank": repr(bank)},
             fields=[{"field": "bank"}],
         )
     try:
@@ -167,7 +168,7 @@ def import_gift(
     except (gift.GiftError, content.ContentError) as exc:
         raise ValidationFailed(str(exc), fields=[{"field": "gift", "message": str(exc)}]) from exc
     if not any(q.kind != "description" for q, _ in spec.questions):
-        raise ValidationFailed("the GIFT text holds no question", fields=[{"field": "gift"}])
+        raise ValidationFailed(key="academy.errors.gift_empty", fields=[{"field": "gift"}])
     report = SyncReport()
     actor_id = actor.id if actor is not None else None
     _sync_bank(
@@ -221,7 +222,7 @@ def _current(
 def get_bank(db: Session, name: str) -> Bank:
     row = db.scalar(select(Bank).where(Bank.name == name))
     if row is None:
-        raise NotFound(f"no question bank {name!r}")
+        raise NotFound(key="academy.errors.bank_missing", params={"name": repr(name)})
     return row
 
 
@@ -264,7 +265,9 @@ def edit_question(
         select(BankQuestion).where(BankQuestion.bank_id == b.id, BankQuestion.key == key)
     )
     if row is None:
-        raise NotFound(f"no question {key!r} in bank {bank!r}")
+        raise NotFound(
+            key="academy.errors.question_missing", params={"key": repr(key), "bank": repr(bank)}
+        )
     try:
         zh = gift.parse_question(gift_zh, category=row.category)
         en = gift.parse_question(gift_en, category=row.category)
@@ -278,7 +281,7 @@ def edit_question(
     report = SyncReport()
     (zq, eq) = spec.questions[0]
     if zq.kind == "description":
-        raise ValidationFailed("a question needs an answer block", fields=[{"field": "gift_zh"}])
+        raise ValidationFailed(key="academy.errors.answer_block", fields=[{"field": "gift_zh"}])
     _put_question(db, b, row.position, zq, eq, actor_id=actor.id, force=True, report=report)
     if not report.updated:
         unchanged(db)

@@ -129,7 +129,7 @@ def personas(db: Session) -> list[tuple[PersonaRow, Persona]]:
 def get_persona(db: Session, slug: str) -> tuple[PersonaRow, PersonaVersion, Persona]:
     row = db.scalar(select(PersonaRow).where(PersonaRow.slug == slug))
     if row is None:
-        raise NotFound(f"no persona {slug!r}")
+        raise NotFound(key="academy.errors.persona_missing", params={"slug": repr(slug)})
     version = db.scalar(
         select(PersonaVersion).where(
             PersonaVersion.persona_id == row.id, PersonaVersion.content_hash == row.content_hash

@@ -196,7 +196,9 @@ def save_lesson(
         fields.append({"field": "minutes", "message": "0…600"})
     if fields:
         raise ValidationFailed(
-            "the lesson is incomplete: " + ", ".join(f["field"] for f in fields), fields=fields
+            key="academy.errors.lesson_incomplete",
+            params={"fields": ", ".join(f["field"] for f in fields)},
+            fields=fields,
         )
     row = db.scalar(select(Lesson).where(Lesson.course_id == c.id, Lesson.slug == slug))
     old = dict(row.data) if row is not None else {}
@@ -270,7 +272,9 @@ def save_course(
         fields.append({"field": "bank", "message": f"no bank {bank!r}"})
     if fields:
         raise ValidationFailed(
-            "the course is incomplete: " + ", ".join(f["field"] for f in fields), fields=fields
+            key="academy.errors.course_incomplete",
+            params={"fields": ", ".join(f["field"] for f in fields)},
+            fields=fields,
         )
     row = db.scalar(select(Course).where(Course.slug == slug))
     old = dict(row.data) if row is not None else {}
@@ -323,7 +327,7 @@ def save_course(
 def get_course(db: Session, slug: str) -> Course:
     row = db.scalar(select(Course).where(Course.slug == slug))
     if row is None:
-        raise NotFound(f"no course {slug!r}")
+        raise NotFound(key="academy.errors.course_missing", params={"slug": repr(slug)})
     return row
 
 
@@ -345,7 +349,9 @@ def get_lesson(db: Session, course: str, slug: str) -> Lesson:
     c = get_course(db, course)
     row = db.scalar(select(Lesson).where(Lesson.course_id == c.id, Lesson.slug == slug))
     if row is None:
-        raise NotFound(f"no lesson {slug!r} in course {course!r}")
+        raise NotFound(
+            key="academy.errors.lesson_missing", params={"slug": repr(slug), "course": repr(course)}
+        )
     return row
 
 

@@ -35,7 +35,13 @@ class Mark:
 
 
 class ResponseError(ValueError):
-    """A response of the wrong shape for its question type."""
+    """A response of the wrong shape for its question type. ``key`` and ``params`` name it for
+    a translated message (``academy.errors.response_<key>``); the English stays for the CLI."""
+
+    def __init__(self, message: str, key: str = "", **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 _SPACES = re.compile(r"\s+")
@@ -80,39 +86,39 @@ def _mark(fraction: Decimal, feedback: Sequence[str]) -> Mark:
 
 def _index(value: object, answers: Sequence[Answer]) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ResponseError("a choice is the number of an answer")
+        raise ResponseError("a choice is the number of an answer", "choice")
     if not 0 <= value < len(answers):
-        raise ResponseError(f"answer {value} does not exist")
+        raise ResponseError(f"answer {value} does not exist", "no_answer", value=value)
     return value
 
 
 def grade(q: Question, response: object) -> Mark:
     """The mark of ``response`` to ``q``; ``None`` (or an empty answer) is a blank."""
     if q.kind == "description":
-        raise ResponseError("a description is not a question")
+        raise ResponseError("a description is not a question", "description")
     if response is None or response == "" or response == [] or response == {}:
         return Mark(None, "pending") if q.kind == "essay" else Mark(ZERO, "blank")
     if q.kind == "essay":
         if not isinstance(response, str):
-            raise ResponseError("an essay answer is text")
+            raise ResponseError("an essay answer is text", "essay")
         return Mark(None, "pending")
     if q.kind == "single":
         a = q.answers[_index(response, q.answers)]
         return _mark(a.weight / HUNDRED, [a.feedback])
     if q.kind == "multiple":
         if not isinstance(response, list | tuple | set | frozenset):
-            raise ResponseError("a multiple-choice answer is a list of answer numbers")
+            raise ResponseError("a multiple-choice answer is a list of answer numbers", "multi")
         chosen = sorted({_index(v, q.answers) for v in response})
         total = sum((q.answers[i].weight for i in chosen), ZERO)
         return _mark(total / HUNDRED, [q.answers[i].feedback for i in chosen])
     if q.kind == "truefalse":
         if not isinstance(response, bool):
-            raise ResponseError("a true/false answer is true or false")
+            raise ResponseError("a true/false answer is true or false", "truefalse")
         right = response == q.truth
         return _mark(ONE if right else ZERO, [q.feedback_right if right else q.feedback_wrong])
     if q.kind == "short":
         if not isinstance(response, str):
-            raise ResponseError("a short answer is text")
+            raise ResponseError("a short answer is text", "short")
         given = normalise(response)
         hits = [a for a in q.answers if normalise(a.text) == given]
         if not hits:
@@ -121,7 +127,7 @@ def grade(q: Question, response: object) -> Mark:
         return _mark(best.weight / HUNDRED, [best.feedback])
     if q.kind == "numeric":
         if not isinstance(response, str | int | Decimal) or isinstance(response, bool):
-            raise ResponseError("a numeric answer is a number")
+            raise ResponseError("a numeric answer is a number", "numeric")
         x = parse_number(str(response))
         if x is None:
             return Mark(ZERO, "wrong", ("not a number",))
@@ -132,17 +138,17 @@ def grade(q: Question, response: object) -> Mark:
         return _mark(best.weight / HUNDRED, [best.feedback])
     if q.kind == "matching":
         if not isinstance(response, Mapping):
-            raise ResponseError("a matching answer maps each item to a choice")
+            raise ResponseError("a matching answer maps each item to a choice", "matching")
         pairs = [a for a in q.answers if a.text]
         matched = sum(1 for a in pairs if response.get(a.text) == a.match)
         return _mark(Decimal(matched) / Decimal(len(pairs)), [])
-    raise ResponseError(f"unknown question type {q.kind!r}")
+    raise ResponseError(f"unknown question type {q.kind!r}", "kind", kind=repr(q.kind))
 
 
 def rubric_mark(points: Decimal, out_of: Decimal, comment: str = "") -> Mark:
     """A trainer's mark of an essay: ``points`` of ``out_of`` (both ≥ 0)."""
     if not (points.is_finite() and out_of.is_finite()) or out_of <= 0 or not 0 <= points <= out_of:
-        raise ResponseError(f"points must lie between 0 and {out_of}")
+        raise ResponseError(f"points must lie between 0 and {out_of}", "points", out_of=out_of)
     return _mark(points / out_of, [comment])
 
 

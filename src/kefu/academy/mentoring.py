@@ -25,7 +25,7 @@ def assign_mentor(db: Session, *, actor: User, trainee_id: int, mentor_id: int) 
     require(actor, "academy.teach")
     trainee, mentor = db.get(User, trainee_id), db.get(User, mentor_id)
     if trainee is None or not trainee.is_trainee:
-        raise NotFound(f"no trainee {trainee_id}")
+        raise NotFound(key="academy.errors.trainee_missing", params={"id": trainee_id})
     if (
         mentor is None
         or mentor.role not in (Role.agent, Role.supervisor, Role.trainer)
@@ -33,7 +33,7 @@ def assign_mentor(db: Session, *, actor: User, trainee_id: int, mentor_id: int) 
         or mentor.id == trainee.id
     ):
         raise ValidationFailed(
-            "a mentor is an experienced agent, supervisor or trainer (not a trainee)",
+            key="academy.errors.mentor_role",
             fields=[{"field": "mentor_id"}],
         )
     row = db.scalar(select(Mentorship).where(Mentorship.trainee_id == trainee_id))
@@ -96,15 +96,15 @@ def _owner(db: Session, target: str, target_id: int) -> int:
     if target == "run":
         run = db.get(RoleplayRun, target_id)
         if run is None:
-            raise NotFound(f"no role-play run {target_id}")
+            raise NotFound(key="academy.errors.run_missing", params={"id": target_id})
         return run.user_id
     if target == "item":
         item = db.get(AttemptItem, target_id)
         attempt = db.get(Attempt, item.attempt_id) if item is not None else None
         if attempt is None:
-            raise NotFound(f"no attempt item {target_id}")
+            raise NotFound(key="academy.errors.item_missing", params={"id": target_id})
         return attempt.user_id
-    raise ValidationFailed("comment on a run or an item", fields=[{"field": "target"}])
+    raise ValidationFailed(key="academy.errors.comment_target", fields=[{"field": "target"}])
 
 
 @action
@@ -113,10 +113,10 @@ def comment(db: Session, *, actor: User, target: str, target_id: int, body: str)
     require(actor, "academy.learn")
     owner = _owner(db, target, target_id)
     if owner == actor.id or not may_review(db, actor, owner):
-        raise Forbidden("only the trainee's mentor or a trainer comments")
+        raise Forbidden(key="academy.errors.mentor_only")
     text = body.strip()
     if not text or len(text) > 4000:
-        raise ValidationFailed("a comment has 1–4000 characters", fields=[{"field": "body"}])
+        raise ValidationFailed(key="academy.errors.comment_length", fields=[{"field": "body"}])
     row = MentorComment(author_id=actor.id, target=target, target_id=target_id, body=text)
     db.add(row)
     db.flush()

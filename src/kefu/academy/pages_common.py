@@ -65,7 +65,7 @@ def _post(
         raise
     except KefuError as exc:
         db.rollback()
-        return _back(back, exc.detail, "error")
+        return _back(back, exc.message(language(request)), "error")
     return RedirectResponse(target, status_code=303)
 
 

@@ -173,7 +173,7 @@ def attempt_page(
     row = quizzes.get_attempt(db, viewer=c.user, attempt_id=attempt_id)
     review = row.state == "finished"
     if not review and row.user_id != c.user.id:
-        raise NotFound(f"no attempt {attempt_id}")
+        raise NotFound(key="academy.errors.attempt_missing", params={"id": attempt_id})
     items = quizzes.attempt_view(db, viewer=c.user, attempt_id=attempt_id, review=review)
     course = catalogue.courses(db)
     course_row = next(x for x in course if x.id == row.course_id)

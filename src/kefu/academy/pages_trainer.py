@@ -320,7 +320,9 @@ def essay_grade(
         except InvalidOperation:
             from kefu.core.errors import ValidationFailed
 
-            raise ValidationFailed("points: a number", fields=[{"field": "points"}]) from None
+            raise ValidationFailed(
+                key="academy.errors.points_number", fields=[{"field": "points"}]
+            ) from None
         quizzes.grade_essay(db, actor=user, item_id=item_id, points=p, out_of=o, comment=comment)
         return "/academy/teach?" + urlencode({"flash": "✓"})
 

@@ -45,7 +45,7 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 def get_programme(db: Session, slug: str) -> Programme:
     row = db.scalar(select(Programme).where(Programme.slug == slug))
     if row is None:
-        raise NotFound(f"no programme {slug!r}")
+        raise NotFound(key="academy.errors.programme_missing", params={"slug": repr(slug)})
     return row
 
 
@@ -255,7 +255,7 @@ def enrol(
         require(actor, "academy.teach")
         found = db.get(User, user_id)
         if found is None or found.role not in (Role.agent, Role.supervisor):
-            raise NotFound(f"no agent {user_id}")
+            raise NotFound(key="academy.errors.agent_missing", params={"id": user_id})
         target = found
     prog = get_programme(db, programme)
     current = current_enrolment(db, target.id, prog.id)
@@ -371,7 +371,7 @@ def get_certificate(
     require(viewer, "academy.learn")
     cert = db.get(Certificate, certificate_id)
     if cert is None or not may_review(db, viewer, cert.user_id):
-        raise NotFound(f"no certificate {certificate_id}")
+        raise NotFound(key="academy.errors.certificate_missing", params={"id": certificate_id})
     prog = db.get(Programme, cert.programme_id)
     assert prog is not None
     return cert, prog

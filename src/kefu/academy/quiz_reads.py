@@ -63,7 +63,7 @@ def get_attempt(db: Session, *, viewer: User, attempt_id: int) -> Attempt:
     require(viewer, "academy.learn")
     row = db.get(Attempt, attempt_id)
     if row is None or not may_review(db, viewer, row.user_id):
-        raise NotFound(f"no attempt {attempt_id}")
+        raise NotFound(key="academy.errors.attempt_missing", params={"id": attempt_id})
     return row
 
 
@@ -111,9 +111,9 @@ def attempt_view(db: Session, *, viewer: User, attempt_id: int, review: bool) ->
     submitted) the marks, feedback and right answers too."""
     row = get_attempt(db, viewer=viewer, attempt_id=attempt_id)
     if review and row.state != "finished":
-        raise Conflict("an attempt is reviewed once it is submitted")
+        raise Conflict(key="academy.errors.review_after_submit")
     if not review and row.user_id != viewer.id:
-        raise Forbidden("only the trainee takes their attempt")
+        raise Forbidden(key="academy.errors.own_attempt")
     out = []
     for item, version in items_of(db, row.id):
         q = question_of(version, row.lang)
@@ -147,7 +147,7 @@ def attempts_of(
     require(viewer, "academy.learn")
     uid = user_id or viewer.id
     if not may_review(db, viewer, uid):
-        raise NotFound("no such trainee")
+        raise NotFound(key="academy.errors.trainee_unknown")
     stmt = (
         select(Attempt, Course)
         .join(Course, Course.id == Attempt.course_id)

@@ -40,7 +40,7 @@ from kefu.academy.quiz_reads import pending_essays as pending_essays
 from kefu.core import audit
 from kefu.core.actions import action
 from kefu.core.db import utcnow
-from kefu.core.errors import Conflict, NotFound, ValidationFailed
+from kefu.core.errors import Conflict, NotFound, Phrase, ValidationFailed
 from kefu.core.events import emit
 from kefu.core.security import User, require
 
@@ -121,7 +121,7 @@ def _order(q: gift.Question, rng: random.Random) -> list[int]:
 def _own_attempt(db: Session, actor: User, attempt_id: int) -> Attempt:
     row = db.get(Attempt, attempt_id)
     if row is None or row.user_id != actor.id:
-        raise NotFound(f"no attempt {attempt_id}")
+        raise NotFound(key="academy.errors.attempt_missing", params={"id": attempt_id})
     return row
 
 
@@ -160,9 +160,12 @@ def start_attempt(
     quiz = c.data["quiz"]
     used = attempts_used(db, user_id=actor.id, course_id=c.id)
     if used >= quiz["attempts"]:
-        raise Conflict(f"no attempts left at {course}: {used} of {quiz['attempts']} used")
+        raise Conflict(
+            key="academy.errors.no_attempts_left",
+            params={"course": course, "used": used, "max": quiz["attempts"]},
+        )
     if c.bank_id is None:
-        raise Conflict(f"course {course} has no question bank")
+        raise Conflict(key="academy.errors.no_bank", params={"course": course})
     r = rng or random.SystemRandom()
     picked = draw(
         _pool(db, c.bank_id),
@@ -171,7 +174,7 @@ def start_attempt(
         rng=r,
     )
     if not picked:
-        raise Conflict(f"the bank of {course} has no questions")
+        raise Conflict(key="academy.errors.bank_empty", params={"course": course})
     lg = "en" if lang.startswith("en") else "zh"
     row = Attempt(
         course_id=c.id,
@@ -202,6 +205,11 @@ def start_attempt(
     return row
 
 
+def _said(exc: grading.ResponseError) -> Phrase:
+    """What the grader refused, in the reader's language (its English without a key)."""
+    return Phrase(f"academy.errors.response_{exc.key}", str(exc), exc.params)
+
+
 def _coerce(q: gift.Question, raw: Any) -> Any:
     """Form values (strings) into the grader's response shape; JSON values pass through."""
     if raw is None:
@@ -229,12 +237,12 @@ def answer(
     require(actor, "academy.learn")
     row = _own_attempt(db, actor, attempt_id)
     if row.state != "open":
-        raise Conflict(f"attempt {attempt_id} is already submitted")
+        raise Conflict(key="academy.errors.submitted", params={"id": attempt_id})
     if _now(now) > row.deadline_at + GRACE:
-        raise TimeUp(f"the time limit of attempt {attempt_id} passed; submit it to see the result")
+        raise TimeUp(key="academy.errors.time_up", params={"id": attempt_id})
     found = next(((i, v) for i, v in items_of(db, attempt_id) if i.slot == slot), None)
     if found is None:
-        raise NotFound(f"attempt {attempt_id} has no question {slot}")
+        raise NotFound(key="academy.errors.slot_missing", params={"id": attempt_id, "slot": slot})
     item, version = found
     q = question_of(version, row.lang)
     value = _coerce(q, response)
@@ -242,7 +250,9 @@ def answer(
         mark = grading.grade(q, value)
     except grading.ResponseError as exc:
         raise ValidationFailed(
-            f"question {slot}: {exc}", fields=[{"field": f"q{slot}", "message": str(exc)}]
+            key="academy.errors.question",
+            params={"slot": slot, "message": _said(exc)},
+            fields=[{"field": f"q{slot}", "message": str(exc)}],
         ) from exc
     old = item.response
     item.response = value
@@ -274,7 +284,7 @@ def submit(
     require(actor, "academy.learn")
     row = _own_attempt(db, actor, attempt_id)
     if row.state != "open":
-        raise Conflict(f"attempt {attempt_id} is already submitted")
+        raise Conflict(key="academy.errors.submitted", params={"id": attempt_id})
     at = _now(now)
     late = at > row.deadline_at + GRACE
     if not late:
@@ -343,7 +353,7 @@ def finish_attempt(
     require(actor, "academy.learn")
     row = _own_attempt(db, actor, attempt_id)
     if row.state != "open":
-        raise Conflict(f"attempt {attempt_id} is already submitted")
+        raise Conflict(key="academy.errors.submitted", params={"id": attempt_id})
     _finish(db, row, _now(now), actor_id=actor.id)
     return row
 
@@ -363,19 +373,23 @@ def grade_essay(
     require(actor, "academy.teach")
     item = db.get(AttemptItem, item_id)
     if item is None:
-        raise NotFound(f"no attempt item {item_id}")
+        raise NotFound(key="academy.errors.item_missing", params={"id": item_id})
     row = db.get(Attempt, item.attempt_id)
     assert row is not None
     if row.state != "finished":
-        raise Conflict("the attempt is still open")
+        raise Conflict(key="academy.errors.still_open")
     version = db.get(QuestionVersion, item.question_version_id)
     assert version is not None
     if version.kind != "essay":
-        raise Conflict("only essays are graded by hand")
+        raise Conflict(key="academy.errors.essays_only")
     try:
         mark = grading.rubric_mark(points, out_of, comment.strip())
     except grading.ResponseError as exc:
-        raise ValidationFailed(str(exc), fields=[{"field": "points", "message": str(exc)}]) from exc
+        raise ValidationFailed(
+            key="academy.errors.as_said",
+            params={"text": _said(exc)},
+            fields=[{"field": "points", "message": str(exc)}],
+        ) from exc
     old = {"fraction": str(item.fraction) if item.fraction is not None else None}
     item.fraction, item.status, item.feedback = mark.fraction, mark.status, list(mark.feedback)
     item.grader_id, item.graded_at = actor.id, utcnow()

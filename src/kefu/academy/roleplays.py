@@ -22,7 +22,7 @@ from kefu.academy.roleplay import Persona, Run, Screen, parse_persona
 from kefu.core import audit
 from kefu.core.actions import action
 from kefu.core.db import utcnow
-from kefu.core.errors import Conflict, NotFound, ValidationFailed
+from kefu.core.errors import Conflict, NotFound, Phrase, ValidationFailed
 from kefu.core.events import emit
 from kefu.core.security import User, require
 
@@ -46,6 +46,12 @@ class Judge(Protocol):
     def screen(self, text: str) -> Screen: ...
 
     def scorecard(self, run: Run, persona: Persona) -> Scored | None: ...
+
+
+def _outcome(outcome: str) -> Callable[[str], str]:
+    """A run's outcome: its code in English (as the API said it), in words in Chinese."""
+    word = Phrase(f"academy.outcome_{outcome}", outcome)
+    return lambda lang: outcome if lang == "en" else word(lang)
 
 
 def replay(persona: Persona, replies: Sequence[str], lang: str, judge: Judge) -> Run:
@@ -116,7 +122,7 @@ def debrief(persona: Persona, run: Run, judge: Judge) -> dict[str, Any]:
 def _own_run(db: Session, actor: User, run_id: int) -> RoleplayRun:
     row = db.get(RoleplayRun, run_id)
     if row is None or row.user_id != actor.id:
-        raise NotFound(f"no role-play run {run_id}")
+        raise NotFound(key="academy.errors.run_missing", params={"id": run_id})
     return row
 
 
@@ -163,15 +169,19 @@ def send_reply(
     require(actor, "academy.learn")
     row = _own_run(db, actor, run_id)
     if row.outcome != "in_progress":
-        raise Conflict(f"role-play run {run_id} is over ({row.outcome})")
+        raise Conflict(
+            key="academy.errors.run_over",
+            params={"id": run_id, "outcome": _outcome(row.outcome)},
+        )
     reply = text.strip()
     if not reply:
         raise ValidationFailed(
-            "the reply is empty", fields=[{"field": "text", "message": "required"}]
+            key="academy.errors.reply_empty", fields=[{"field": "text", "message": "required"}]
         )
     if len(reply) > MAX_REPLY:
         raise ValidationFailed(
-            f"the reply is over {MAX_REPLY} characters",
+            key="academy.errors.reply_too_long",
+            params={"n": MAX_REPLY},
             fields=[{"field": "text", "message": f"at most {MAX_REPLY} characters"}],
         )
     persona = persona_of(db, row)
@@ -225,7 +235,7 @@ def run_state(
     require(viewer, "academy.learn")
     row = db.get(RoleplayRun, run_id)
     if row is None or not may_review(db, viewer, row.user_id):
-        raise NotFound(f"no role-play run {run_id}")
+        raise NotFound(key="academy.errors.run_missing", params={"id": run_id})
     persona = persona_of(db, row)
     return row, persona, replay(persona, row.replies, row.lang, _judge(judge))
 
@@ -234,7 +244,7 @@ def runs_of(db: Session, *, viewer: User, user_id: int | None = None) -> list[Ro
     require(viewer, "academy.learn")
     uid = user_id or viewer.id
     if not may_review(db, viewer, uid):
-        raise NotFound("no such trainee")
+        raise NotFound(key="academy.errors.trainee_unknown")
     return list(
         db.scalars(
             select(RoleplayRun)

@@ -187,19 +187,17 @@ def answer_update(db: Session, *, actor: User, update_id: int, answer: str) -> U
     )
     update = db.get(KnowledgeUpdate, update_id)
     if row is None or update is None:
-        raise NotFound(f"no update {update_id} for you")
+        raise NotFound(key="academy.errors.update_missing", params={"id": update_id})
     if row.completed_at is not None:
-        raise Conflict("this update is already completed")
+        raise Conflict(key="academy.errors.update_done")
     check = update.data["check"]
     if check["kind"] == "ack":
         if answer != "ack":
-            raise ValidationFailed(
-                "confirm that you have read the article", fields=[{"field": "answer"}]
-            )
+            raise ValidationFailed(key="academy.errors.confirm_read", fields=[{"field": "answer"}])
         correct = True
     else:
         if answer not in ("true", "false"):
-            raise ValidationFailed("answer true or false", fields=[{"field": "answer"}])
+            raise ValidationFailed(key="academy.errors.true_or_false", fields=[{"field": "answer"}])
         correct = (answer == "true") == bool(check["truth"])
     row.correct = correct
     if correct:

@@ -18,7 +18,7 @@ from kefu.aml.monitor import RULES, add_working_days
 from kefu.core import audit
 from kefu.core.actions import action
 from kefu.core.db import utcnow
-from kefu.core.errors import Conflict, NotFound, ValidationFailed
+from kefu.core.errors import Conflict, NotFound, Phrase, ValidationFailed
 from kefu.core.security import User, can, require
 from kefu.customers import service as customers
 from kefu.desk import service as desk
@@ -175,7 +175,7 @@ class CaseView:
 def _case(db: Session, case_id: int) -> AmlCase:
     case = db.get(AmlCase, case_id)
     if case is None:
-        raise NotFound(f"AML case {case_id} does not exist")
+        raise NotFound(key="aml.errors.case_missing", params={"id": case_id})
     return case
 
 
@@ -286,15 +286,15 @@ def _note(db: Session, case: AmlCase, actor: User, kind: str, body: str) -> AmlN
 
 def _open(case: AmlCase) -> None:
     if case.status == "closed":
-        raise Conflict(f"AML case {case.id} is closed")
+        raise Conflict(key="aml.errors.case_closed", params={"id": case.id})
 
 
 def _text(value: str, field: str, limit: int = 2000) -> str:
-    v = value.strip()
-    if not v:
-        raise ValidationFailed(f"{field} is required", fields=[{"field": field}])
-    if len(v) > limit:
-        raise ValidationFailed(f"{field} is longer than {limit}", fields=[{"field": field}])
+    v, name = value.strip(), Phrase(f"aml.errors.fields.{field}", field)
+    if not v or len(v) > limit:
+        key = "aml.errors.too_long" if v else "aml.errors.required"
+        params = {"field": name, "limit": limit}
+        raise ValidationFailed(key=key, params=params, fields=[{"field": field}])
     return v
 
 
@@ -305,9 +305,7 @@ def assign(db: Session, *, actor: User, case_id: int, assignee_id: int) -> AmlCa
     _open(case)
     who = db.get(User, assignee_id)
     if who is None or not can(who, "aml.manage"):
-        raise ValidationFailed(
-            "assign the case to a compliance officer", fields=[{"field": "assignee_id"}]
-        )
+        raise ValidationFailed(key="aml.errors.not_officer", fields=[{"field": "assignee_id"}])
     old = case.assignee_id
     case.assignee_id = who.id
     _note(db, case, actor, "assign", who.name_for("zh"))
@@ -367,9 +365,7 @@ def close_case(db: Session, *, actor: User, case_id: int, outcome: str, reason: 
     case = _case(db, case_id)
     _open(case)
     if outcome not in OUTCOMES:
-        raise ValidationFailed(
-            "outcome must be false_positive or confirmed", fields=[{"field": "outcome"}]
-        )
+        raise ValidationFailed(key="aml.errors.outcome", fields=[{"field": "outcome"}])
     text = _text(reason, "reason")
     old = case.status
     case.status, case.outcome, case.closed_at = "closed", outcome, utcnow()
@@ -394,9 +390,11 @@ def snooze_rule(
     require(actor, "aml.manage")
     case = _case(db, case_id)
     if rule not in RULES:
-        raise ValidationFailed(f"unknown rule {rule!r}", fields=[{"field": "rule"}])
+        raise ValidationFailed(
+            key="aml.errors.unknown_rule", params={"rule": repr(rule)}, fields=[{"field": "rule"}]
+        )
     if not 1 <= days <= 365:
-        raise ValidationFailed("days must be 1–365", fields=[{"field": "days"}])
+        raise ValidationFailed(key="aml.errors.days", fields=[{"field": "days"}])
     text = _text(reason, "reason", 500)
     until = utcnow() + timedelta(days=days)
     row = AmlSnooze(

@@ -152,10 +152,13 @@ def ingest(
     if actor is not None:
         require(actor, "feeds.write")
     if kind not in KINDS:
-        raise ValidationFailed(f"unknown feed {kind!r}", fields=[{"field": "kind"}])
+        raise ValidationFailed(
+            key="aml.errors.unknown_feed", params={"kind": repr(kind)}, fields=[{"field": "kind"}]
+        )
     if len(records) > MAX_BATCH:
         raise ValidationFailed(
-            f"a batch holds at most {MAX_BATCH} records, not {len(records)}",
+            key="aml.errors.batch_size",
+            params={"max": MAX_BATCH, "n": len(records)},
             fields=[{"field": "records", "message": f"at most {MAX_BATCH}"}],
         )
     errors = _Errors(where)

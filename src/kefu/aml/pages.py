@@ -168,7 +168,7 @@ def _step(request: Request, caller: Caller | None, case_id: int, csrf: str, run:
         run(c)
     except KefuError as exc:
         return RedirectResponse(
-            where + "?" + urlencode({"flash": exc.detail, "kind": "error"}), status_code=303
+            where + "?" + urlencode({"flash": exc.message(lang), "kind": "error"}), status_code=303
         )
     from kefu.core import i18n
 

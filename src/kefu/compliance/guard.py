@@ -153,18 +153,31 @@ class Guard:
 
     def check_input(self, text: str) -> None:
         if not isinstance(text, str) or not text or text.isspace():
-            raise GuardInputError("text is empty")
+            raise GuardInputError("text is empty", "empty")
         if len(text) > self.max_chars:
-            raise GuardInputError(f"text is {len(text)} characters; the limit is {self.max_chars}")
+            raise GuardInputError(
+                f"text is {len(text)} characters; the limit is {self.max_chars}",
+                "too_long",
+                n=len(text),
+                limit=self.max_chars,
+            )
         bad = _CONTROL.search(text)
         if bad:
             code = ord(bad.group())
-            raise GuardInputError(f"control character U+{code:04X} at offset {bad.start()}")
+            raise GuardInputError(
+                f"control character U+{code:04X} at offset {bad.start()}",
+                "control",
+                code=f"U+{code:04X}",
+                at=bad.start(),
+                pos=bad.start() + 1,
+            )
 
     def screen(self, text: str, role: Role = "agent") -> Screening:
         self.check_input(text)
         if role not in ("agent", "customer"):
-            raise GuardInputError(f"role must be agent or customer, not {role!r}")
+            raise GuardInputError(
+                f"role must be agent or customer, not {role!r}", "role", role=repr(role)
+            )
         folded = _fold(text)
         norm, offsets = _normalise_folded(folded)
         findings: list[Finding] = []

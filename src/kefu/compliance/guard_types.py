@@ -49,7 +49,14 @@ class Scorer(Protocol):
 
 
 class GuardInputError(ValueError):
-    """Text the guard refuses to screen (empty, too long, control characters)."""
+    """Text the guard refuses to screen (empty, too long, control characters). ``key`` and
+    ``params`` name it for a translated message (``compliance_review.errors.input_<key>``);
+    the English stays for the CLI."""
+
+    def __init__(self, message: str, key: str = "", **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 @dataclass(frozen=True)

@@ -219,13 +219,13 @@ def set_verdict(
     require(actor, "guard.review")
     if verdict not in VERDICTS:
         raise ValidationFailed(
-            "verdict: must be confirmed or false_positive",
+            key="compliance_review.errors.verdict",
             fields=[{"field": "verdict", "message": "confirmed | false_positive"}],
         )
     note = plain_text("note", note)
     entry = db.get(AuditEntry, audit_id)
     if entry is None or entry.action not in GUARD_KINDS:
-        raise NotFound(f"guard decision {audit_id} does not exist")
+        raise NotFound(key="compliance_review.errors.decision_missing", params={"id": audit_id})
     row = db.scalar(select(GuardVerdict).where(GuardVerdict.audit_id == audit_id))
     old = row.verdict if row else None
     if row is not None and row.verdict == verdict and row.note == note:

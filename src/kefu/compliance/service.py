@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from kefu.compliance.audit import GuardAudit
 from kefu.core import audit
 from kefu.core.actions import record_refusal
-from kefu.core.errors import Blocked, KefuError, ValidationFailed
+from kefu.core.errors import Blocked, KefuError, Phrase, ValidationFailed, by_language
 from kefu.core.events import emit
 from kefu.core.security import Role, User
 
@@ -45,7 +45,12 @@ def screen_text(text: str, role: str) -> dict[str, Any]:
         result: dict[str, Any] = screen(text, who).to_dict()
         return result
     except GuardInputError as exc:
-        raise ValidationFailed(str(exc), fields=[{"field": "text", "message": str(exc)}]) from exc
+        said = Phrase(f"compliance_review.errors.input_{exc.key}", str(exc), exc.params)
+        raise ValidationFailed(
+            key="compliance_review.errors.input",
+            params={"message": said},
+            fields=[{"field": "text", "message": str(exc)}],
+        ) from exc
 
 
 def _with_suitability(result: dict[str, Any], body: str, level: tuple[str, bool]) -> dict[str, Any]:
@@ -94,9 +99,7 @@ def screen_message(
             entity_id=case_id,
             data={"error": exc.__class__.__name__},
         )
-        raise GuardUnavailable(
-            "the compliance guard could not screen this message; it was not sent"
-        ) from exc
+        raise GuardUnavailable(key="compliance_review.errors.guard_unavailable") from exc
     if role == "agent" and suitability is not None:
         result = _with_suitability(result, body, suitability)
     findings = result["findings"]
@@ -112,8 +115,12 @@ def screen_message(
             data={"text": result["redacted"], "findings": findings},
         )
         first = findings[0] if findings else {}
+        said = first.get("explanation", {})
         raise Blocked(
-            f"not sent: {first.get('explanation', {}).get('en', 'compliance rule')}",
+            key="compliance_review.errors.not_sent",
+            params={
+                "why": by_language(said.get("zh", "合规规则"), said.get("en", "compliance rule"))
+            },
             findings=findings,
             verdict="block",
         )
@@ -128,7 +135,7 @@ def screen_message(
                 data={"text": result["redacted"], "findings": findings},
             )
             raise NeedsConfirmation(
-                "confirm to send, or edit the message", findings=findings, verdict="warn"
+                key="compliance_review.errors.confirm_or_edit", findings=findings, verdict="warn"
             )
         audit.record(
             db,

@@ -139,6 +139,87 @@ class TooManyRequests(KefuError):
     title = "Too many requests"
 
 
+def refused_field(
+    field: str, message: str, *, key: str, names: str = "errors.fields", **params: Any
+) -> ValidationFailed:
+    """A refused field said by key, as ``<field>: <message>``: the field by its name in the
+    reader's language (``<names>.<field>``; its code where the locale files have no name for
+    it) and the message by ``key`` with ``params``. ``message`` is the English, kept in the
+    problem's field list for programs."""
+    return ValidationFailed(
+        key="errors.field",
+        params={
+            "field": Phrase(f"{names}.{field}", field),
+            "message": Phrase(key, message, params),
+        },
+        fields=[{"field": field, "message": message}],
+    )
+
+
+#: pydantic's request-validation error types that have words of their own in the locale files
+#: (``errors.input.<type>``, filled with the error's ``ctx``); any other type keeps pydantic's
+#: English message
+INPUT_TYPES = frozenset(
+    {
+        "missing",
+        "extra_forbidden",
+        "int_parsing",
+        "int_type",
+        "int_from_float",
+        "float_parsing",
+        "float_type",
+        "decimal_parsing",
+        "decimal_type",
+        "decimal_max_digits",
+        "decimal_max_places",
+        "bool_parsing",
+        "bool_type",
+        "string_type",
+        "string_too_short",
+        "string_too_long",
+        "string_pattern_mismatch",
+        "too_short",
+        "too_long",
+        "list_type",
+        "dict_type",
+        "model_attributes_type",
+        "literal_error",
+        "enum",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "multiple_of",
+        "date_parsing",
+        "date_type",
+        "date_from_datetime_parsing",
+        "date_from_datetime_inexact",
+        "datetime_parsing",
+        "datetime_type",
+        "datetime_from_date_parsing",
+        "json_invalid",
+        "json_type",
+        "uuid_parsing",
+        "url_parsing",
+    }
+)
+
+
+def input_message(err: Mapping[str, Any], lang: str | None) -> str:
+    """A request-validation error of pydantic (one entry of ``errors()``) in ``lang``: its type
+    looked up under ``errors.input.<type>`` with its ``ctx`` as params; pydantic's own English
+    for a client that names no language or a type without words of its own."""
+    english = str(err.get("msg", "invalid"))
+    kind = str(err.get("type", ""))
+    if not lang or kind not in INPUT_TYPES:
+        return english
+    ctx = err.get("ctx") or {}
+    try:
+        return _say(f"errors.input.{kind}", lang, {k: str(v) for k, v in ctx.items()})
+    except (KeyError, IndexError, ValueError):  # a ctx without the words' params
+        return english
+
+
 class Blocked(KefuError):
     """The compliance guard refused to deliver a message."""
 

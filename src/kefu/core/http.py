@@ -139,7 +139,7 @@ def optional_caller(request: Request, db: DbSession) -> Caller | None:
     needs = request.url.path.startswith("/api/") or sent is not None
     if via_cookie and request.method not in SAFE_METHODS and needs:
         if not hmac.compare_digest(sent or "", sess.csrf_token):
-            raise Forbidden("missing or wrong X-CSRF-Token header for a cookie session")
+            raise Forbidden(key="errors.csrf_header")
     request.state.user = user
     request.state.user_lang = user.language
     return Caller(user, sess, via_cookie)
@@ -150,7 +150,7 @@ OptionalCaller = Annotated[Caller | None, Depends(optional_caller)]
 
 def caller(c: OptionalCaller) -> Caller:
     if c is None:
-        raise Unauthorized("login required: send the session cookie or 'Authorization: Bearer'")
+        raise Unauthorized(key="errors.login_required_how")
     return c
 
 
@@ -370,7 +370,7 @@ def error_page(request: Request, status: int, title: str, detail: str) -> HTMLRe
 def check_form_csrf(caller: Caller, token: str) -> None:
     """Console form posts carry the session's CSRF token in a form field."""
     if not hmac.compare_digest(token or "", caller.session.csrf_token):
-        raise Forbidden("the form expired; reload the page and try again")
+        raise Forbidden(key="errors.form_expired")
 
 
 def login_redirect(request: Request) -> RedirectResponse:
@@ -392,7 +392,7 @@ def admin_page_caller(request: Request, caller: Caller | None) -> Caller | Respo
     if caller is None:
         return login_redirect(request)
     if caller.user.role not in ADMIN_CONSOLE:
-        raise Forbidden("the admin console is for admins and supervisors")
+        raise Forbidden(key="errors.admin_console_only")
     return caller
 
 

@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from kefu.core import i18n
 from kefu.core.config import get_settings
 from kefu.core.db import Base, UTCDateTime, utcnow
 from kefu.core.errors import Forbidden, Unauthorized
@@ -163,10 +164,21 @@ def can(user: User | None, permission: str) -> bool:
 def require(user: User | None, permission: str) -> User:
     """The one permission check: 401 without a user, 403 without the permission."""
     if user is None:
-        raise Unauthorized("login required")
+        raise Unauthorized(key="errors.login_required")
     if not can(user, permission):
-        raise Forbidden(f"your role ({user.role}) may not {permission}")
+        raise role_may_not(user, permission)
     return user
+
+
+def role_may_not(user: User, permission: str) -> Forbidden:
+    """The refusal of a permission the user's role lacks, in the reader's language (the role
+    by its code in English, as the API always said it, and by its name in Chinese)."""
+    role = user.role
+
+    def said(lang: str) -> str:
+        return role if i18n.normalise(lang) == "en" else i18n.t(f"code.role.{role}", lang)
+
+    return Forbidden(key="errors.role_may_not", params={"role": said, "permission": permission})
 
 
 # --- passwords -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Recording and reviewing are two people's work: whoever submitted the document ma
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from kefu.core import audit
 from kefu.core.actions import action, unchanged
 from kefu.core.config import get_settings
 from kefu.core.db import utcnow
-from kefu.core.errors import Conflict, NotFound, ValidationFailed
+from kefu.core.errors import Conflict, NotFound, Phrase, ValidationFailed, refused_field
 from kefu.core.masking import mask_id_number
 from kefu.core.security import User, get_crypto, require
 from kefu.customers import content
@@ -54,8 +55,17 @@ def local_today(now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(ZoneInfo(get_settings().timezone)).date()
 
 
-def _field(name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{name}: {message}", fields=[{"field": name, "message": message}])
+def _field(name: str, message: str, key: str, **params: Any) -> ValidationFailed:
+    """A refused field said by key (``customers.errors.<key>``); ``message`` is its English."""
+    return refused_field(
+        name, message, key=f"customers.errors.{key}", names="customers.errors.fields", **params
+    )
+
+
+def _status(status: str) -> Callable[[str], str]:
+    """A KYC status: its code in English (as the API said it), in words in Chinese."""
+    word = Phrase(f"code.kyc.{status}", status)
+    return lambda lang: status if lang == "en" else word(lang)
 
 
 def plain_text(name: str, value: str, limit: int = 500) -> str:
@@ -63,10 +73,11 @@ def plain_text(name: str, value: str, limit: int = 500) -> str:
     (PostgreSQL refuses NUL in text, and no reader wants the others)."""
     bad = [ch for ch in value if (ord(ch) < 32 and ch not in "\n\r\t") or ord(ch) == 127]
     if bad:
-        raise _field(name, f"contains control character U+{ord(bad[0]):04X}")
+        code = f"U+{ord(bad[0]):04X}"
+        raise _field(name, f"contains control character {code}", "control_char", code=code)
     value = value.strip()
     if len(value) > limit:
-        raise _field(name, f"at most {limit} characters")
+        raise _field(name, f"at most {limit} characters", "at_most_chars", n=limit)
     return value
 
 
@@ -114,21 +125,27 @@ def record_kyc(
         require(actor, "kyc.manage")
         get_customer(db, viewer=actor, customer_id=customer_id)
     elif db.get(Customer, customer_id) is None:
-        raise NotFound(f"customer {customer_id} does not exist")
+        raise NotFound(key="customers.errors.customer_missing", params={"id": customer_id})
     number = "".join(doc_number.split()).upper()
     if doc_type not in DOC_TYPES:
-        raise _field("doc_type", f"must be one of {', '.join(DOC_TYPES)}")
+        choices = ", ".join(DOC_TYPES)
+        raise _field("doc_type", f"must be one of {choices}", "one_of", choices=choices)
     if not 5 <= len(number) <= 32 or not number.isalnum():
-        raise _field("doc_number", "5–32 letters and digits")
+        raise _field("doc_number", "5–32 letters and digits", "doc_number")
     if doc_type == "resident_id" and len(number) != 18:
-        raise _field("doc_number", "a resident identity card number has 18 characters")
+        raise _field(
+            "doc_number", "a resident identity card number has 18 characters", "resident_id"
+        )
     if funds_source not in FUNDS_SOURCES:
-        raise _field("funds_source", f"must be one of {', '.join(FUNDS_SOURCES)}")
+        choices = ", ".join(FUNDS_SOURCES)
+        raise _field("funds_source", f"must be one of {choices}", "one_of", choices=choices)
     funds_note = plain_text("funds_note", funds_note)
     if funds_source == "other" and not funds_note:
-        raise _field("funds_note", "say where the funds come from when the source is 'other'")
+        raise _field(
+            "funds_note", "say where the funds come from when the source is 'other'", "funds_note"
+        )
     if doc_expires_on is not None and doc_expires_on < (today or local_today()):
-        raise _field("doc_expires_on", "the document has already expired")
+        raise _field("doc_expires_on", "the document has already expired", "doc_expired")
     crypto = get_crypto()
     row = _record(db, customer_id)
     old = row.status if row else None
@@ -186,17 +203,17 @@ def review_kyc(
     get_customer(db, viewer=actor, customer_id=customer_id)
     row = _record(db, customer_id)
     if row is None:
-        raise NotFound(f"customer {customer_id} has no KYC record")
+        raise NotFound(key="customers.errors.no_kyc", params={"id": customer_id})
     if status not in ("verified", "rejected"):
-        raise _field("status", "must be verified or rejected")
+        raise _field("status", "must be verified or rejected", "review_status")
     note = plain_text("note", note)
     if status == "rejected" and not note:
-        raise _field("note", "a rejection needs a reason the customer can act on")
+        raise _field("note", "a rejection needs a reason the customer can act on", "reject_reason")
     if row.status != "pending":
-        raise Conflict(f"the KYC record is {row.status}, not pending review")
+        raise Conflict(key="customers.errors.not_pending", params={"status": _status(row.status)})
     if status == "verified":
         if row.doc_expires_on is not None and row.doc_expires_on < (today or local_today()):
-            raise Conflict("the identity document has expired: ask for a new one")
+            raise Conflict(key="customers.errors.document_expired")
         maker = db.scalar(
             select(KycEvent.actor_id)
             .where(KycEvent.record_id == row.id, KycEvent.to_status == "pending")
@@ -204,7 +221,7 @@ def review_kyc(
             .limit(1)
         )
         if maker == actor.id:
-            raise Conflict("you recorded this document: another reviewer must verify it")
+            raise Conflict(key="customers.errors.four_eyes")
     old = row.status
     row.status, row.reviewer_id, row.reviewed_at = status, actor.id, utcnow()
     row.updated_at = row.reviewed_at
@@ -341,7 +358,7 @@ def close_task(db: Session, *, actor: User, task_id: int, note: str = "") -> Cus
     note = plain_text("note", note)
     task = db.get(CustomerTask, task_id)
     if task is None:
-        raise NotFound(f"task {task_id} does not exist")
+        raise NotFound(key="customers.errors.task_missing", params={"id": task_id})
     if task.status == "done":
         unchanged(db)
         return task

@@ -47,7 +47,7 @@ def desk_reveal(
     # htmx sends the session's token in the header (the form has no field of its own)
     check_form_csrf(c, request.headers.get("x-csrf-token", ""))
     if field not in REVEALABLE:
-        raise NotFound(f"unknown field {field!r}")
+        raise NotFound(key="customers.errors.unknown_field", params={"field": repr(field)})
     value = customers.reveal(
         db,
         actor=c.user,
@@ -106,7 +106,7 @@ def _portal_caller(request: Request, caller: Caller | None) -> Caller | Response
     if caller is None:
         return login_redirect(request)
     if caller.user.role != Role.customer:
-        raise Forbidden("the risk questionnaire is taken by customers in their portal")
+        raise Forbidden(key="customers.errors.portal_only")
     return caller
 
 
@@ -136,7 +136,7 @@ def portal_suitability(
     lang = language(request)
     me = customers.customer_for_user(db, c.user)
     if me is None:
-        raise NotFound("no customer record is linked to this login")
+        raise NotFound(key="customers.errors.no_record")
     profile = suitability.profile(db, me, lang)
     req = None
     if request_id is not None:

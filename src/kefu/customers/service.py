@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core import audit
 from kefu.core.actions import action, unchanged
-from kefu.core.errors import Forbidden, NotFound, ValidationFailed
+from kefu.core.errors import Forbidden, NotFound, Phrase, ValidationFailed
 from kefu.core.masking import mask_card, mask_email, mask_id_number, mask_phone
 from kefu.core.security import User, get_crypto, require
 from kefu.customers.audit import CustomerAudit
@@ -188,10 +188,10 @@ def get_customer(db: Session, *, viewer: User, customer_id: int) -> Customer:
     """Staff with ``customer.read`` see any customer; a customer sees only themself (else 404)."""
     c = db.get(Customer, customer_id)
     if c is None:
-        raise NotFound(f"customer {customer_id} does not exist")
+        raise NotFound(key="customers.errors.customer_missing", params={"id": customer_id})
     if viewer.role == "customer":
         if c.user_id != viewer.id:
-            raise NotFound(f"customer {customer_id} does not exist")
+            raise NotFound(key="customers.errors.customer_missing", params={"id": customer_id})
     else:
         require(viewer, "customer.read")
     return c
@@ -368,7 +368,7 @@ def reveal(
     c = get_customer(db, viewer=actor, customer_id=customer_id)
     if not reason.strip():
         raise ValidationFailed(
-            "a reason is required to reveal personal data",
+            key="customers.errors.reveal_reason",
             fields=[{"field": "reason", "message": "required"}],
         )
     crypto = get_crypto()
@@ -379,7 +379,7 @@ def reveal(
             else db.scalar(select(BankCard).where(BankCard.customer_id == c.id))
         )
         if card is None:
-            raise NotFound("this customer has no such bank card")
+            raise NotFound(key="customers.errors.no_card")
         cipher = card.card_enc
     elif field == "kyc_document":
         cipher = (
@@ -388,7 +388,10 @@ def reveal(
     else:
         cipher = {"phone": c.phone_enc, "email": c.email_enc, "id_number": c.id_number_enc}[field]
     if not cipher:
-        raise NotFound(f"no {field} on file for this customer")
+        raise NotFound(
+            key="customers.errors.nothing_on_file",
+            params={"field": Phrase(f"customers.errors.fields.{field}", field)},
+        )
     audit.record(
         db,
         actor_id=actor.id,
@@ -444,10 +447,10 @@ def email_of(customer: Customer) -> str:
 def set_email_notify(db: Session, *, actor: User, on: bool) -> Customer:
     """The customer's own choice: an e-mail when one of their tickets is answered, or none."""
     if actor.role != "customer":
-        raise Forbidden("only the customer sets their own e-mail notifications")
+        raise Forbidden(key="customers.errors.own_notifications")
     c = customer_for_user(db, actor)
     if c is None:
-        raise NotFound("this login is not linked to a customer profile")
+        raise NotFound(key="customers.errors.no_profile")
     if c.email_notify == on:
         unchanged(db)
         return c

@@ -19,7 +19,15 @@ from kefu.core import audit
 from kefu.core.actions import action, record_refusal, unchanged
 from kefu.core.config import get_settings
 from kefu.core.db import utcnow
-from kefu.core.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+from kefu.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Phrase,
+    TooManyRequests,
+    ValidationFailed,
+    by_language,
+)
 from kefu.core.security import Role, User, require
 from kefu.customers import content
 from kefu.customers.audit import CustomerAudit
@@ -56,10 +64,10 @@ __all__ = [
 
 def _own_customer(db: Session, actor: User) -> Customer:
     if actor.role != Role.customer:
-        raise Forbidden("only customers take the questionnaire and confirm warnings")
+        raise Forbidden(key="customers.errors.customers_only")
     me = customer_for_user(db, actor)
     if me is None:
-        raise NotFound("no customer record is linked to this login")
+        raise NotFound(key="customers.errors.no_record")
     return me
 
 
@@ -118,8 +126,14 @@ def submit_assessment(
     try:
         result = assess(questionnaire, answers, nums.bands)
     except AnswerError as exc:
+        # the question by its id in English (as the API said it), by its text in Chinese
+        asked = next((q for q in questionnaire.questions if q.id == exc.field), None)
         raise ValidationFailed(
-            f"answers.{exc.field}: {exc.message}",
+            key="customers.errors.answer",
+            params={
+                "question": by_language(asked.zh if asked else exc.field, exc.field),
+                "message": Phrase(f"customers.errors.answer_{exc.key}", exc.message, exc.params),
+            },
             fields=[{"field": f"answers.{exc.field}", "message": exc.message}],
         ) from exc
     row = SuitabilityAssessment(
@@ -176,7 +190,7 @@ def set_professional(
     basis = plain_text("basis", basis)
     if not basis:
         raise ValidationFailed(
-            "basis: say which evidence the decision rests on",
+            key="customers.errors.basis",
             fields=[{"field": "basis", "message": "required"}],
         )
     if c.professional == professional:
@@ -267,7 +281,7 @@ def _product(code: str) -> Any:
         )
     product = cat.product(code)
     if product is None:
-        raise NotFound(f"no product {code!r} in the catalogue")
+        raise NotFound(key="customers.errors.product_missing", params={"code": repr(code)})
     return product
 
 
@@ -352,7 +366,7 @@ def confirm_product(
     me = _own_customer(db, actor)
     row = db.get(ProductRequest, request_id)
     if row is None or row.customer_id != me.id:
-        raise NotFound(f"product request {request_id} does not exist")
+        raise NotFound(key="customers.errors.request_missing", params={"id": request_id})
     if row.outcome == "confirmed":
         unchanged(db)
         return row
@@ -457,6 +471,6 @@ def request_of(db: Session, *, viewer: User, request_id: int) -> ProductRequest:
     """One product request: the customer's own (another's answers 404) or any for staff."""
     row = db.get(ProductRequest, request_id)
     if row is None:
-        raise NotFound(f"product request {request_id} does not exist")
+        raise NotFound(key="customers.errors.request_missing", params={"id": request_id})
     get_customer(db, viewer=viewer, customer_id=row.customer_id)
     return row

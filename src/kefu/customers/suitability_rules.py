@@ -29,12 +29,16 @@ class PolicyError(ValueError):
 
 
 class AnswerError(ValueError):
-    """An answer sheet the questionnaire cannot score, naming the question."""
+    """An answer sheet the questionnaire cannot score, naming the question. ``key`` and
+    ``params`` name the refusal for a translated message (``customers.errors.answer_<key>``);
+    the English ``message`` stays for the API and the CLI."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, key: str = "", **params: object) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.key = key
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -198,16 +202,18 @@ def assess(questionnaire: Questionnaire, answers: Mapping[str, str], bands: Band
     known = {q.id for q in questionnaire.questions}
     for qid in answers:
         if qid not in known:
-            raise AnswerError(str(qid), "no such question in this questionnaire")
+            raise AnswerError(str(qid), "no such question in this questionnaire", "unknown")
     total = 0
     lowest: list[str] = []
     for q in questionnaire.questions:
         chosen = answers.get(q.id)
         if chosen is None or chosen == "":
-            raise AnswerError(q.id, "not answered")
+            raise AnswerError(q.id, "not answered", "missing")
         option = q.option(str(chosen))
         if option is None:
-            raise AnswerError(q.id, f"{chosen!r} is not one of its options")
+            raise AnswerError(
+                q.id, f"{chosen!r} is not one of its options", "option", value=repr(chosen)
+            )
         total += option.score
         if option.lowest:
             lowest.append(q.id)

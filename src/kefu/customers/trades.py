@@ -100,7 +100,7 @@ def binary_trade(db: Session, *, viewer: User, ref: str) -> TradeRecord:
         .where(Trade.ref == ref, Trade.kind == "binary")
     ).first()
     if row is None or not _visible(row[2], viewer):
-        raise NotFound(f"binary-option trade {ref} does not exist")
+        raise NotFound(key="customers.errors.trade_missing", params={"ref": ref})
     return _record(*row)
 
 
@@ -108,7 +108,7 @@ def trades_in(db: Session, *, viewer: User, customer_id: int, symbol: str) -> li
     """A customer's trades in one instrument, oldest first (the markers on a chart)."""
     c = db.get(Customer, customer_id)
     if c is None or not _visible(c, viewer):
-        raise NotFound(f"customer {customer_id} does not exist")
+        raise NotFound(key="customers.errors.customer_missing", params={"id": customer_id})
     rows = db.execute(
         select(Trade, TradingAccount, Customer)
         .join(TradingAccount, Trade.account_id == TradingAccount.id)

@@ -101,7 +101,7 @@ class TaskCloseIn(BaseModel):
 def get_kyc(user: CurrentUser, db: DbSession, customer_id: int = CustomerId) -> dict[str, Any]:
     found = kyc.kyc_of(db, viewer=user, customer_id=customer_id)
     if found is None:
-        raise NotFound(f"customer {customer_id} has no KYC record")
+        raise NotFound(key="customers.errors.no_kyc", params={"id": customer_id})
     return found
 
 

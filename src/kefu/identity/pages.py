@@ -60,13 +60,13 @@ def login_submit(
 ) -> Response:
     if not origin_allowed(request.headers.get("origin"), request.headers.get("host")):
         # login CSRF: another site's page may not log a visitor in (to an account of its choice)
-        raise Forbidden("this login form was sent from another site")
+        raise Forbidden(key="identity.errors.foreign_login_form")
     ip = request.client.host if request.client else ""
     try:
         done = identity.login(db, username=username, password=password, ip=ip, via="console")
     except KefuError as exc:
         lang = language(request)
-        msg = i18n.t("ui.bad_login", lang) if exc.status == 401 else exc.detail
+        msg = i18n.t("ui.bad_login", lang) if exc.status == 401 else exc.message(lang)
         page = render(
             request, "auth/login.html", None, next=next, error=msg, username=username, area="login"
         )

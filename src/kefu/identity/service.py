@@ -159,14 +159,16 @@ def _check_password(db: Session, username: str, password: str, *, ip: str) -> Us
         _retry_after(db, LoginAttempt.ip == ip, limit=5 * limit, since=since) if ip else 0,
     )
     if wait:
-        raise TooManyRequests(f"too many failed logins; try again in {wait} s", retry_after=wait)
+        raise TooManyRequests(
+            key="identity.errors.too_many_logins", params={"wait": wait}, retry_after=wait
+        )
     user = db.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user is not None else _dummy(), password)
     ok = ok and user is not None and user.is_active
     if not ok or user is None:
         attempt = {"username": username[:64], "ok": False, "ip": ip[:64]}
         actions.keep_on_record(db, lambda s: s.add(LoginAttempt(**attempt)))
-        raise Unauthorized("wrong username or password")
+        raise Unauthorized(key="identity.errors.bad_login")
     db.add(LoginAttempt(username=username[:64], ok=True, ip=ip[:64]))
     return user
 
@@ -265,7 +267,7 @@ def set_role(db: Session, *, actor: User, user_id: int, role: str) -> User:
     require(actor, "users.manage")
     u = db.get(User, user_id)
     if u is None:
-        raise NotFound(f"user {user_id} does not exist")
+        raise NotFound(key="identity.errors.user_missing", params={"id": user_id})
     _check_role(role)
     if u.id == actor.id and role != u.role:
         raise Conflict(key="errors.own_role")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from kefu.core import actions, audit
 from kefu.core.actions import action
 from kefu.core.db import utcnow
-from kefu.core.errors import NotFound, ValidationFailed
+from kefu.core.errors import NotFound, Phrase, ValidationFailed
 from kefu.core.security import User, require
 from kefu.knowledge.audit import KnowledgeAudit
 from kefu.knowledge.models import KbArticle, KbQuestionCandidate
@@ -105,10 +105,19 @@ def decide_candidate(
     row = get_article(db, slug)
     cand = db.get(KbQuestionCandidate, candidate_id)
     if cand is None or cand.article_id != row.id:
-        raise NotFound(f"{slug} has no candidate question {candidate_id}")
+        raise NotFound(
+            key="knowledge.errors.candidate_missing", params={"slug": slug, "id": candidate_id}
+        )
     if cand.status != "open":
+        status = cand.status
+        word = Phrase(f"knowledge.errors.candidate_status.{status}", status)
         raise ValidationFailed(
-            f"candidate {candidate_id} is already {cand.status}", fields=[{"field": "status"}]
+            key="knowledge.errors.candidate_decided",
+            params={
+                "id": candidate_id,
+                "status": lambda lang: status if lang == "en" else word(lang),
+            },
+            fields=[{"field": "status"}],
         )
     if accept:
         field_name = "questions_zh" if cand.lang == "zh" else "questions_en"

@@ -39,7 +39,7 @@ def visitor_key(*, user: User | None, cookie: str | None) -> str:
         return f"u:{user.id}"
     if not cookie or not 16 <= len(cookie) <= 128:
         raise ValidationFailed(
-            "the help-centre cookie is missing: reload the article and answer again",
+            key="knowledge.errors.cookie_missing",
             fields=[{"field": "visitor", "message": "missing or malformed cookie"}],
         )
     return "a:" + hashlib.sha256(cookie.encode()).hexdigest()[:64]
@@ -69,7 +69,7 @@ def record_help_feedback(
     )
     if (recent or 0) >= HOURLY_LIMIT:
         raise TooManyRequests(
-            f"at most {HOURLY_LIMIT} answers an hour; try again later", retry_after=3600
+            key="knowledge.errors.answers_per_hour", params={"n": HOURLY_LIMIT}, retry_after=3600
         )
     now = utcnow()
     old = None if row is None else row.helpful

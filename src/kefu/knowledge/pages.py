@@ -188,7 +188,8 @@ def help_feedback(
     answering again changes the answer. Back on the article, thanked."""
     if helpful not in ("yes", "no"):
         raise ValidationFailed(
-            "helpful must be yes or no", fields=[{"field": "helpful", "message": "yes or no"}]
+            key="knowledge.errors.helpful",
+            fields=[{"field": "helpful", "message": "yes or no"}],
         )
     if caller is not None:
         check_form_csrf(caller, csrf)
@@ -199,7 +200,7 @@ def help_feedback(
         # it, so it cannot answer in the visitor's name
         if not cookie or not hmac.compare_digest(cookie, visitor):
             raise ValidationFailed(
-                "the form expired: reload the article and answer again",
+                key="knowledge.errors.form_expired",
                 fields=[{"field": "visitor", "message": "does not match the help-centre cookie"}],
             )
         key = kb.visitor_key(user=None, cookie=cookie)
@@ -221,7 +222,7 @@ def _editor(request: Request, caller: Caller | None) -> Caller | Response:
     if caller is None:
         return login_redirect(request)
     if not can(caller.user, "kb.manage"):
-        raise Forbidden("editing the knowledge base needs the kb.manage permission")
+        raise Forbidden(key="knowledge.errors.editor_only")
     return caller
 
 
@@ -313,7 +314,7 @@ def _editor_form(
         message = action(c.user, language(request))
     except KefuError as exc:
         db.rollback()
-        return _back(slug, exc.detail, "error")
+        return _back(slug, exc.message(language(request)), "error")
     return _back(slug, message)
 
 
@@ -386,9 +387,9 @@ def _refusal(exc: KefuError, lang: str) -> str:
             "polish.kb_field_refused",
             lang,
             field=i18n.t(f"polish.kb_field_{field}", lang),
-            detail=exc.detail,
+            detail=exc.message(lang),
         )
-    return exc.detail
+    return exc.message(lang)
 
 
 @router.post("/admin/kb/{slug}/candidates/{candidate_id}")

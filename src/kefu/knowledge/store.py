@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from kefu.compliance.service import screen_text
 from kefu.core import actions, audit
 from kefu.core.actions import action
 from kefu.core.db import utcnow
-from kefu.core.errors import NotFound, ValidationFailed
+from kefu.core.errors import NotFound, Phrase, ValidationFailed, by_language
 from kefu.core.security import User, require
 from kefu.knowledge import content
 from kefu.knowledge.articles import Article
@@ -214,7 +214,7 @@ def list_articles(db: Session) -> list[KbArticle]:
 def get_article(db: Session, slug: str) -> KbArticle:
     row = db.scalar(select(KbArticle).where(KbArticle.slug == slug))
     if row is None:
-        raise NotFound(f"no knowledge-base article {slug!r}")
+        raise NotFound(key="knowledge.errors.article_missing", params={"slug": repr(slug)})
     return row
 
 
@@ -267,15 +267,30 @@ def history(db: Session, slug: str) -> list[KbArticleVersion]:
     )
 
 
+def _field(name: str) -> Callable[[str], str]:
+    """An article field: its code in English (as the API says it), its name in Chinese."""
+    word = Phrase(f"polish.kb_field_{name}", name)
+    return lambda lang: name if lang == "en" else word(lang)
+
+
+def _refused(name: str, key: str, **params: Any) -> ValidationFailed:
+    """A refused article field, ``<field>: <what is wrong>`` in the reader's language."""
+    return ValidationFailed(
+        key="knowledge.errors.field",
+        params={"field": _field(name), "message": Phrase(f"knowledge.errors.{key}", key, params)},
+        fields=[{"field": name}],
+    )
+
+
 def _clean_list(value: Any, name: str) -> list[str]:
     if isinstance(value, str):
         value = [p.strip() for p in value.replace("，", ",").splitlines()]
         value = [q for p in value for q in ([p] if name.startswith("questions") else p.split(","))]
     if not isinstance(value, list):
-        raise ValidationFailed(f"{name}: a list of strings", fields=[{"field": name}])
+        raise _refused(name, "list_of_strings")
     out = [str(v).strip() for v in value if str(v).strip()]
     if any(len(v) > 300 for v in out):
-        raise ValidationFailed(f"{name}: an entry is over 300 characters", fields=[{"field": name}])
+        raise _refused(name, "entry_too_long", n=300)
     return out
 
 
@@ -290,7 +305,9 @@ def update_article(
     unknown = sorted(set(changes) - set(FIELDS))
     if unknown:
         raise ValidationFailed(
-            f"unknown field(s): {', '.join(unknown)}", fields=[{"field": f} for f in unknown]
+            key="knowledge.errors.unknown_fields",
+            params={"fields": ", ".join(unknown)},
+            fields=[{"field": f} for f in unknown],
         )
     fields = row_fields(row)
     for k, v in changes.items():
@@ -299,11 +316,9 @@ def update_article(
         else:
             text = str(v).replace("\r\n", "\n").strip()
             if not text:
-                raise ValidationFailed(f"{k}: must not be empty", fields=[{"field": k}])
+                raise _refused(k, "empty")
             if len(text) > LIMITS.get(k, 200):
-                raise ValidationFailed(
-                    f"{k}: at most {LIMITS.get(k, 200)} characters", fields=[{"field": k}]
-                )
+                raise _refused(k, "at_most_chars", n=LIMITS.get(k, 200))
             if k in content.RENDERED:
                 # an editor may write {{rule:…}} placeholders: stored with today's values,
                 # as the shipped files are when they are synced
@@ -313,16 +328,20 @@ def update_article(
                     raise ValidationFailed(f"{k}: {exc}", fields=[{"field": k}]) from exc
             fields[k] = text
     if fields["category"] not in CATEGORIES:
-        raise ValidationFailed(
-            f"category: one of {', '.join(CATEGORIES)}", fields=[{"field": "category"}]
-        )
+        raise _refused("category", "one_of", choices=", ".join(CATEGORIES))
     for k in ("title_zh", "title_en", "body_zh", "body_en"):
         result = screen_text(fields[k], "agent")
         if result["verdict"] == "block":
             first = result["findings"][0]
+            said = first["explanation"]
             raise ValidationFailed(
-                f"{k}: the compliance guard blocks {first['match']!r} "
-                f"({first['category']}): {first['explanation']['en']}",
+                key="knowledge.errors.guard_blocks",
+                params={
+                    "field": _field(k),
+                    "match": repr(first["match"]),
+                    "category": first["category"],
+                    "why": by_language(said.get("zh", ""), said.get("en", "")),
+                },
                 fields=[{"field": k, "rule": first["rule"]}],
                 guard={
                     "field": k,
@@ -357,7 +376,9 @@ def revert(db: Session, *, actor: User, slug: str, version: int) -> KbArticle:
         )
     )
     if old is None:
-        raise NotFound(f"{slug} has no version {version}")
+        raise NotFound(
+            key="knowledge.errors.version_missing", params={"slug": slug, "version": version}
+        )
     _apply(
         db,
         row,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from kefu.core.errors import ValidationFailed
+from kefu.core.errors import Phrase, ValidationFailed
 from kefu.core.http import DB, current_user
 from kefu.core.security import User, require
 from kefu.knowledge import service as kb
@@ -47,8 +47,14 @@ def calculate(
     try:
         result = kb.calculate(kind, params)
     except kb.CalcError as exc:
+        # the English message for a client that names no language; the calculator's own words
+        # (calc.e_<key>) in the language asked for
+        said = Phrase(f"calc.e_{exc.key}", str(exc), exc.params)
         raise ValidationFailed(
-            str(exc), fields=[{"field": exc.field, "message": str(exc)}]
+            str(exc),
+            key="knowledge.errors.field" if exc.key else None,
+            params={"field": Phrase(f"calc.f_{exc.field}", exc.field), "message": said},
+            fields=[{"field": exc.field, "message": str(exc)}],
         ) from exc
     return {"kind": kind, "result": result}
 

@@ -6,6 +6,7 @@ no such product."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,7 +21,7 @@ from kefu.core import audit
 from kefu.core.actions import action, unchanged
 from kefu.core.config import get_settings
 from kefu.core.db import utcnow
-from kefu.core.errors import Forbidden, NotFound, ValidationFailed
+from kefu.core.errors import Forbidden, NotFound, Phrase, ValidationFailed
 from kefu.core.security import User, require
 from kefu.customers import trades as customer_trades
 from kefu.customers.trades import TradeRecord
@@ -101,9 +102,15 @@ def _returned(result: str | None, stake: Decimal, rate: Decimal, tie_rule: str) 
     return Decimal("0.00")
 
 
+def _status_word(status: str) -> Callable[[str], str]:
+    """A correction's status: its code in English (as the API said it), in words in Chinese."""
+    word = Phrase(f"market.errors.status.{status}", status)
+    return lambda lang: status if lang.startswith("en") else word(lang)
+
+
 def _replay(db: Session, t: TradeRecord) -> ReplayView:
     if t.expiry_at is None or t.entry_price is None or t.stake is None or t.payout_rate is None:
-        raise ValidationFailed(f"trade {t.ref} lacks the fields a replay needs")
+        raise ValidationFailed(key="market.errors.replay_fields", params={"ref": t.ref})
     inst = prices.get_instrument(db, viewer=None, code=t.symbol)
     feed = t.settle_feed or inst.feed
     ticks = prices.ticks_of(
@@ -111,8 +118,8 @@ def _replay(db: Session, t: TradeRecord) -> ReplayView:
     )
     if ticks is None:
         raise ValidationFailed(
-            f"no {feed or 'stored'} ticks of {t.symbol} around trade {t.ref}: import them with "
-            "kefu market import --ticks"
+            key="market.errors.no_ticks",
+            params={"feed": feed or "stored", "symbol": t.symbol, "ref": t.ref},
         )
     tie_rule = t.tie_rule or "refund"
     try:
@@ -129,7 +136,9 @@ def _replay(db: Session, t: TradeRecord) -> ReplayView:
             ticks,
         )
     except ReplayError as exc:
-        raise ValidationFailed(f"trade {t.ref} cannot be replayed: {exc}") from exc
+        raise ValidationFailed(
+            key="market.errors.replay_failed", params={"ref": t.ref, "reason": str(exc)}
+        ) from exc
     recorded = _returned(t.result, t.stake, t.payout_rate, tie_rule)
     return ReplayView(
         trade=t,
@@ -279,16 +288,19 @@ def decide_correction(
     require(actor, "market.correct")
     corr = db.get(Correction, correction_id)
     if corr is None:
-        raise NotFound(f"correction {correction_id} does not exist")
+        raise NotFound(key="market.errors.correction_missing", params={"id": correction_id})
     if corr.status != "pending":
-        raise ValidationFailed(f"correction {correction_id} was already {corr.status}")
+        raise ValidationFailed(
+            key="market.errors.correction_decided",
+            params={"id": correction_id, "status": _status_word(corr.status)},
+        )
     if corr.requested_by == actor.id:
-        raise Forbidden("the person who requested a correction may not decide it (four eyes)")
+        raise Forbidden(key="market.errors.four_eyes")
     if decision not in ("approve", "reject"):
-        raise ValidationFailed("decision must be approve or reject")
+        raise ValidationFailed(key="market.errors.decision")
     if decision == "reject" and not note.strip():
         raise ValidationFailed(
-            "a rejection needs a note", fields=[{"field": "note", "message": "required"}]
+            key="market.errors.reject_note", fields=[{"field": "note", "message": "required"}]
         )
     corr.status = "approved" if decision == "approve" else "rejected"
     corr.decided_by, corr.decided_at, corr.note = actor.id, utcnow(), note.strip()[:500]

@@ -204,5 +204,5 @@ def decide_page(
     except KefuError as exc:
         if exc.status in (401, 403, 404):
             raise
-        query = {"flash": exc.detail, "kind": "error"}
+        query = {"flash": exc.message(language(request)), "kind": "error"}
     return RedirectResponse("/desk/market/corrections?" + urlencode(query), status_code=303)

@@ -53,7 +53,7 @@ def get_instrument(db: Session, *, viewer: User | None, code: str) -> Instrument
         require(viewer, "market.read")
     row = db.scalar(select(Instrument).where(Instrument.code == code))
     if row is None:
-        raise NotFound(f"instrument {code!r} does not exist")
+        raise NotFound(key="market.errors.instrument_missing", params={"code": repr(code)})
     return row
 
 
@@ -216,7 +216,9 @@ def bars_of(
     """The stored bars of an instrument in time order (the latest ``limit`` within the range)."""
     inst = get_instrument(db, viewer=viewer, code=code)
     if interval not in INTERVALS:
-        raise ValidationFailed(f"interval must be one of {', '.join(INTERVALS)}")
+        raise ValidationFailed(
+            key="market.errors.interval", params={"choices": ", ".join(INTERVALS)}
+        )
     stmt = select(Bar).where(Bar.instrument_id == inst.id, Bar.interval == interval)
     if start is not None:
         stmt = stmt.where(Bar.ts >= start)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from kefu.core.config import get_settings
-from kefu.core.errors import ValidationFailed
+from kefu.core.errors import Phrase, ValidationFailed
 from kefu.core.http import CurrentUser, DbSession, language
 from kefu.market import charts, disputes, prices
 
@@ -39,7 +39,8 @@ def _moment(field: str, value: datetime | None) -> datetime | None:
         value = value.replace(tzinfo=ZoneInfo(get_settings().timezone))
     if not 1970 <= value.year <= 2100:
         raise ValidationFailed(
-            f"{field} must be between 1970 and 2100",
+            key="market.errors.year_range",
+            params={"field": Phrase(f"market.errors.fields.{field}", field)},
             fields=[{"field": field, "message": "out of range"}],
         )
     return value

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from kefu.core import audit
 from kefu.core.actions import action
 from kefu.core.db import utcnow
-from kefu.core.errors import NotFound, ValidationFailed
+from kefu.core.errors import NotFound, ValidationFailed, refused_field
 from kefu.core.security import User, require
 from kefu.quality import content
 from kefu.quality.agreement import cohen_kappa, kappa, reading
@@ -21,8 +21,11 @@ from kefu.quality.models import Calibration, CalibrationRating, Evaluation
 from kefu.quality.scorer import RATINGS, QualityError, score_ratings
 
 
-def _err(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", fields=[{"field": field, "message": message}])
+def _err(field: str, message: str, key: str, **params: Any) -> ValidationFailed:
+    """A refused field said by key (``quality.errors.<key>``); ``message`` is its English."""
+    return refused_field(
+        field, message, key=f"quality.errors.{key}", names="quality.errors.fields", **params
+    )
 
 
 @action
@@ -33,9 +36,9 @@ def start_calibration(db: Session, *, actor: User, case_id: int, note: str = "")
         select(Evaluation).where(Evaluation.case_id == case_id, Evaluation.current.is_(True))
     )
     if ev is None:
-        raise NotFound(f"case {case_id} has no evaluation to calibrate")
+        raise NotFound(key="quality.errors.nothing_to_calibrate", params={"case": case_id})
     if len(note) > 2000:
-        raise _err("note", "at most 2000 characters")
+        raise _err("note", "at most 2000 characters", "at_most_chars", n=2000)
     row = Calibration(case_id=case_id, evaluation_id=ev.id, created_by_id=actor.id, note=note)
     db.add(row)
     db.flush()
@@ -53,7 +56,7 @@ def start_calibration(db: Session, *, actor: User, case_id: int, note: str = "")
 def _calibration(db: Session, calibration_id: int) -> tuple[Calibration, Evaluation]:
     cal = db.get(Calibration, calibration_id)
     if cal is None:
-        raise NotFound(f"calibration {calibration_id} not found")
+        raise NotFound(key="quality.errors.calibration_missing", params={"id": calibration_id})
     ev = db.get(Evaluation, cal.evaluation_id)
     assert ev is not None
     return cal, ev
@@ -70,17 +73,21 @@ def rate(
     items = set(ev.items)
     missing = sorted(items - set(ratings))
     if missing:
-        raise _err(f"ratings.{missing[0]}", "every item must be rated")
+        raise _err(f"ratings.{missing[0]}", "every item must be rated", "rate_every_item")
     extra = sorted(set(ratings) - items)
     if extra:
-        raise _err(f"ratings.{extra[0]}", "not an item of this evaluation")
+        raise _err(f"ratings.{extra[0]}", "not an item of this evaluation", "not_an_item")
     for k, v in ratings.items():
         if v not in RATINGS:
-            raise _err(f"ratings.{k}", "expected met, partly or missed")
+            raise _err(f"ratings.{k}", "expected met, partly or missed", "rating_value")
     try:
         value = score_ratings(content.scorecards()[ev.scorecard], ratings)
     except (QualityError, KeyError) as exc:
-        raise _err("ratings", str(exc)) from exc
+        # the scorer's own words (English): a scorecard that does not fit its ratings
+        msg = str(exc)
+        raise ValidationFailed(
+            f"ratings: {msg}", fields=[{"field": "ratings", "message": msg}]
+        ) from exc
     row = db.scalar(
         select(CalibrationRating).where(
             CalibrationRating.calibration_id == cal.id, CalibrationRating.reviewer_id == actor.id

@@ -17,7 +17,7 @@ from kefu.compliance.content import default_guard
 from kefu.core import audit
 from kefu.core.actions import action, unchanged
 from kefu.core.db import utcnow
-from kefu.core.errors import NotFound, ValidationFailed
+from kefu.core.errors import NotFound, ValidationFailed, refused_field
 from kefu.core.events import emit
 from kefu.core.security import User, require
 from kefu.desk import service as desk
@@ -219,7 +219,7 @@ def backfill(db: Session, *, actor: User | None, limit: int | None = None) -> in
 def _evaluation(db: Session, evaluation_id: int) -> Evaluation:
     row = db.get(Evaluation, evaluation_id)
     if row is None:
-        raise NotFound(f"evaluation {evaluation_id} not found")
+        raise NotFound(key="quality.errors.evaluation_missing", params={"id": evaluation_id})
     return row
 
 
@@ -232,11 +232,11 @@ def override_evaluation(
     row = _evaluation(db, evaluation_id)
     reason = (reason or "").strip()
     if not reason:
-        raise _err("reason", "a reason is required")
+        raise _err("reason", "a reason is required", "reason_required")
     if len(reason) > 2000:
-        raise _err("reason", "at most 2000 characters")
+        raise _err("reason", "at most 2000 characters", "at_most_chars", n=2000)
     if not (0 <= score <= 100):
-        raise _err("score", "must be between 0 and 100")
+        raise _err("score", "must be between 0 and 100", "score_range")
     old = {"score": row.final_score, "passed": row.final_passed, "reason": row.override_reason}
     row.override_score = round(float(score), 1)
     row.override_passed = bool(passed)
@@ -259,8 +259,11 @@ def override_evaluation(
     return row
 
 
-def _err(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", fields=[{"field": field, "message": message}])
+def _err(field: str, message: str, key: str, **params: Any) -> ValidationFailed:
+    """A refused field said by key (``quality.errors.<key>``); ``message`` is its English."""
+    return refused_field(
+        field, message, key=f"quality.errors.{key}", names="quality.errors.fields", **params
+    )
 
 
 def current_evaluation(db: Session, *, viewer: User, case_id: int) -> Evaluation | None:

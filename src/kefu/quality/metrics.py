@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from kefu.core.config import get_settings
-from kefu.core.errors import ValidationFailed
+from kefu.core.errors import ValidationFailed, refused_field
 from kefu.core.security import User, require
 from kefu.desk.models import Case, CsatSurvey
 from kefu.quality.models import Evaluation
@@ -27,8 +27,11 @@ CHANNELS = ("chat", "web", "phone", "email")
 CSAT_GOOD = 4
 
 
-def _err(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", fields=[{"field": field, "message": message}])
+def _err(field: str, message: str, key: str, **params: Any) -> ValidationFailed:
+    """A refused field said by key (``quality.errors.<key>``); ``message`` is its English."""
+    return refused_field(
+        field, message, key=f"quality.errors.{key}", names="quality.errors.fields", **params
+    )
 
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
@@ -37,7 +40,8 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 def check_day(field: str, day: date | None) -> None:
     """Days a report may name: 2000-01-01 to 2100-12-31 (no overflow at the calendar's ends)."""
     if day is not None and not (FIRST_DAY <= day <= LAST_DAY):
-        raise _err(field, f"between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}")
+        first, last = FIRST_DAY.isoformat(), LAST_DAY.isoformat()
+        raise _err(field, f"between {first} and {last}", "day_range", first=first, last=last)
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,11 @@ class Filters:
         check_day("start", self.start)
         check_day("end", self.end)
         if self.start and self.end and self.start > self.end:
-            raise _err("start", "must not be after end")
+            raise _err("start", "must not be after end", "start_after_end")
         if self.channel is not None and self.channel not in CHANNELS:
-            raise _err("channel", f"one of {', '.join(CHANNELS)}")
+            raise _err(
+                "channel", f"one of {', '.join(CHANNELS)}", "one_of", choices=", ".join(CHANNELS)
+            )
         return self
 
 
@@ -109,7 +115,7 @@ def bucket(db: Session, period: str, *, as_text: bool = False) -> ColumnElement[
     PostgreSQL (formatted once per group by :func:`key_text`, not once per row), YYYY-MM-DD
     text on SQLite or with ``as_text``."""
     if period not in PERIODS:
-        raise _err("period", f"one of {', '.join(PERIODS)}")
+        raise _err("period", f"one of {', '.join(PERIODS)}", "one_of", choices=", ".join(PERIODS))
     col = Evaluation.finished_at
     if db.get_bind().dialect.name == "postgresql":
         local = func.date_trunc(period, func.timezone(get_settings().timezone, col))
@@ -143,7 +149,7 @@ def _key(db: Session, group: str, period: str, *, as_text: bool = False) -> Any:
         "problem": e.problem_code,
     }
     if group not in cols:
-        raise _err("group", f"one of {', '.join(GROUPS)}")
+        raise _err("group", f"one of {', '.join(GROUPS)}", "one_of", choices=", ".join(GROUPS))
     return cols[group]
 
 
@@ -274,7 +280,7 @@ def drill(
     value: Any = key
     if group == "agent":
         if not key.isdigit() or not 1 <= int(key) <= 2**31 - 1:
-            raise _err("key", "an agent id")
+            raise _err("key", "an agent id", "agent_id")
         value = int(key)
     e = Evaluation
     stmt = (

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kefu.core.config import get_settings
-from kefu.core.errors import Forbidden, KefuError
+from kefu.core.errors import KefuError
 from kefu.core.http import (
     Caller,
     DbSession,
@@ -28,7 +28,7 @@ from kefu.core.http import (
     login_redirect,
     render,
 )
-from kefu.core.security import Role, User, can
+from kefu.core.security import Role, User, can, role_may_not
 from kefu.desk.models import CATEGORIES, CHANNELS
 from kefu.identity import service as identity
 from kefu.quality import content
@@ -75,7 +75,7 @@ def _reader(
     if caller is None:
         return login_redirect(request)
     if not can(caller.user, perm):
-        raise Forbidden(f"your role ({caller.user.role}) may not {perm}")
+        raise role_may_not(caller.user, perm)
     return caller
 
 
@@ -231,7 +231,7 @@ def override_form(
         )
     except KefuError as exc:
         db.rollback()
-        return _back(path, exc.detail, "error")
+        return _back(path, exc.message(lang), "error")
     return _back(path, "override saved" if lang == "en" else "复核结果已保存")
 
 
@@ -252,7 +252,7 @@ def calibration_form(
         row = quality.start_calibration(db, actor=c.user, case_id=case_id, note=note)
     except KefuError as exc:
         db.rollback()
-        return _back(f"/quality/cases/{case_id}", exc.detail, "error")
+        return _back(f"/quality/cases/{case_id}", exc.message(language(request)), "error")
     return RedirectResponse(f"/quality/calibrations/{row.id}", status_code=303)
 
 
@@ -310,7 +310,7 @@ async def rating_form(
         )
     except KefuError as exc:
         db.rollback()
-        return _back(path, exc.detail, "error")
+        return _back(path, exc.message(language(request)), "error")
     return _back(path, "ratings saved" if language(request) == "en" else "评分已保存")
 
 

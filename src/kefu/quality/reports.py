@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kefu.core.errors import NotFound, ValidationFailed
+from kefu.core.errors import NotFound, refused_field
 from kefu.core.security import User, require
 from kefu.desk.models import Case
 from kefu.quality import content
@@ -114,8 +114,8 @@ def period_bounds(period: str, on: date) -> tuple[date, date]:
     if period == "month":
         last = calendar.monthrange(on.year, on.month)[1]
         return on.replace(day=1), on.replace(day=last)
-    raise ValidationFailed(
-        "period: week or month", fields=[{"field": "period", "message": "week or month"}]
+    raise refused_field(
+        "period", "week or month", key="quality.errors.week_or_month", names="quality.errors.fields"
     )
 
 
@@ -126,7 +126,7 @@ def agent_report(
     require(viewer, "quality.read")
     agent = db.get(User, agent_id)
     if agent is None or agent.role not in ("agent", "supervisor"):
-        raise NotFound(f"agent {agent_id} not found")
+        raise NotFound(key="quality.errors.agent_missing", params={"id": agent_id})
     check_day("on", on)
     start, end = period_bounds(period, on)
     prev_start, prev_end = period_bounds(period, start - timedelta(days=1))

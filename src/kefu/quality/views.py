@@ -70,7 +70,7 @@ def drill(
 def case_evaluation(case_id: Id, user: CurrentUser, db: DbSession) -> EvaluationOut:
     row = quality.current_evaluation(db, viewer=user, case_id=case_id)
     if row is None:
-        raise NotFound(f"case {case_id} has no evaluation")
+        raise NotFound(key="quality.errors.no_evaluation", params={"case": case_id})
     return EvaluationOut.of(row)
 
 

@@ -35,10 +35,10 @@ from kefu.aml.pages import router as aml_pages
 from kefu.aml.views import router as aml_api
 from kefu.compliance.pages import router as compliance_pages
 from kefu.compliance.views import router as compliance_api
-from kefu.core import audit
+from kefu.core import audit, i18n
 from kefu.core.config import get_settings
 from kefu.core.db import Database
-from kefu.core.errors import PROBLEM_BASE, KefuError
+from kefu.core.errors import PROBLEM_BASE, KefuError, Phrase, input_message
 from kefu.core.events import broker_from_url, set_broker
 from kefu.core.http import asked_language, error_page, language, templates
 from kefu.customers.pages import router as customers_pages
@@ -447,24 +447,41 @@ def create_app(database: Database | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # each field's message in the language the request asks for; pydantic's English for
+        # a client that names none (the field's code and the error type stay as they are)
+        lang = asked_language(request)
         fields = []
         for err in exc.errors():
             loc = err.get("loc", ())
             fields.append(
                 {
                     "field": _field_name(loc),
-                    "message": err.get("msg", "invalid"),
+                    "message": input_message(err, lang),
                     "type": err.get("type", ""),
                 }
             )
         names = ", ".join(f["field"] for f in fields)
+        detail = f"invalid input: {names}"
+        if lang:  # what is wrong with each field, said in full (the consoles show the detail)
+            said = [
+                i18n.t(
+                    "errors.field",
+                    lang,
+                    field=Phrase(f"errors.fields.{f['field']}", f["field"])(lang),
+                    message=f["message"],
+                )
+                for f in fields
+            ]
+            detail = i18n.t(
+                "errors.invalid_input", lang, fields=i18n.t("errors.sep", lang).join(said)
+            )
         return problem_response(
             422,
             {
                 "type": PROBLEM_BASE + "validation",
                 "title": "Invalid input",
                 "status": 422,
-                "detail": f"invalid input: {names}",
+                "detail": detail,
                 "instance": str(request.url.path),
                 "errors": fields,
             },
