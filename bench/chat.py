@@ -11,6 +11,8 @@ resend anything unacknowledged with the same idempotency key.
     python bench/chat.py --baseline --rates 100,200,400 --seconds 30
         # also the baseline (a transaction per message) in the same run, and a rate sweep;
         # prints the server's and the load generator's CPU time per message
+    python bench/chat.py --workers 2 --broker redis://127.0.0.1:6379/9 --rates 200,400
+        # two worker processes on one port, fanning out through Redis
 Targets 127.0.0.1 only; bounded in count and time.
 """
 
@@ -108,24 +110,49 @@ def setup(url: str, pairs: int) -> list[tuple[int, str, str]]:
     return out
 
 
+def _proc_cpu(pid: int) -> tuple[int, float]:
+    """(parent pid, user + system CPU seconds) of a process, from Linux /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
-    def __init__(self, url: str, port: int, log: Path, batch: int = 200) -> None:
+    def __init__(
+        self,
+        url: str,
+        port: int,
+        log: Path,
+        batch: int = 200,
+        workers: int = 1,
+        broker: str = "memory://",
+    ) -> None:
         self.url, self.port, self.log, self.batch = url, port, log, batch
+        self.workers, self.broker = workers, broker
         self.proc: subprocess.Popen[bytes] | None = None
 
     def cpu_seconds(self) -> float:
-        """The server process's user + system CPU time so far (Linux /proc)."""
+        """The server's user + system CPU time so far: the process and, with several workers,
+        its worker processes."""
         if self.proc is None or self.proc.poll() is not None:
             return 0.0
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total = _proc_cpu(self.proc.pid)[1]
+        if self.workers > 1:
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit():
+                    try:
+                        parent, cpu = _proc_cpu(int(entry.name))
+                    except (OSError, ValueError, IndexError):
+                        continue
+                    if parent == self.proc.pid:
+                        total += cpu
+        return total
 
     def start(self) -> None:
         env = {
             **os.environ,
             "KEFU_DATABASE_URL": self.url,
             "KEFU_SECRET_KEY": "bench",
-            "KEFU_BROKER_URL": "memory://",
+            "KEFU_BROKER_URL": self.broker,
             "KEFU_SOCKET_BATCH": str(self.batch),
         }
         self.proc = subprocess.Popen(
@@ -145,10 +172,12 @@ class Server:
                 "64",
                 "--ws-per-message-deflate",
                 "false",  # as `kefu serve` runs it
+                *(["--workers", str(self.workers)] if self.workers > 1 else []),
             ],
             env=env,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a kill takes the workers with it
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -161,13 +190,13 @@ class Server:
 
     def kill(self) -> None:
         if self.proc:
-            self.proc.send_signal(signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
 
 
 @dataclass
@@ -382,11 +411,25 @@ def main() -> None:
     ap.add_argument("--no-kill", action="store_true", help="skip the kill + restart phase")
     ap.add_argument("--url", default=None, help="database URL (default: a fresh SQLite file)")
     ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes on one port (the kernel spreads the sockets, so a "
+        "case's two sides often land on different workers); needs --broker",
+    )
+    ap.add_argument(
+        "--broker",
+        default="memory://",
+        help="KEFU_BROKER_URL of the server, e.g. redis://127.0.0.1:6379/9 for several workers",
+    )
+    ap.add_argument(
         "--baseline",
         action="store_true",
         help="also run the baseline: one transaction per message (KEFU_SOCKET_BATCH=1)",
     )
     a = ap.parse_args()
+    if a.workers > 1 and a.broker.startswith("memory"):
+        ap.error("--workers > 1 needs a shared --broker (redis://… or postgresql+psycopg://…)")
     tmp = Path(tempfile.mkdtemp(prefix="kefu-chat-bench-"))
     url = a.url or f"sqlite:///{tmp / 'bench.db'}"
     pairs = a.clients // 2
@@ -403,7 +446,9 @@ def main() -> None:
     steady: dict[str, dict[str, float]] = {}
     for name, batch in modes:
         port = free_port()
-        server = Server(url, port, tmp / "server.log", batch=batch)
+        server = Server(
+            url, port, tmp / "server.log", batch=batch, workers=a.workers, broker=a.broker
+        )
         server.start()
         base = f"ws://127.0.0.1:{port}"
         try:
