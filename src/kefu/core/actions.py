@@ -106,8 +106,10 @@ def batched(db: Session) -> Iterator[None]:
     batch of chat messages in one INSERT instead of one flush per message. Any error means the
     whole unit is rolled back by the caller: an action in a batch has no savepoint of its own
     (the chat's group-commit writer then redoes the batch one savepoint per write). The
-    actions' audit check (:class:`MissingAudit`) still runs for each action."""
+    actions' audit check (:class:`MissingAudit`) still runs for each action, and their audit
+    entries are written together in one multi-row INSERT."""
     db.info[_BATCHED] = True
+    db.info[audit.COLLECTED] = []
     try:
         with db.no_autoflush:
             yield
@@ -115,10 +117,12 @@ def batched(db: Session) -> Iterator[None]:
         frames.append(_Frame("batch", audited=True))  # the actions' own writes
         try:
             db.flush()
+            audit.insert_collected(db)
         finally:
             frames.pop()
     finally:
         db.info.pop(_BATCHED, None)
+        db.info.pop(audit.COLLECTED, None)
 
 
 def discard_kept_records(db: Session) -> None:

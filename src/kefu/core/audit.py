@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, func, select
+from sqlalchemy import JSON, BigInteger, Integer, String, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -33,6 +33,9 @@ from kefu.core.db import Base, UTCDateTime, utcnow
 GENESIS = "0" * 64
 #: session.info key of the running actions (see core/actions.py): an entry marks the innermost
 ACTION_FRAMES = "kefu_action_frames"
+#: session.info key: while set (a list), :func:`record` collects its entries there and
+#: :func:`insert_collected` writes them in one statement (kefu.core.actions.batched)
+COLLECTED = "kefu_audit_collected"
 
 
 class AuditEntry(Base):
@@ -137,8 +140,34 @@ def record(
         entity_id=str(entity_id),
         data=_jsonable(data or {}),
     )
+    collected: list[AuditEntry] | None = db.info.get(COLLECTED)
+    if collected is not None:
+        collected.append(entry)  # a batch of actions: one INSERT for all at its end
+        return entry
     db.add(entry)  # written with the action's own flush (core/actions.py), not one of its own
     return entry
+
+
+def insert_collected(db: Session) -> int:
+    """Writes the entries :func:`record` collected in ``db`` (see ``COLLECTED``) with one
+    multi-row INSERT, and stops collecting. Returns how many it wrote."""
+    entries: list[AuditEntry] = db.info.pop(COLLECTED, None) or []
+    if entries:
+        db.connection().execute(
+            insert(AuditEntry.__table__),  # type: ignore[arg-type]
+            [
+                {
+                    "at": e.at,
+                    "actor_id": e.actor_id,
+                    "action": e.action,
+                    "entity": e.entity,
+                    "entity_id": e.entity_id,
+                    "data": e.data,
+                }
+                for e in entries
+            ],
+        )
+    return len(entries)
 
 
 def seal(db: Session, *, limit: int = 5000) -> int:

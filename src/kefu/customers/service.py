@@ -7,14 +7,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from kefu.core import audit
 from kefu.core.actions import action, unchanged
 from kefu.core.errors import Forbidden, NotFound, Phrase, ValidationFailed
 from kefu.core.masking import mask_card, mask_email, mask_id_number, mask_phone
-from kefu.core.security import User, get_crypto, require
+from kefu.core.security import Role, User, get_crypto, require
 from kefu.customers.audit import CustomerAudit
 from kefu.customers.models import (
     ACCOUNT_KINDS,
@@ -182,6 +182,40 @@ def remember_customers_of(db: Session, users: Iterable[User]) -> None:
             known[c.user_id] = c.id
     # the session holds its objects weakly: keep these for as long as it lives
     db.info.setdefault(_CUSTOMER_OF + "_rows", []).extend(loaded)
+
+
+#: built once: its compiled form is cached (an IN list is one expanding parameter)
+_USERS_WITH_CUSTOMERS = (
+    select(User, Customer.id)
+    .outerjoin(Customer, Customer.user_id == User.id)
+    .where(User.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def users_with_customers(db: Session, user_ids: Iterable[int]) -> dict[int, User]:
+    """The users of ``user_ids`` by id, read in one query with the ids of the customer records
+    of the customers among them, which :func:`customer_id_for_user` then answers from the
+    session."""
+    ids = {i for i in user_ids if i}
+    if not ids:
+        return {}
+    rows = db.execute(_USERS_WITH_CUSTOMERS, {"ids": sorted(ids)}).all()
+    known = db.info.setdefault(_CUSTOMER_OF, {})
+    users: dict[int, User] = {}
+    for user, customer_id in rows:
+        users[user.id] = user
+        if customer_id is not None and user.role == Role.customer:
+            known[user.id] = customer_id
+    return users
+
+
+def customer_id_for_user(db: Session, user: User) -> int | None:
+    """The id of ``user``'s customer record (None for staff): from the session when
+    :func:`users_with_customers` or :func:`remember_customers_of` read it, else one query."""
+    known: dict[int, int] = db.info.get(_CUSTOMER_OF, {})
+    if user.id in known:
+        return known[user.id]
+    return db.scalar(select(Customer.id).where(Customer.user_id == user.id))
 
 
 def get_customer(db: Session, *, viewer: User, customer_id: int) -> Customer:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from kefu.core.errors import NotFound
 from kefu.core.security import Role, User, require
-from kefu.customers.service import customer_for_user
+from kefu.customers.service import customer_id_for_user
 from kefu.desk.models import Case
 
 
@@ -16,8 +16,8 @@ def visible_case(db: Session, *, viewer: User, case_id: int) -> Case:
     if case is None:
         raise NotFound(f"case {case_id} does not exist")
     if viewer.role == Role.customer:
-        me = customer_for_user(db, viewer)
-        if me is None or case.customer_id != me.id:
+        me = customer_id_for_user(db, viewer)
+        if me is None or case.customer_id != me:
             raise NotFound(f"case {case_id} does not exist")
     else:
         require(viewer, "case.read_all")

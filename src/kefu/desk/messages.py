@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,17 +22,16 @@ from kefu.core.db import utcnow
 from kefu.core.errors import Conflict
 from kefu.core.events import emit
 from kefu.core.security import Role, User, can, require
-from kefu.customers.service import remember_customers_of
+from kefu.customers.service import users_with_customers
 from kefu.customers.suitability import guard_level
 from kefu.desk import lifecycle, mailout
 from kefu.desk.access import visible_case
 from kefu.desk.audit import DeskAudit
-from kefu.desk.conversation import add_message
+from kefu.desk.conversation import add_message, original_body
 from kefu.desk.merge_keys import merged_refusal, prior_after_merge
 from kefu.desk.models import Attachment, Case, Message
 from kefu.desk.sla_policies import refresh_next_due
 from kefu.desk.validation import check_body, field_error
-from kefu.identity.service import users_by_id
 
 
 def visible_messages(db: Session, *, viewer: User, case: Case, after_id: int = 0) -> list[Message]:
@@ -55,24 +54,38 @@ _UNUSED_KEYS = "kefu_desk_unused_keys"
 _PREPARED = "kefu_desk_prepared"
 
 
+#: built once: its compiled form is cached (an IN list is one expanding parameter)
+_CASES_BY_ID = select(Case).where(Case.id.in_(bindparam("ids", expanding=True)))
+
+
 def prepare_posts(
-    db: Session, *, user_ids: Iterable[int], posts: Iterable[tuple[int, str | None]]
+    db: Session,
+    *,
+    user_ids: Iterable[int],
+    posts: Iterable[tuple[int, str | None]],
+    check_keys: bool = True,
 ) -> None:
-    """Reads in four queries what a batch of :func:`post_message` calls in this session would
-    otherwise read one by one: the users, the cases (``posts`` are (case_id, idempotency_key)
-    pairs), the customer records of the customers among the users, and which of the keys are
-    still unused. The chat sockets' group-commit writer calls it once per batch; every check
-    of ``post_message`` still runs, on what is now in the session."""
-    users = users_by_id(db, set(user_ids))
+    """Reads in three queries what a batch of :func:`post_message` calls in this session would
+    otherwise read one by one: the users with the customer records of the customers among
+    them, the cases (``posts`` are (case_id, idempotency_key) pairs), and which of the keys
+    are still unused. The chat sockets' group-commit writer calls it once per batch; every
+    check of ``post_message`` still runs, on what is now in the session.
+
+    ``check_keys=False`` skips the keys' query and takes them as unused: a key used before
+    then fails the message's INSERT on the unique (case, key) constraint, and the writer runs
+    the batch again with the query (a retry is rare; the query is paid on every batch)."""
+    users = users_with_customers(db, set(user_ids))
     posts = list(posts)
     case_ids = {c for c, _ in posts}
-    cases = db.scalars(select(Case).where(Case.id.in_(case_ids))).all() if case_ids else []
+    cases = db.scalars(_CASES_BY_ID, {"ids": sorted(case_ids)}).all() if case_ids else []
     # the session holds its objects weakly: keep these for as long as it lives, so the
     # writer's and post_message's lookups by id find them without a query
     db.info.setdefault(_PREPARED, []).extend([*users.values(), *cases])
-    remember_customers_of(db, [u for u in users.values() if u.role == Role.customer])
     wanted = {(c, k) for c, k in posts if k is not None}
-    if wanted:
+    if wanted and not check_keys:
+        # at most one message per key in the batch is taken as new: a second one asks
+        db.info.setdefault(_UNUSED_KEYS, set()).update(wanted)
+    elif wanted:
         used = {
             (c, k)
             for c, k in db.execute(
@@ -124,7 +137,7 @@ def post_message(
         if prior is not None:
             if prior.author_id != actor.id:
                 raise Conflict("this idempotency key was used by someone else")
-            if prior.body != body or (prior.kind == "note") != internal:
+            if original_body(prior) != body or (prior.kind == "note") != internal:
                 raise Conflict(
                     "this idempotency key was already used for a different message; "
                     "send a new key for a new message"

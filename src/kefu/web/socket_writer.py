@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 
 from kefu.core.actions import actions_only, batched, discard_kept_records
 from kefu.core.config import get_settings
 from kefu.core.db import Database
+from kefu.core.errors import KefuError
 from kefu.core.security import User
 from kefu.desk import service
 
@@ -108,22 +108,26 @@ class Writer:
         """The fast way: the batch's writes run as one unit (kefu.core.actions.batched) — no
         savepoint per write, and one flush writes all their audit entries. A write that fails
         fails the unit: it is rolled back and :class:`_Redo` asks for the careful way (a lone
-        write's error is simply its answer, its refusal record kept), which also runs on a new
-        connection if the database dropped this one."""
+        write's refusal is simply its answer, its record kept), which also answers a resent
+        message (its key fails the INSERT here) and runs on a new connection if the database
+        dropped this one."""
         out: list[tuple[bool, Any]] = []
         s = self.database.sessions(bind=self._connection())
         try:
             actions_only(s)  # the socket writes only through actions, like the HTTP routes
             service.prepare_posts(
-                s, user_ids=[u for _, u, _ in batch], posts=[p for _, _, p in batch if p]
+                s,
+                user_ids=[u for _, u, _ in batch],
+                posts=[p for _, _, p in batch if p],
+                check_keys=False,  # a key used before fails its INSERT: the batch is redone
             )
             with batched(s):
                 for fn, user_id, _ in batch:
                     try:
                         out.append((True, fn(s, s.get(User, user_id))))
                     except Exception as exc:
-                        if len(batch) == 1 and not _dropped(exc):
-                            s.rollback()
+                        if len(batch) == 1 and isinstance(exc, KefuError):
+                            s.rollback()  # a refusal is the answer (its record is kept)
                             return [(False, exc)]
                         # the others are redone; what they queued is queued again then
                         discard_kept_records(s)
@@ -135,8 +139,6 @@ class Writer:
         except Exception as exc:  # the unit's own flush or commit failed
             discard_kept_records(s)
             s.rollback()
-            if len(batch) == 1 and not _dropped(exc):
-                return [(False, exc)]
             raise _Redo from exc
         finally:
             s.close()
@@ -172,12 +174,6 @@ class Writer:
         if conn is None or conn.closed or conn.invalidated:
             conn = self.conn = self.database.engine.connect()
         return conn
-
-
-def _dropped(exc: BaseException) -> bool:
-    """The database dropped the writer's connection (a restart, a killed backend): the batch is
-    run again on a new one rather than failed."""
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 class _Redo(Exception):
