@@ -191,6 +191,30 @@ def test_logging_out_closes_the_open_socket(client, seed):
     assert closed.code == 4401 and "session ended" in closed.reason
 
 
+def test_a_socket_closes_when_its_session_expires(client, seed, database):
+    """An open socket does not outlive its login: at the session's expiry it is closed."""
+    import time
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from kefu.core.db import utcnow
+    from kefu.core.security import AuthSession
+
+    tok = _token(client, "alice")
+    client.cookies.clear()
+    with database.session() as s:
+        s.execute(update(AuthSession).values(expires_at=utcnow() + timedelta(seconds=1.5)))
+    with _socket(client, tok) as ws:
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json()["type"] == "pong"  # alive while the session is
+        time.sleep(2.5)
+        ws.send_json({"type": "ping"})  # answered with a pong if the socket outlived it
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4401 and "session ended" in closed.value.reason
+
+
 def test_a_token_in_the_url_does_not_authenticate(client, seed):
     """Tokens in URLs end up in proxy and access logs: only the cookie or the first frame count."""
     tok = _token(client, "alice")
