@@ -239,3 +239,32 @@ def test_unicode_digits_in_quiz_answers_and_policy_durations_are_plain_text():
     assert _coerce(SimpleNamespace(kind="multiple"), ["1", "²"]) == [1, "²"]
     with pytest.raises(PolicyError, match="not a duration"):
         parse_duration("²d")
+
+
+def test_a_chunked_body_stops_being_read_at_the_limit():
+    """Issue 11 item 8: a body without a length is counted as it arrives: an endless upload is
+    answered 413 after the limit's worth of chunks, and the app never sees it."""
+    import asyncio
+
+    from kefu.web.app import BodyLimit
+
+    reads = 0
+    sent: list[dict] = []
+    reached: list[bool] = []
+
+    async def endless() -> dict:
+        nonlocal reads
+        reads += 1
+        assert reads < 1000, "the body was read past the limit"
+        return {"type": "http.request", "body": b"x" * 100, "more_body": True}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def app(scope, receive, send) -> None:
+        reached.append(True)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v1/screen", "headers": []}
+    asyncio.run(BodyLimit(app, limit=1000)(scope, endless, send))
+    assert sent[0]["status"] == 413 and not reached
+    assert reads == 11  # 1,100 bytes: the first chunk past the limit ends it
