@@ -215,6 +215,19 @@ def test_a_socket_closes_when_its_session_expires(client, seed, database):
     assert closed.value.code == 4401 and "session ended" in closed.value.reason
 
 
+def test_a_browser_authenticates_with_its_session_cookie(client, seed):
+    """A page's socket sends no token at all: the session cookie it carries is enough."""
+    tok = _token(client, "alice")
+    client.cookies.clear()
+    client.cookies.set("kefu_session", tok)
+    try:
+        with client.websocket_connect("/ws", headers={"origin": "http://testserver"}) as ws:
+            ws.send_json({"type": "ping"})  # the first frame is no auth frame
+            assert ws.receive_json()["type"] == "pong"
+    finally:
+        client.cookies.clear()
+
+
 def test_a_token_in_the_url_does_not_authenticate(client, seed):
     """Tokens in URLs end up in proxy and access logs: only the cookie or the first frame count."""
     tok = _token(client, "alice")
