@@ -273,3 +273,33 @@ def test_staff_who_may_not_reveal_receive_masked_messages_over_the_socket(client
         raw = json.dumps(frame, ensure_ascii=False)
         assert "13812345678" not in raw and "11010519491231002X" not in raw, who
         assert "138****5678" in frame["message"]["body"], who
+
+
+@pytest.mark.parametrize("role", ["compliance", "trainer"])
+def test_read_only_roles_neither_write_nor_move_receipts_over_the_socket(
+    client, seed, database, role
+):
+    """The socket follows the permission table like the routes: staff who only read
+    conversations may follow one, but a reply is refused and their reading moves no receipt."""
+    from kefu.desk.models import Case, Message
+    from tests.conftest import make_user
+
+    with database.session() as s:
+        if role == "trainer":
+            make_user(s, "trainer", "trainer")
+    h = login(client, "alice")
+    client.cookies.clear()
+    cid = _start(client, h)
+    tok = _token(client, role)
+    client.cookies.clear()
+    with _socket(client, tok) as ws:
+        ws.send_json({"type": "hello", "case_id": cid, "last_seen": 0})
+        first = _until(ws, "message")["message"]
+        ws.send_json({"type": "read", "case_id": cid, "message_id": first["id"]})
+        ws.send_json({"type": "send", "case_id": cid, "body": "我来回复", "key": "ro-1"})
+        refused = _until(ws, "error")
+        assert refused["status"] == 403 and refused["key"] == "ro-1", refused
+    with database.session() as s:
+        case = s.get(Case, cid)
+        assert case.agent_read_id == 0
+        assert [m.body for m in case.messages if isinstance(m, Message)] == [first["body"]]
