@@ -91,9 +91,16 @@ def test_sql_errors_do_not_carry_the_values(database, seed):
 
 
 def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
+    from sqlalchemy import text
+
     db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
-    with db.engine.connect():
-        pass
+    with db.engine.connect() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        conn.commit()
+        # the write-ahead log and its index hold recent rows too: SQLite gives them the mode of
+        # the database file
+        files = sorted(tmp_path.iterdir())
+        modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
     db.engine.dispose()
-    mode = stat.S_IMODE((tmp_path / "fresh.db").stat().st_mode)
-    assert mode == 0o600, oct(mode)
+    assert set(modes) == {"fresh.db", "fresh.db-wal", "fresh.db-shm"}, modes
+    assert set(modes.values()) == {"0o600"}, modes
