@@ -25,18 +25,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from kefu.core.db import Base, Database
-from tests.conftest import PG_URL, Seed, make_seed
+from kefu.core.db import Database
+from tests.conftest import PG_URL, Seed, empty_tables, make_seed
 
 
 def module_database(template: str, tmp_path_factory: pytest.TempPathFactory) -> Database:
     if PG_URL:
         db = Database(PG_URL)
-        tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
-        with db.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        empty_tables(db)
         return db
     path = tmp_path_factory.mktemp("module-db") / "kefu.db"
     shutil.copy(template, path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -178,3 +179,92 @@ def test_generated_input_never_causes_a_5xx(client, seed, payload, patch, seg, q
     ]
     for r in responses:
         assert r.status_code < 500, (r.request.method, r.request.url, r.text)
+
+
+def _console(client, username: str) -> str:
+    """A cookie session as a console page has it; returns the form's CSRF token."""
+    r = client.post("/api/v1/auth/login", json={"username": username, "password": "kefu-demo"})
+    assert r.status_code == 200, r.text
+    client.cookies.clear()
+    client.cookies.set("kefu_session", r.json()["token"])
+    return str(r.json()["csrf_token"])
+
+
+def test_console_forms_refuse_integers_past_the_columns(client, seed, database):
+    """Issue 11 item 8: integers in forms are bounded like those in paths — 2**63 (past
+    SQLite's integers) and 2**40 (past PostgreSQL's INTEGER) answer 422, not a server error."""
+    from tests.conftest import make_user
+
+    with database.session() as s:
+        make_user(s, "trainer", "trainer")
+    posts = [
+        ("admin", "/admin/sla/1", {"first_response_minutes": 10, "resolution_minutes": 20}),
+        ("admin", "/admin/sla/1", {"first_response_minutes": 1, "calendar_id": 1}),
+        ("admin", "/academy/programmes/onboarding/enrol", {}),
+        ("trainer", "/academy/teach/mentors", {"mentor_id": 1}),
+        ("trainer", "/academy/teach/mentors", {"trainee_id": 1}),
+    ]
+    fields = ["calendar_id", "resolution_minutes", "user_id", "trainee_id", "mentor_id"]
+    for (who, url, form), field in zip(posts, fields, strict=True):
+        csrf = _console(client, who)
+        for huge in (2**63, 2**40):
+            r = client.post(url, data={**form, field: huge, "csrf": csrf}, follow_redirects=False)
+            assert r.status_code == 422, (url, field, huge, r.status_code)
+    client.cookies.clear()
+    sup = login(client, "supervisor")
+    r = client.post(f"/api/v1/kb/articles/x/candidates/{2**63}", headers=sup, json={})
+    assert r.status_code == 422 and "candidate_id" in r.text
+
+
+def test_unicode_digits_are_not_ids(client, seed):
+    """'²'.isdigit() is True but int('²') fails: a superscript where an id is expected answers
+    422 (or is ignored), never a server error."""
+    sup = login(client, "supervisor")
+    r = client.get("/api/v1/quality/drill", headers=sup, params={"group": "agent", "key": "²"})
+    assert r.status_code == 422 and "key" in r.text
+    client.cookies.clear()
+    _console(client, "agent1")
+    r = client.get("/desk", params={"saved": "²"}, follow_redirects=False)
+    assert r.status_code == 422, r.status_code
+    client.cookies.clear()
+
+
+def test_unicode_digits_in_quiz_answers_and_policy_durations_are_plain_text():
+    from types import SimpleNamespace
+
+    from kefu.academy.quizzes import _coerce
+    from kefu.aml.policy import PolicyError, parse_duration
+
+    assert _coerce(SimpleNamespace(kind="single"), "²") == "²"  # a wrong answer, not a crash
+    assert _coerce(SimpleNamespace(kind="multiple"), ["1", "²"]) == [1, "²"]
+    with pytest.raises(PolicyError, match="not a duration"):
+        parse_duration("²d")
+
+
+def test_a_chunked_body_stops_being_read_at_the_limit():
+    """Issue 11 item 8: a body without a length is counted as it arrives: an endless upload is
+    answered 413 after the limit's worth of chunks, and the app never sees it."""
+    import asyncio
+
+    from kefu.web.app import BodyLimit
+
+    reads = 0
+    sent: list[dict] = []
+    reached: list[bool] = []
+
+    async def endless() -> dict:
+        nonlocal reads
+        reads += 1
+        assert reads < 1000, "the body was read past the limit"
+        return {"type": "http.request", "body": b"x" * 100, "more_body": True}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def app(scope, receive, send) -> None:
+        reached.append(True)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v1/screen", "headers": []}
+    asyncio.run(BodyLimit(app, limit=1000)(scope, endless, send))
+    assert sent[0]["status"] == 413 and not reached
+    assert reads == 11  # 1,100 bytes: the first chunk past the limit ends it

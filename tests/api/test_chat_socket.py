@@ -191,6 +191,43 @@ def test_logging_out_closes_the_open_socket(client, seed):
     assert closed.code == 4401 and "session ended" in closed.reason
 
 
+def test_a_socket_closes_when_its_session_expires(client, seed, database):
+    """An open socket does not outlive its login: at the session's expiry it is closed."""
+    import time
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from kefu.core.db import utcnow
+    from kefu.core.security import AuthSession
+
+    tok = _token(client, "alice")
+    client.cookies.clear()
+    with database.session() as s:
+        s.execute(update(AuthSession).values(expires_at=utcnow() + timedelta(seconds=1.5)))
+    with _socket(client, tok) as ws:
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json()["type"] == "pong"  # alive while the session is
+        time.sleep(2.5)
+        ws.send_json({"type": "ping"})  # answered with a pong if the socket outlived it
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4401 and "session ended" in closed.value.reason
+
+
+def test_a_browser_authenticates_with_its_session_cookie(client, seed):
+    """A page's socket sends no token at all: the session cookie it carries is enough."""
+    tok = _token(client, "alice")
+    client.cookies.clear()
+    client.cookies.set("kefu_session", tok)
+    try:
+        with client.websocket_connect("/ws", headers={"origin": "http://testserver"}) as ws:
+            ws.send_json({"type": "ping"})  # the first frame is no auth frame
+            assert ws.receive_json()["type"] == "pong"
+    finally:
+        client.cookies.clear()
+
+
 def test_a_token_in_the_url_does_not_authenticate(client, seed):
     """Tokens in URLs end up in proxy and access logs: only the cookie or the first frame count."""
     tok = _token(client, "alice")
@@ -236,3 +273,33 @@ def test_staff_who_may_not_reveal_receive_masked_messages_over_the_socket(client
         raw = json.dumps(frame, ensure_ascii=False)
         assert "13812345678" not in raw and "11010519491231002X" not in raw, who
         assert "138****5678" in frame["message"]["body"], who
+
+
+@pytest.mark.parametrize("role", ["compliance", "trainer"])
+def test_read_only_roles_neither_write_nor_move_receipts_over_the_socket(
+    client, seed, database, role
+):
+    """The socket follows the permission table like the routes: staff who only read
+    conversations may follow one, but a reply is refused and their reading moves no receipt."""
+    from kefu.desk.models import Case, Message
+    from tests.conftest import make_user
+
+    with database.session() as s:
+        if role == "trainer":
+            make_user(s, "trainer", "trainer")
+    h = login(client, "alice")
+    client.cookies.clear()
+    cid = _start(client, h)
+    tok = _token(client, role)
+    client.cookies.clear()
+    with _socket(client, tok) as ws:
+        ws.send_json({"type": "hello", "case_id": cid, "last_seen": 0})
+        first = _until(ws, "message")["message"]
+        ws.send_json({"type": "read", "case_id": cid, "message_id": first["id"]})
+        ws.send_json({"type": "send", "case_id": cid, "body": "我来回复", "key": "ro-1"})
+        refused = _until(ws, "error")
+        assert refused["status"] == 403 and refused["key"] == "ro-1", refused
+    with database.session() as s:
+        case = s.get(Case, cid)
+        assert case.agent_read_id == 0
+        assert [m.body for m in case.messages if isinstance(m, Message)] == [first["body"]]

@@ -38,11 +38,11 @@ from urllib.parse import unquote_plus
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
+from sqlalchemy import select
 from starlette.routing import Mount
 from starlette.websockets import WebSocketDisconnect
 
-from kefu.core.db import Base, Database
+from kefu.core.db import Database
 from kefu.core.security import PERMISSIONS, Role, User, can, open_session
 from kefu.web.app import create_app
 from tests import conftest
@@ -718,9 +718,7 @@ def world(_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     """One database, app and login per role for the whole matrix."""
     if PG_URL:
         database = Database(PG_URL)
-        tables = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
-        with database.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conftest.empty_tables(database)
     else:
         path = Path(tmp_path_factory.mktemp("matrix")) / "kefu.db"
         shutil.copy(_template, path)

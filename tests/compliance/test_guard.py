@@ -299,3 +299,25 @@ def test_class_patterns_are_gated_on_a_string_they_need():
     assert _gate("[a-z][0-9]{5}") is _DIGITS
     assert _gate("(?:put|call)s? (?:is|are) the") == ("put", "call")  # not "the"
     assert _gate("[a-z]+") == ()
+
+
+def test_a_finding_spanning_a_number_names_it_masked():
+    """Any finding (a rule's, a class's, the model's) whose words cover a phone or ID number
+    carries it masked, as the personal-data finding does; one cut by the span is starred."""
+    from kefu.compliance.guard import _masked
+    from kefu.compliance.guard_types import Finding
+
+    text = "稳赚不赔，身份证11010519491231002X，电话13812345678"
+    pii = [
+        Finding("pii", "pii.id", 8, 26, "110***********002X", "", ""),
+        Finding("pii", "pii.phone", 29, 40, "138****5678", "", ""),
+    ]
+    model = Finding(
+        "model", "model.block", 0, 33, text[0:33], "", "", words=(("MODEL", text[8:12], 8, 12),)
+    )
+    out = _masked(model, text, pii)
+    assert out.match == "稳赚不赔，身份证110***********002X，电话****"
+    assert out.words == (("MODEL", "****", 8, 12),)
+    assert (out.start, out.end) == (0, 33)  # the offsets still locate it in the text
+    plain = Finding("promise", "promise.x", 0, 4, "稳赚不赔", "", "")
+    assert _masked(plain, text, pii) is plain

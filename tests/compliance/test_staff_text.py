@@ -134,6 +134,22 @@ def test_a_reused_idempotency_key_with_another_body_is_refused(client, seed):
     assert "另一句" not in bodies
 
 
+def test_a_retry_of_a_message_with_personal_data_is_answered_with_the_first(client, seed):
+    """The 409 is for another message under the same key, not for the same words sent again
+    (what a client does after a dropped connection), personal data included."""
+    alice = login(client, "alice")
+    cid = client.post(
+        "/api/v1/cases", headers=alice, json={"subject": "出金", "category": "funds"}
+    ).json()["id"]
+    url = f"/api/v1/cases/{cid}/messages"
+    body = f"请回电 {PHONE}"
+    first = client.post(url, headers=alice, json={"body": body, "idempotency_key": "k-2"})
+    assert first.status_code == 201
+    again = client.post(url, headers=alice, json={"body": body, "idempotency_key": "k-2"})
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+
+
 def test_consoles_cannot_be_framed_or_sniffed_and_personal_data_is_not_cached(client, seed):
     agent = login(client, "agent1")
     for path in ("/desk", "/admin", "/api/v1/cases"):

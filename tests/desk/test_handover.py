@@ -53,3 +53,37 @@ def test_a_full_agent_needs_a_yes_and_one_with_room_takes_it_at_once(client, see
     assert moved.status_code == 200 and moved.json()["assignee_id"] == seed.agent1
     # and the supervisor may still overload agent2 on purpose
     assert _hand(client, boss, waiting, seed.agent2, confirm=True).status_code == 200
+
+
+def test_a_hand_over_note_is_masked_at_rest_and_for_staff_who_may_not_reveal(
+    client, seed, database
+):
+    """A hand-over note is an internal note like any other: its phone and ID numbers are stored
+    masked (the words sealed for its author) and a trainee reads them masked."""
+    from sqlalchemy import text
+
+    from tests.conftest import make_user
+
+    with database.session() as s:
+        make_user(s, "trainee", "agent", is_trainee=True)
+    alice, agent1 = login(client, "alice"), login(client, "agent1")
+    trainee = login(client, "trainee")
+    client.cookies.clear()
+    cid = _chat(client, alice)
+    phone, id_number = "13812345678", "11010519491231002X"
+    note = f"客户手机 {phone}，身份证 {id_number}，已核实身份"
+    done = _hand(client, agent1, cid, seed.agent2, confirm=True, note=note)
+    assert done.status_code == 200, done.text
+    with database.engine.connect() as conn:
+        stored = "\n".join(
+            repr(tuple(r))
+            for r in conn.execute(text("SELECT * FROM messages WHERE case_id = :c"), {"c": cid})
+        )
+    assert phone not in stored and id_number not in stored and "5678" in stored
+    seen = client.get(f"/api/v1/cases/{cid}", headers=trainee).json()["messages"]
+    (noted,) = [m for m in seen if m["kind"] == "note"]
+    assert phone not in noted["body"] and "138****5678" in noted["body"]
+    mine = client.get(f"/api/v1/cases/{cid}", headers=agent1).json()["messages"]
+    assert any(m["kind"] == "note" and m["body"] == note for m in mine)  # the author's words
+    theirs = client.get(f"/api/v1/cases/{cid}", headers=alice).json()["messages"]
+    assert all(m["kind"] != "note" for m in theirs)

@@ -20,8 +20,9 @@ CARD = "6222021234567890128"  # passes Luhn
 
 
 def _dump(database, sql: str, **params: object) -> str:
+    """The rows as plain text, every value whole (a Row's repr cuts long values short)."""
     with database.engine.connect() as conn:
-        return repr(conn.execute(text(sql), params).all())
+        return "\n".join(repr(tuple(row)) for row in conn.execute(text(sql), params))
 
 
 def test_a_customers_personal_data_is_not_stored_in_clear(client, seed, database):
@@ -44,6 +45,25 @@ def test_a_customers_personal_data_is_not_stored_in_clear(client, seed, database
     assert [m["body"] for m in mine][:2] == [words, f"再说一遍 {PHONE}"]
     seen = client.get(f"/api/v1/cases/{cid}", headers=agent).json()["messages"]
     assert all(PHONE not in m["body"] for m in seen)
+
+
+def test_a_blocked_reply_is_on_record_with_its_numbers_masked(client, seed, database):
+    """The refusal stays on record (guard.block) without the ID and phone number it held, and
+    the agent is told why with the number masked."""
+    alice, agent = login(client, "alice"), login(client, "agent1")
+    cid = client.post(
+        "/api/v1/cases", headers=alice, json={"subject": "收益", "category": "trading"}
+    ).json()["id"]
+    r = client.post(
+        f"/api/v1/cases/{cid}/messages",
+        headers=agent,
+        json={"body": f"保证年化收益20%，稳赚不赔，身份证{ID_NUMBER}，有事打{PHONE}"},
+    )
+    assert r.status_code == 422 and r.json()["verdict"] == "block", r.text
+    assert PHONE not in r.text and ID_NUMBER not in r.text
+    logged = _dump(database, "SELECT action, data FROM audit_log WHERE action = 'guard.block'")
+    assert "guard.block" in logged and "5678" in logged
+    assert PHONE not in logged and ID_NUMBER not in logged
 
 
 def test_a_call_transcript_is_sealed_and_revealed_only_to_who_may(client, seed, database):

@@ -1,5 +1,6 @@
 """Two uvicorn processes on one database: a customer on one and an agent on the other see each
-other's messages, through Redis pub/sub and through PostgreSQL LISTEN/NOTIFY."""
+other's messages, through Redis pub/sub and through PostgreSQL LISTEN/NOTIFY; logging out on
+one closes the session's socket on the other."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.e2e.conftest import free_port, start_server
@@ -127,6 +129,15 @@ def test_two_processes_share_a_conversation(broker, tmp_path):
             assert not [
                 f for f in frames if f["type"] == "message" and f["message"]["id"] == got["id"]
             ]
+            # logging out on one worker closes that session's socket on the other
+            out = httpx.post(
+                f"{a}/api/v1/auth/logout", headers={"Authorization": f"Bearer {agent}"}, timeout=10
+            )
+            assert out.status_code == 204
+            with pytest.raises(ConnectionClosed) as closed:
+                for _ in range(30):
+                    aws.recv(timeout=10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     finally:
         for p in procs:
             p.terminate()

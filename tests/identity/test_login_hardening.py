@@ -143,3 +143,13 @@ def test_another_sites_page_cannot_post_the_login_form(client, seed, database):
         "/login", data=form, headers={"origin": "http://testserver"}, follow_redirects=False
     )
     assert own.status_code == 303 and "kefu_session" in own.cookies
+
+
+def test_a_slowed_login_answers_429_with_retry_after(client, seed, limit_two):
+    for _ in range(2):
+        r = client.post("/api/v1/auth/login", json={"username": "bob", "password": "wrong guess"})
+        assert r.status_code == 401
+    r = client.post("/api/v1/auth/login", json={"username": "bob", "password": "kefu-demo"})
+    assert r.status_code == 429, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert 1 <= int(r.headers["retry-after"]) <= 2

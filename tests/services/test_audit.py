@@ -162,6 +162,28 @@ def test_truncation_with_a_rewritten_head_is_caught_by_the_checkpoint(client, se
     assert not caught.ok and "deleted" in caught.reason and str(cp.seq) in caught.reason
 
 
+def test_an_emptied_log_is_caught_by_the_checkpoint(client, seed, database, monkeypatch, tmp_path):
+    """Deleting every entry and resetting the head leaves nothing for the chain to disagree
+    with; the signed checkpoint still vouches for entries that are gone."""
+    from kefu.cli import app
+    from kefu.core.config import get_settings
+
+    _activity(client)
+    monkeypatch.setenv("KEFU_DATABASE_URL", database.url)
+    monkeypatch.setenv("KEFU_AUDIT_CHECKPOINTS", str(tmp_path / "cp.jsonl"))
+    get_settings.cache_clear()
+    try:
+        assert CliRunner().invoke(app, ["audit", "checkpoint"]).exit_code == 0
+        tamper(database, "DELETE FROM audit_log")
+        tamper(database, "UPDATE audit_head SET seq = 0, hash = :g WHERE id = 1", {"g": "0" * 64})
+        with database.session() as s:
+            assert verify(s).ok  # an empty chain is a valid chain
+        bad = CliRunner().invoke(app, ["audit", "verify"])
+        assert bad.exit_code == 1 and "deleted" in bad.output, bad.output
+    finally:
+        get_settings.cache_clear()
+
+
 def test_a_re_hashed_tail_is_caught_by_the_checkpoint(client, seed, database):
     from kefu.core.security import audit_checkpoint_key
 
@@ -195,9 +217,14 @@ def test_the_log_refuses_update_and_delete(client, seed, database):
     from sqlalchemy.exc import DBAPIError
 
     _activity(client)
-    for sql in ("UPDATE audit_log SET action = 'x' WHERE seq = 1", "DELETE FROM audit_log"):
+    refused = ["UPDATE audit_log SET action = 'x' WHERE seq = 1", "DELETE FROM audit_log"]
+    if database.dialect == "postgresql":  # row triggers do not fire on TRUNCATE
+        refused.append("TRUNCATE audit_log CASCADE")
+    for sql in refused:
         with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as conn:
             conn.execute(text(sql))
+    with database.session() as s:
+        assert verify(s).ok and s.scalar(select(func.count()).select_from(AuditEntry)) > 0
 
 
 def test_cli_checkpoint_then_verify(client, seed, database, monkeypatch, tmp_path):

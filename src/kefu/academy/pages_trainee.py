@@ -326,7 +326,7 @@ def programme_enrol(
     caller: OptionalCaller,
     db: DbSession,
     programme: str,
-    user_id: int = Form(0),
+    user_id: int = Form(0, ge=0, le=2**31 - 1),
     csrf: str = Form(""),
 ) -> Response:
     back = "/academy/teach/trainees" if user_id else "/academy"

@@ -358,8 +358,8 @@ def mentor_assign(
     request: Request,
     caller: OptionalCaller,
     db: DbSession,
-    trainee_id: int = Form(0),
-    mentor_id: int = Form(0),
+    trainee_id: int = Form(0, ge=0, le=2**31 - 1),
+    mentor_id: int = Form(0, ge=0, le=2**31 - 1),
     csrf: str = Form(""),
 ) -> Response:
     def run(user: User) -> str:

@@ -215,9 +215,9 @@ def _coerce(q: gift.Question, raw: Any) -> Any:
     if raw is None:
         return None
     if q.kind == "single" and isinstance(raw, str):
-        return int(raw) if raw.strip().isdigit() else raw
+        return int(raw) if raw.strip().isascii() and raw.strip().isdigit() else raw
     if q.kind == "multiple" and isinstance(raw, list):
-        return [int(x) if isinstance(x, str) and x.isdigit() else x for x in raw]
+        return [int(x) if isinstance(x, str) and x.isascii() and x.isdigit() else x for x in raw]
     if q.kind == "truefalse" and isinstance(raw, str):
         return {"true": True, "false": False}.get(raw.lower(), raw)
     return raw

@@ -70,7 +70,7 @@ def parse_duration(text: str, where: str = "duration") -> timedelta:
     """``"7d"``, ``"72h"``, ``"30m"``: a window length."""
     t = str(text).strip()
     units = {"d": "days", "h": "hours", "m": "minutes"}
-    if len(t) < 2 or t[-1] not in units or not t[:-1].isdigit():
+    if len(t) < 2 or t[-1] not in units or not (t[:-1].isascii() and t[:-1].isdigit()):
         raise PolicyError(f"{where}: {text!r} is not a duration like 7d, 72h or 30m")
     return timedelta(**{units[t[-1]]: int(t[:-1])})
 

@@ -229,6 +229,8 @@ class Guard:
             found = model_finding(self.model, ctx, text, norm, offsets, *opinion, grounded)
             if found is not None:
                 findings.append(found)
+        if pii:
+            findings = [f if f.category == "pii" else _masked(f, text, pii) for f in findings]
         if len(findings) > 1:
             findings.sort(key=lambda f: (f.start, f.end))
         report = False
@@ -242,6 +244,35 @@ class Guard:
         else:
             verdict = "allow"
         return Screening(verdict, tuple(findings), redacted, report)
+
+
+def _unmasked(text: str, a: int, b: int, pii: list[Finding]) -> str:
+    """``text[a:b]`` with the personal data found in the message masked: a number wholly inside
+    in its masked form, the part of one that overlaps the edge as stars."""
+    out, at = [], a
+    for p in sorted(pii, key=lambda f: f.start):
+        if p.end <= at or p.start >= b:
+            continue
+        out.append(text[at : max(at, p.start)])
+        if a <= p.start and p.end <= b:
+            out.append(p.match)  # already masked (138****5678)
+        else:
+            out.append("*" * (min(b, p.end) - max(at, p.start)))
+        at = min(b, p.end)
+    out.append(text[at:b])
+    return "".join(out)
+
+
+def _masked(f: Finding, text: str, pii: list[Finding]) -> Finding:
+    """A rule's or the model's finding whose words span a phone, ID or card number names it
+    masked, as the personal-data finding does: findings travel to viewers and the audit log."""
+    if not any(p.start < f.end and f.start < p.end for p in pii):
+        return f
+    return replace(
+        f,
+        match=_unmasked(text, f.start, f.end, pii),
+        words=tuple((c, _unmasked(text, a, b, pii), a, b) for c, _w, a, b in f.words),
+    )
 
 
 def check_policy(data: object, name: str = "guard policy") -> dict[str, Any]:

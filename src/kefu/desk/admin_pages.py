@@ -26,6 +26,9 @@ from kefu.identity import service as identity
 
 router = APIRouter(include_in_schema=False)
 
+#: a year of minutes: an SLA target beyond it is a typo, refused before it reaches the database
+SLA_MAX_MINUTES = 366 * 24 * 60
+
 
 # --- admin console --------------------------------------------------------------------------
 
@@ -68,9 +71,9 @@ def admin_sla(
     policy_id: Id,
     caller: OptionalCaller,
     db: DbSession,
-    first_response_minutes: int = Form(ge=1),
-    resolution_minutes: int = Form(ge=1),
-    calendar_id: int = Form(ge=1),
+    first_response_minutes: int = Form(ge=1, le=SLA_MAX_MINUTES),
+    resolution_minutes: int = Form(ge=1, le=SLA_MAX_MINUTES),
+    calendar_id: int = Form(ge=1, le=2**31 - 1),
     near_breach_percent: int = Form(80, ge=1, le=99),
     csrf: str = Form(""),
 ) -> Response:

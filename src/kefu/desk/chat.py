@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kefu.compliance.service import screen_message
 from kefu.core import audit
 from kefu.core.actions import action
 from kefu.core.db import utcnow
@@ -25,6 +26,7 @@ from kefu.desk.lifecycle import open_if_new
 from kefu.desk.messages import mark_read
 from kefu.desk.models import AgentProfile, Case
 from kefu.desk.sla_policies import apply_sla
+from kefu.desk.validation import check_body
 
 #: average minutes an agent spends on a chat, for the customer's expected wait
 AVG_CHAT_MINUTES = 6.0
@@ -140,7 +142,14 @@ def hand_over(
         body=t("system.case_assigned", lang, agent=target.name_for(lang)),
     )
     if note.strip():
-        add_message(db, case=case, actor=actor, kind="note", body=note.strip())
+        # an internal note like any other: its personal data masked at rest and for staff who
+        # may not reveal it, the words sealed for the author
+        body = note.strip()
+        check_body(body)
+        masked, guard = screen_message(db, actor=actor, case_id=case.id, body=body, internal=True)
+        add_message(
+            db, case=case, actor=actor, kind="note", body=body, redacted=masked, guard=guard
+        )
     return case
 
 

@@ -309,7 +309,7 @@ def start_smtp_server(database: Database, listen: str) -> Any:
     from aiosmtpd.controller import Controller
 
     host, _sep, port = listen.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not (port.isascii() and port.isdigit()):
         raise ValueError(f"KEFU_SMTP_LISTEN must be host:port, not {listen!r}")
     controller = Controller(
         InboundHandler(database),

@@ -152,7 +152,7 @@ def resolve(db: Session, filters: ViewFilters) -> tuple[dict[str, Any], list[str
         else:
             args["status"] = filters.status
     if filters.assignee:
-        if filters.assignee.isdigit():
+        if filters.assignee.isascii() and filters.assignee.isdigit():
             uid = int(filters.assignee)
             user = identity.get_user(db, uid) if uid < 2**31 else None
             if user is None or not user.is_active:
@@ -405,7 +405,7 @@ def page_filters(
     """The queue arguments of the desk page's filter bar; with ``saved`` (a view id), the saved
     view's own filters and sort instead."""
     if saved:
-        if not saved.isdigit() or not 0 < int(saved) < 2**31:
+        if not (saved.isascii() and saved.isdigit()) or not 0 < int(saved) < 2**31:
             raise field_error("saved", "a saved view id")
         r = resolve_view(db, viewer=viewer, view_id=int(saved))
         return PageFilters(dict(r.args), r.view.sort if r.view.sort in SORTS else "due", r)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from kefu.core.errors import Phrase, ValidationFailed
-from kefu.core.http import DB, current_user
+from kefu.core.http import DB, Id, current_user
 from kefu.core.security import User, require
 from kefu.knowledge import service as kb
 from kefu.knowledge.models import KbArticle
@@ -159,7 +159,7 @@ class Decision(BaseModel):
 @router.post("/kb/articles/{slug}/candidates/{candidate_id}")
 def kb_decide(
     slug: str,
-    candidate_id: int,
+    candidate_id: Id,
     body: Decision,
     user: User = Depends(current_user),
     db: Session = DB,

@@ -279,7 +279,7 @@ def drill(
     col = _key(db, group, period, as_text=True)
     value: Any = key
     if group == "agent":
-        if not key.isdigit() or not 1 <= int(key) <= 2**31 - 1:
+        if not (key.isascii() and key.isdigit()) or not 1 <= int(key) <= 2**31 - 1:
             raise _err("key", "an agent id", "agent_id")
         value = int(key)
     e = Evaluation

@@ -90,20 +90,29 @@ def redact_for_log(text: str) -> str:
 
 
 class RedactAccessLog(logging.Filter):
-    """Applied to uvicorn's access log, whose record arguments are (client, method, path, …)."""
+    """Applied to uvicorn's access log, whose record arguments are (client, method, path, …),
+    and to its error log, where a socket's handshake is logged as (client, path)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and len(record.args) >= 3:
-            args = list(record.args)
-            args[2] = redact_for_log(str(args[2]))
-            record.args = tuple(args)
+        if not isinstance(record.args, tuple):
+            return True
+        if record.name == "uvicorn.access" and len(record.args) >= 3:
+            where = 2
+        elif '"WebSocket %s"' in str(record.msg) and len(record.args) >= 2:
+            where = 1
+        else:
+            return True
+        args = list(record.args)
+        args[where] = redact_for_log(str(args[where]))
+        record.args = tuple(args)
         return True
 
 
 def install_log_redaction() -> None:
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactAccessLog) for f in access.filters):
-        access.addFilter(RedactAccessLog())
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactAccessLog) for f in logger.filters):
+            logger.addFilter(RedactAccessLog())
 
 
 #: sent with every response: browsers may not guess content types, and nothing that shows
