@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kefu.core.errors import ValidationFailed
 from kefu.core.security import User
 from kefu.desk import service as desk
 
@@ -87,3 +88,14 @@ def test_a_date_range_holds_exactly_the_cases_created_in_it(database, seed, case
         )
         assert sorted(c.id for c in year) == cases[:10]
         assert [c.id for c in year] == [c.id for c in sorted(year, key=_queue_order)]
+
+
+@pytest.mark.parametrize("assignee", ["9" * 18, str(2**31), "12a", "²"])
+def test_an_assignee_that_is_no_user_id_is_refused_by_name(database, seed, assignee):
+    """The service refuses it itself (a caller other than the HTTP view gets the same clear
+    error), before a number too big for the column reaches the database."""
+    with database.session() as s:
+        agent = s.get(User, seed.agent1)
+        with pytest.raises(ValidationFailed) as caught:
+            desk.list_cases(s, viewer=agent, assignee=assignee)
+    assert "assignee" in str(caught.value.fields)

@@ -256,7 +256,8 @@ def case_query(
     elif assignee == "none":
         stmt = stmt.where(Case.assignee_id.is_(None))
     elif assignee:
-        if not re.fullmatch(r"[0-9]{1,18}", assignee):
+        # a user id is a 32-bit column: a longer number would fail in the database, not here
+        if not re.fullmatch(r"[0-9]{1,10}", assignee) or int(assignee) > 2**31 - 1:
             raise field_error("assignee", "me, none or a user id")
         stmt = stmt.where(Case.assignee_id == int(assignee))
     if q and q.strip():
