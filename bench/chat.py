@@ -61,20 +61,26 @@ def setup(url: str, pairs: int) -> list[tuple[int, str, str]]:
     db = Database(url)
     out = []
     now = datetime.now(UTC)
+    run = secrets.token_hex(3)  # this run's users and customers: a database can be reused
     pw = hash_password("bench-password")
     with db.session() as s:
         service.ensure_builtin_statuses(s)
         st = service.status_by_key(s, "open")
-        agent = User(username="bench-agent", role="agent", display_name="坐席", password_hash=pw)
+        agent = User(
+            username=f"bench-{run}-agent", role="agent", display_name="坐席", password_hash=pw
+        )
         s.add(agent)
         s.flush()
         for i in range(pairs):
             u = User(
-                username=f"bench-c{i}", role="customer", display_name=f"客户{i}", password_hash=pw
+                username=f"bench-{run}-c{i}",
+                role="customer",
+                display_name=f"客户{i}",
+                password_hash=pw,
             )
             s.add(u)
             s.flush()
-            c = Customer(user_id=u.id, code=f"BC{i}", name_zh=f"客户{i}")
+            c = Customer(user_id=u.id, code=f"B{run}{i}", name_zh=f"客户{i}")
             s.add(c)
             s.flush()
             case = Case(
