@@ -4,14 +4,18 @@ and the chat socket alike; the masking rules themselves are in desk/schemas.py."
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from kefu.core.errors import KefuError
 from kefu.core.security import Role, User, can, get_crypto
 from kefu.customers.models import Customer
 from kefu.customers.service import customers_by_id
+from kefu.desk import chat
+from kefu.desk.access import visible_cases
 from kefu.desk.attachments import attachments_of
 from kefu.desk.conversation import message_payload
 from kefu.desk.csat import survey_of
@@ -131,6 +135,106 @@ def delivered_floor(db: Session, *, case_id: int, last_seen_id: int) -> int:
         )
     ).scalar_one()
     return int(floor)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a socket's ``hello`` answers: the messages after the client's last seen one (as
+    :func:`message_payloads`; a customer's without internal notes), the seq up to which the
+    client has everything, the case's state, and for a customer where they stand in the
+    queue."""
+
+    payloads: list[dict[str, Any]]
+    floor: int
+    state: dict[str, Any]
+    queue: dict[str, Any]
+
+
+def case_state(case: Case) -> dict[str, Any]:
+    """What a socket's ``case`` frame carries of a case."""
+    return {
+        "id": case.id,
+        "status": case.status.key,
+        "status_category": case.status_category,
+        "assignee_id": case.assignee_id,
+        "customer_read_id": case.customer_read_id,
+        "agent_read_id": case.agent_read_id,
+    }
+
+
+def chat_replays(db: Session, wanted: Sequence[tuple[User, int, int]]) -> list[Replay | KefuError]:
+    """The replays of many ``hello`` frames, (viewer, case id, last seen message id) each, in a
+    few queries however many they are: the cases and their customers, the messages after each
+    last seen id, their authors and files, the delivered floors, the queue. Per frame its
+    :class:`Replay`, or the error its case answers for that viewer (404 for a case that does
+    not exist or is another customer's) — one refusal leaves the others answered."""
+    found = visible_cases(db, [(viewer, case_id) for viewer, case_id, _ in wanted])
+    cases = {c.id: c for c in found if isinstance(c, Case)}
+    # per case, the messages after the lowest last-seen id any of its viewers sent
+    after: dict[int, int] = {}
+    for (_, case_id, last_seen), case in zip(wanted, found, strict=True):
+        if isinstance(case, Case):
+            after[case_id] = min(after.get(case_id, last_seen), last_seen)
+    msgs: list[Message] = []
+    if after:
+        msgs = list(
+            db.scalars(
+                select(Message)
+                .where(or_(*(and_(Message.case_id == c, Message.id > a) for c, a in after.items())))
+                .order_by(Message.case_id, Message.seq, Message.id)
+            )
+        )
+    payloads = dict(zip((m.id for m in msgs), message_payloads(db, msgs), strict=True))
+    by_case: dict[int, list[Message]] = {}
+    for m in msgs:
+        by_case.setdefault(m.case_id, []).append(m)
+    floors = _delivered_floors(
+        db, {(case_id, last) for _, case_id, last in wanted if last and case_id in cases}
+    )
+    queues = chat.queue_infos(
+        db,
+        [
+            c
+            for (viewer, _, _), c in zip(wanted, found, strict=True)
+            if isinstance(c, Case) and viewer.role == Role.customer
+        ],
+    )
+    out: list[Replay | KefuError] = []
+    for (viewer, case_id, last_seen), case in zip(wanted, found, strict=True):
+        if not isinstance(case, Case):
+            out.append(case)
+            continue
+        customer = viewer.role == Role.customer
+        mine = [
+            payloads[m.id]
+            for m in by_case.get(case_id, ())
+            # customers never see internal notes
+            if m.id > last_seen and not (customer and m.kind == "note")
+        ]
+        out.append(
+            Replay(
+                payloads=mine,
+                floor=floors.get((case_id, last_seen), 0),
+                state=case_state(case),
+                queue=queues[case_id] if customer else {},
+            )
+        )
+    return out
+
+
+def _delivered_floors(db: Session, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """:func:`delivered_floor` of many (case id, last seen id) pairs, in one query."""
+    if not wanted:
+        return {}
+    pairs = sorted(wanted)
+    parts = [
+        select(literal(i).label("i"), func.coalesce(func.max(Message.seq), 0).label("floor")).where(
+            Message.case_id == case_id, Message.id <= last_seen
+        )
+        for i, (case_id, last_seen) in enumerate(pairs)
+    ]
+    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    return {pairs[i]: int(floor) for i, floor in db.execute(stmt)}
 
 
 def message_payload_by_id(db: Session, message_id: int) -> list[dict[str, Any]]:
