@@ -65,6 +65,9 @@ def test_hellos_read_together_each_get_their_own_case(client, seed, database):
     _post(client, agent, a, "已到账，请查收")
     first_b = _post(client, agent, b, "Usually one working day.")
     _post(client, bob, b, "Thanks")
+    # a case whose every socket has seen part of it: its floors come from the database
+    c = _chat(client, alice, "还有一个问题")
+    seen_c = [_post(client, agent, c, f"第{i}条回复") for i in range(3)]
     u_alice, u_bob, u_agent = _users(database, seed.alice_user, seed.bob_user, seed.agent1)
     wanted = [
         (u_alice, a, 0),
@@ -74,6 +77,8 @@ def test_hellos_read_together_each_get_their_own_case(client, seed, database):
         (u_bob, a, 0),  # someone else's case: refused, the others answered
         (u_alice, a, first_a),
         (u_alice, 10**9, 0),  # no such case
+        (u_alice, c, seen_c[0]),
+        (u_agent, c, seen_c[1]),
     ]
     reader = Reader(database)
 
@@ -103,6 +108,8 @@ def test_hellos_read_together_each_get_their_own_case(client, seed, database):
     again = answers[5]
     assert again.floor >= 1 and all(p["id"] > first_a for p in again.payloads)
     assert [p["body"] for p in again.payloads] == ["已到账，请查收"]
+    assert [p["body"] for p in answers[8].payloads] == ["第2条回复"]
+    assert answers[8].floor == answers[7].floor + 1
 
 
 def test_waiting_customers_read_together_get_their_queue_positions(client, seed, database):

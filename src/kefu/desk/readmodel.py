@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from kefu.core.errors import KefuError
@@ -169,7 +170,6 @@ def chat_replays(db: Session, wanted: Sequence[tuple[User, int, int]]) -> list[R
     :class:`Replay`, or the error its case answers for that viewer (404 for a case that does
     not exist or is another customer's) — one refusal leaves the others answered."""
     found = visible_cases(db, [(viewer, case_id) for viewer, case_id, _ in wanted])
-    cases = {c.id: c for c in found if isinstance(c, Case)}
     # per case, the messages after the lowest last-seen id any of its viewers sent
     after: dict[int, int] = {}
     for (_, case_id, last_seen), case in zip(wanted, found, strict=True):
@@ -177,20 +177,18 @@ def chat_replays(db: Session, wanted: Sequence[tuple[User, int, int]]) -> list[R
             after[case_id] = min(after.get(case_id, last_seen), last_seen)
     msgs: list[Message] = []
     if after:
-        msgs = list(
-            db.scalars(
-                select(Message)
-                .where(or_(*(and_(Message.case_id == c, Message.id > a) for c, a in after.items())))
-                .order_by(Message.case_id, Message.seq, Message.id)
-            )
-        )
+        msgs = list(db.scalars(*_each_case("after", after)))
     payloads = dict(zip((m.id for m in msgs), message_payloads(db, msgs), strict=True))
     by_case: dict[int, list[Message]] = {}
     for m in msgs:
         by_case.setdefault(m.case_id, []).append(m)
-    floors = _delivered_floors(
-        db, {(case_id, last) for _, case_id, last in wanted if last and case_id in cases}
-    )
+    # the delivered floor of (case, last seen id) is the highest seq at or below that id: the
+    # highest at or below the case's lowest last-seen id (one query for all), or one of the
+    # messages just read (each after that lowest one), whichever is higher
+    below = {c: a for c, a in after.items() if a}
+    floors: dict[int, int] = {}
+    if below:
+        floors = {c: int(f) for c, f in db.execute(*_each_case("floor", below))}
     queues = chat.queue_infos(
         db,
         [
@@ -205,16 +203,17 @@ def chat_replays(db: Session, wanted: Sequence[tuple[User, int, int]]) -> list[R
             out.append(case)
             continue
         customer = viewer.role == Role.customer
-        mine = [
-            payloads[m.id]
-            for m in by_case.get(case_id, ())
-            # customers never see internal notes
-            if m.id > last_seen and not (customer and m.kind == "note")
-        ]
+        floor = floors.get(case_id, 0) if last_seen else 0
+        mine = []
+        for m in by_case.get(case_id, ()):
+            if m.id <= last_seen:
+                floor = max(floor, m.seq)
+            elif not (customer and m.kind == "note"):  # customers never see internal notes
+                mine.append(payloads[m.id])
         out.append(
             Replay(
                 payloads=mine,
-                floor=floors.get((case_id, last_seen), 0),
+                floor=floor,
                 state=case_state(case),
                 queue=queues[case_id] if customer else {},
             )
@@ -222,19 +221,30 @@ def chat_replays(db: Session, wanted: Sequence[tuple[User, int, int]]) -> list[R
     return out
 
 
-def _delivered_floors(db: Session, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
-    """:func:`delivered_floor` of many (case id, last seen id) pairs, in one query."""
-    if not wanted:
-        return {}
-    pairs = sorted(wanted)
-    parts = [
-        select(literal(i).label("i"), func.coalesce(func.max(Message.seq), 0).label("floor")).where(
-            Message.case_id == case_id, Message.id <= last_seen
-        )
-        for i, (case_id, last_seen) in enumerate(pairs)
-    ]
-    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
-    return {pairs[i]: int(floor) for i, floor in db.execute(stmt)}
+def _each_case(kind: str, wanted: dict[int, int]) -> tuple[Any, dict[str, int]]:
+    """The statement and parameters of a read over many cases, each c with its own message id
+    a: ``after`` — the messages with id > a, in order; ``floor`` — per case, the highest seq
+    with id <= a. The statement has a power of two of ``(case_id = :c AND id … :a)`` terms (the
+    last pair repeated), made once per size and kind: building and compiling an expression of
+    hundreds of terms would cost more than running it."""
+    terms = list(wanted.items())
+    size = 1 << (len(terms) - 1).bit_length()
+    terms += [terms[-1]] * (size - len(terms))
+    params = {f"c{i}": c for i, (c, _) in enumerate(terms)}
+    params.update({f"a{i}": a for i, (_, a) in enumerate(terms)})
+    return _each_case_statement(kind, size), params
+
+
+@lru_cache(maxsize=32)
+def _each_case_statement(kind: str, size: int) -> Any:
+    def term(i: int) -> ColumnElement[bool]:
+        c, a = bindparam(f"c{i}", type_=Integer), bindparam(f"a{i}", type_=Integer)
+        return and_(Message.case_id == c, Message.id > a if kind == "after" else Message.id <= a)
+
+    where = or_(*(term(i) for i in range(size)))
+    if kind == "after":
+        return select(Message).where(where).order_by(Message.case_id, Message.seq, Message.id)
+    return select(Message.case_id, func.max(Message.seq)).where(where).group_by(Message.case_id)
 
 
 def message_payload_by_id(db: Session, message_id: int) -> list[dict[str, Any]]:
