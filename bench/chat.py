@@ -185,7 +185,7 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a kill takes the workers with it
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core machine takes 20 s and more
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
@@ -214,6 +214,9 @@ class Stats:
     body_key: dict[str, str] = field(default_factory=dict)
     #: (send time, latency ms) per delivered message, for --timeline
     timeline: list[tuple[float, float]] = field(default_factory=list)
+    #: the server's CPU seconds while the sockets connected; in the kill phase, seconds from
+    #: the kill to /healthz answering, and from then until every socket is subscribed again
+    restart: dict[str, float] = field(default_factory=dict)
 
 
 class Side:
@@ -249,8 +252,9 @@ class Side:
                         )
                     async for raw in ws:
                         self.on_frame(json.loads(raw))
+                self.ready = False
             except (TimeoutError, OSError, websockets.WebSocketException):
-                self.ws = None
+                self.ws, self.ready = None, False
                 if not self.stop:
                     await asyncio.sleep(0.2 + random.random() * 0.3)
 
@@ -299,12 +303,14 @@ async def phase(
     receivers = [Side(base, c, at, stats, True) for c, _, at in sessions]
     sides = senders + receivers
     tasks = [asyncio.create_task(s.run()) for s in sides]
-    t_conn = time.perf_counter()
+    t_conn, cpu_conn = time.perf_counter(), server.cpu_seconds() if server else 0.0
     # the clock starts once every socket is subscribed (its hello answered): the reconnect
     # storm of 1,000 sockets is reported on its own, as the time it takes
     while sum(1 for s in sides if s.ready) < len(sides) and time.perf_counter() - t_conn < 180:
         await asyncio.sleep(0.2)
     connect_s = time.perf_counter() - t_conn
+    if server:
+        stats.restart["connect_cpu"] = server.cpu_seconds() - cpu_conn
     await asyncio.sleep(1)
     total = rate * seconds
     start = time.perf_counter()
@@ -315,10 +321,20 @@ async def phase(
         if delay > 0:
             await asyncio.sleep(delay)
         if kill_at is not None and not killed and time.perf_counter() - start >= kill_at and server:
+            t_kill = time.perf_counter()
             server.kill()
             killed = True
             await asyncio.sleep(0.5)
             await asyncio.get_running_loop().run_in_executor(None, server.start)
+            t_up = time.perf_counter()
+            stats.restart["up"] = t_up - t_kill
+
+            async def resubscribed(t_up: float = t_up) -> None:
+                while not all(s.ready for s in sides):
+                    await asyncio.sleep(0.05)
+                stats.restart["subscribed"] = time.perf_counter() - t_up
+
+            watch = asyncio.create_task(resubscribed())
         s = random.choice(senders)
         await s.send(f"{tag}-{i}", f"压测消息 {tag} #{i} load message")
     deadline = time.perf_counter() + 30  # drain: retries and replays settle
@@ -327,6 +343,8 @@ async def phase(
             break
         await asyncio.sleep(0.5)
     await asyncio.sleep(1)
+    if killed:
+        watch.cancel()
     for s in sides:
         s.stop = True
         if s.ws is not None:
@@ -388,8 +406,11 @@ def measure(
     show_timeline: bool = False,
 ) -> tuple[dict[str, float], str]:
     cpu0, own0 = server.cpu_seconds(), time.process_time()
-    stats, connect_s = asyncio.run(phase(base, sessions, rate, seconds, None, None, f"r{rate}"))
-    print(f"  all {len(sessions) * 2} sockets connected and subscribed in {connect_s:.1f} s")
+    stats, connect_s = asyncio.run(phase(base, sessions, rate, seconds, server, None, f"r{rate}"))
+    print(
+        f"  all {len(sessions) * 2} sockets connected and subscribed in {connect_s:.1f} s "
+        f"(server CPU {stats.restart['connect_cpu']:.2f} s)"
+    )
     if show_timeline:
         timeline(stats)
     cpu = cpu_per_message(
@@ -478,6 +499,12 @@ def main() -> None:
                     phase(base, sessions, a.rate, a.seconds, server, a.seconds / 3, "kill")
                 )
                 r2 = report("kill + restart", s2, a.rate * a.seconds)
+                up, sub = s2.restart.get("up", float("nan")), s2.restart.get("subscribed")
+                print(
+                    f"  server answered /healthz {up:.1f} s after the kill; all {a.clients} "
+                    "sockets subscribed again "
+                    + (f"{sub:.1f} s after that" if sub is not None else "— not by the end")
+                )
                 print(f"  after restart lost {r2['lost']:.0f}, duplicated {r2['duplicated']:.0f}")
         finally:
             server.stop()

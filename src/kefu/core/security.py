@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -220,13 +221,29 @@ def open_session(db: Session, user: User) -> tuple[str, AuthSession]:
 def session_for_token(db: Session, token: str | None) -> tuple[User, AuthSession] | None:
     if not token:
         return None
-    row = db.scalar(select(AuthSession).where(AuthSession.token_hash == _sha256(token)))
-    if row is None or row.revoked or row.expires_at <= utcnow():
-        return None
-    user = db.get(User, row.user_id)
-    if user is None or not user.is_active:
-        return None
-    return user, row
+    return sessions_for_tokens(db, [token]).get(token)
+
+
+def sessions_for_tokens(
+    db: Session, tokens: Iterable[str | None]
+) -> dict[str, tuple[User, AuthSession]]:
+    """token -> (user, login) for the tokens of a live login (not revoked, not expired, the
+    user active), in one query; other tokens are left out. The chat sockets authenticate many
+    at once after a restart."""
+    by_hash = {_sha256(t): t for t in tokens if t}
+    if not by_hash:
+        return {}
+    now = utcnow()
+    rows = db.execute(
+        select(AuthSession, User)
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.token_hash.in_(list(by_hash)))
+    ).all()
+    return {
+        by_hash[row.token_hash]: (user, row)
+        for row, user in rows
+        if not row.revoked and row.expires_at > now and user.is_active
+    }
 
 
 def close_session(db: Session, token: str) -> AuthSession | None:

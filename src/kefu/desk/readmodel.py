@@ -4,14 +4,19 @@ and the chat socket alike; the masking rules themselves are in desk/schemas.py."
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from kefu.core.errors import KefuError
 from kefu.core.security import Role, User, can, get_crypto
 from kefu.customers.models import Customer
 from kefu.customers.service import customers_by_id
+from kefu.desk import chat
+from kefu.desk.access import visible_cases
 from kefu.desk.attachments import attachments_of
 from kefu.desk.conversation import message_payload
 from kefu.desk.csat import survey_of
@@ -131,6 +136,115 @@ def delivered_floor(db: Session, *, case_id: int, last_seen_id: int) -> int:
         )
     ).scalar_one()
     return int(floor)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a socket's ``hello`` answers: the messages after the client's last seen one (as
+    :func:`message_payloads`; a customer's without internal notes), the seq up to which the
+    client has everything, the case's state, and for a customer where they stand in the
+    queue."""
+
+    payloads: list[dict[str, Any]]
+    floor: int
+    state: dict[str, Any]
+    queue: dict[str, Any]
+
+
+def case_state(case: Case) -> dict[str, Any]:
+    """What a socket's ``case`` frame carries of a case."""
+    return {
+        "id": case.id,
+        "status": case.status.key,
+        "status_category": case.status_category,
+        "assignee_id": case.assignee_id,
+        "customer_read_id": case.customer_read_id,
+        "agent_read_id": case.agent_read_id,
+    }
+
+
+def chat_replays(db: Session, wanted: Sequence[tuple[User, int, int]]) -> list[Replay | KefuError]:
+    """The replays of many ``hello`` frames, (viewer, case id, last seen message id) each, in a
+    few queries however many they are: the cases and their customers, the messages after each
+    last seen id, their authors and files, the delivered floors, the queue. Per frame its
+    :class:`Replay`, or the error its case answers for that viewer (404 for a case that does
+    not exist or is another customer's) — one refusal leaves the others answered."""
+    found = visible_cases(db, [(viewer, case_id) for viewer, case_id, _ in wanted])
+    # per case, the messages after the lowest last-seen id any of its viewers sent
+    after: dict[int, int] = {}
+    for (_, case_id, last_seen), case in zip(wanted, found, strict=True):
+        if isinstance(case, Case):
+            after[case_id] = min(after.get(case_id, last_seen), last_seen)
+    msgs: list[Message] = []
+    if after:
+        msgs = list(db.scalars(*_each_case("after", after)))
+    payloads = dict(zip((m.id for m in msgs), message_payloads(db, msgs), strict=True))
+    by_case: dict[int, list[Message]] = {}
+    for m in msgs:
+        by_case.setdefault(m.case_id, []).append(m)
+    # the delivered floor of (case, last seen id) is the highest seq at or below that id: the
+    # highest at or below the case's lowest last-seen id (one query for all), or one of the
+    # messages just read (each after that lowest one), whichever is higher
+    below = {c: a for c, a in after.items() if a}
+    floors: dict[int, int] = {}
+    if below:
+        floors = {c: int(f) for c, f in db.execute(*_each_case("floor", below))}
+    queues = chat.queue_infos(
+        db,
+        [
+            c
+            for (viewer, _, _), c in zip(wanted, found, strict=True)
+            if isinstance(c, Case) and viewer.role == Role.customer
+        ],
+    )
+    out: list[Replay | KefuError] = []
+    for (viewer, case_id, last_seen), case in zip(wanted, found, strict=True):
+        if not isinstance(case, Case):
+            out.append(case)
+            continue
+        customer = viewer.role == Role.customer
+        floor = floors.get(case_id, 0) if last_seen else 0
+        mine = []
+        for m in by_case.get(case_id, ()):
+            if m.id <= last_seen:
+                floor = max(floor, m.seq)
+            elif not (customer and m.kind == "note"):  # customers never see internal notes
+                mine.append(payloads[m.id])
+        out.append(
+            Replay(
+                payloads=mine,
+                floor=floor,
+                state=case_state(case),
+                queue=queues[case_id] if customer else {},
+            )
+        )
+    return out
+
+
+def _each_case(kind: str, wanted: dict[int, int]) -> tuple[Any, dict[str, int]]:
+    """The statement and parameters of a read over many cases, each c with its own message id
+    a: ``after`` — the messages with id > a, in order; ``floor`` — per case, the highest seq
+    with id <= a. The statement has a power of two of ``(case_id = :c AND id … :a)`` terms (the
+    last pair repeated), made once per size and kind: building and compiling an expression of
+    hundreds of terms would cost more than running it."""
+    terms = list(wanted.items())
+    size = 1 << (len(terms) - 1).bit_length()
+    terms += [terms[-1]] * (size - len(terms))
+    params = {f"c{i}": c for i, (c, _) in enumerate(terms)}
+    params.update({f"a{i}": a for i, (_, a) in enumerate(terms)})
+    return _each_case_statement(kind, size), params
+
+
+@lru_cache(maxsize=32)
+def _each_case_statement(kind: str, size: int) -> Any:
+    def term(i: int) -> ColumnElement[bool]:
+        c, a = bindparam(f"c{i}", type_=Integer), bindparam(f"a{i}", type_=Integer)
+        return and_(Message.case_id == c, Message.id > a if kind == "after" else Message.id <= a)
+
+    where = or_(*(term(i) for i in range(size)))
+    if kind == "after":
+        return select(Message).where(where).order_by(Message.case_id, Message.seq, Message.id)
+    return select(Message.case_id, func.max(Message.seq)).where(where).group_by(Message.case_id)
 
 
 def message_payload_by_id(db: Session, message_id: int) -> list[dict[str, Any]]:

@@ -24,7 +24,6 @@ import contextlib
 import json
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,10 +37,10 @@ from kefu.core.errors import KefuError, NotFound, PayloadTooLarge
 from kefu.core.events import get_broker
 from kefu.core.http import COOKIE, LANG_COOKIE, origin_allowed
 from kefu.core.i18n import negotiate
-from kefu.core.security import Role, User, can, session_for_token
+from kefu.core.security import Role, User, can
 from kefu.desk import chat, readmodel, service
-from kefu.desk.models import Message
 from kefu.desk.schemas import message_view
+from kefu.web.hub_reads import reader_for
 from kefu.web.socket_writer import Post, writer_for
 
 router = APIRouter()
@@ -83,6 +82,7 @@ class Connection:
     def __init__(self, ws: WebSocket, database: Database, user: User) -> None:
         self.ws, self.database, self.user = ws, database, user
         self.writer = writer_for(ws.app)
+        self.reader = reader_for(ws.app)
         self.bucket = Bucket()
         self.cases: dict[int, asyncio.Task[None]] = {}
         #: per case: the seq up to which every message has been delivered (in order, gap-free)
@@ -105,8 +105,8 @@ class Connection:
     def _read(self, fn: Any, *args: Any, **kw: Any) -> Any:
         with self.database.session() as s:
             actions_only(s)  # a read path never writes
-            user = s.get(User, self.user.id)
-            return fn(s, user, *args, **kw)
+            # the user as read when the socket authenticated: no query per read
+            return fn(s, self.user, *args, **kw)
 
     async def db(
         self, fn: Any, *args: Any, write: bool = False, post: Post | None = None, **kw: Any
@@ -120,24 +120,6 @@ class Connection:
     # --- frames --------------------------------------------------------------------------
 
     async def hello(self, case_id: int, last_seen: int) -> None:
-        def load(
-            s: Any, user: User
-        ) -> tuple[list[dict[str, Any]], int, dict[str, Any], dict[str, Any]]:
-            case = service.visible_case(s, viewer=user, case_id=case_id)
-            msgs = service.visible_messages(s, viewer=user, case=case, after_id=last_seen)
-            payloads = _payloads(s, msgs)
-            # everything up to the last seq at or below last_seen counts as delivered (a first
-            # hello has seen nothing: no query)
-            floor = (
-                readmodel.delivered_floor(s, case_id=case.id, last_seen_id=last_seen)
-                if last_seen
-                else 0
-            )
-            state = _state(case)
-            # only a customer is told where they stand in the queue
-            queue = chat.queue_info(s, case) if user.role == Role.customer else {}
-            return payloads, int(floor), state, queue
-
         lock = self.case_locks.setdefault(case_id, asyncio.Lock())
         if case_id not in self.cases:
             # subscribe before replaying, so nothing committed in between is missed
@@ -146,16 +128,20 @@ class Connection:
             await ready.wait()
         async with lock:
             try:
-                payloads, floor, state, queue = await self.db(load)
+                # read with the hellos of other sockets that arrive together (a reconnect
+                # storm): the messages after last_seen (a customer's without internal notes),
+                # the delivered floor — everything up to the last seq at or below last_seen —,
+                # the case's state and, for a customer, where they stand in the queue
+                replay = await self.reader.replay(self.user, case_id, last_seen)
             except NotFound as exc:
                 self.cases.pop(case_id).cancel()
                 raise Refuse(4404, exc.detail) from exc
-            self.delivered[case_id] = max(self.delivered.get(case_id, 0), floor)
-            for p in payloads:
+            self.delivered[case_id] = max(self.delivered.get(case_id, 0), replay.floor)
+            for p in replay.payloads:
                 await self._deliver_in_order(p)
-        await self.send({"type": "case", "case": state})
+        await self.send({"type": "case", "case": replay.state})
         if self.user.role == Role.customer:
-            await self.send({"type": "queue", "case_id": case_id, **queue})
+            await self.send({"type": "queue", "case_id": case_id, **replay.queue})
 
     async def push_message(self, payload: dict[str, Any]) -> None:
         lock = self.case_locks.setdefault(payload["case_id"], asyncio.Lock())
@@ -365,10 +351,6 @@ class Connection:
                 await stream.aclose()  # type: ignore[attr-defined]
 
 
-def _payloads(s: Any, msgs: list[Message]) -> list[dict[str, Any]]:
-    return readmodel.message_payloads(s, msgs)
-
-
 def _load_message(s: Any, user: User, message_id: int) -> list[dict[str, Any]]:
     return readmodel.message_payload_by_id(s, message_id)
 
@@ -381,47 +363,9 @@ def _load_range(
     )
 
 
-def _state(case: Any) -> dict[str, Any]:
-    return {
-        "id": case.id,
-        "status": case.status.key,
-        "status_category": case.status_category,
-        "assignee_id": case.assignee_id,
-        "customer_read_id": case.customer_read_id,
-        "agent_read_id": case.agent_read_id,
-    }
-
-
 def _case_state(s: Any, user: User, case_id: int) -> dict[str, Any]:
     case = service.visible_case(s, viewer=user, case_id=case_id)
-    return {
-        "case": {
-            "id": case.id,
-            "status": case.status.key,
-            "status_category": case.status_category,
-            "assignee_id": case.assignee_id,
-            "customer_read_id": case.customer_read_id,
-            "agent_read_id": case.agent_read_id,
-        },
-        "queue": chat.queue_info(s, case),
-    }
-
-
-@dataclass(frozen=True)
-class _Login:
-    user: User
-    session_id: int
-    expires_at: datetime
-
-
-def _authenticate(database: Database, token: str | None) -> _Login | None:
-    with database.session() as s:
-        found = session_for_token(s, token)
-        if found is None:
-            return None
-        user, sess = found
-        s.expunge(user)
-        return _Login(user, sess.id, sess.expires_at)
+    return {"case": readmodel.case_state(case), "queue": chat.queue_info(s, case)}
 
 
 #: how long a socket without a session cookie may take to send its auth frame
@@ -464,13 +408,15 @@ async def socket(ws: WebSocket) -> None:
         await ws.close(4403, "origin not allowed")
         return
     await ws.accept()
+    # sockets that connect together (a reconnect storm) are authenticated together
+    reader = reader_for(ws.app)
     token = ws.cookies.get(COOKIE)
-    login = await run_in_threadpool(_authenticate, database, token) if token else None
+    login = await reader.login(token) if token else None
     if login is None:
         # without a session cookie, the first frame carries the token: never the URL, which
         # proxies and access logs keep
         token = await _first_frame_token(ws)
-        login = await run_in_threadpool(_authenticate, database, token) if token else None
+        login = await reader.login(token) if token else None
     if login is None:
         await ws.close(4401, "login required: no valid session")
         return
