@@ -33,6 +33,7 @@ from kefu.academy.pages import router as academy_pages
 from kefu.academy.views import router as academy_api
 from kefu.aml.pages import router as aml_pages
 from kefu.aml.views import router as aml_api
+from kefu.compliance.content import default_guard
 from kefu.compliance.pages import router as compliance_pages
 from kefu.compliance.views import router as compliance_api
 from kefu.core import audit, i18n
@@ -372,6 +373,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the search index is built before the first request, not by the first search
     with app.state.db.session() as s:
         knowledge.index_for(s)
+    # so is the guard (its phrase automaton and model), which every message passes through:
+    # built here, the first message does not wait for it, and it is frozen with the rest below
+    default_guard()
     if not url.startswith("memory"):
         broker = broker_from_url(url)
         set_broker(broker)
