@@ -37,13 +37,7 @@ class MemoryBroker:
         self._max_queue = max_queue
 
     def publish(self, topic: str, event: Event) -> None:
-        with self._lock:
-            targets = list(self._subs.get(topic, ()))
-        for loop, queue in targets:
-            try:
-                loop.call_soon_threadsafe(_put, queue, event)
-            except RuntimeError:  # the subscriber's loop has closed
-                continue
+        self.publish_many([(topic, event)])
 
     def publish_many(self, events: list[tuple[str, Event]]) -> None:
         """Publishes a transaction's events in order, waking each subscriber's loop once for

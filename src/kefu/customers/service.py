@@ -163,25 +163,23 @@ _CUSTOMER_OF = "kefu_customer_of_user"
 def customer_for_user(db: Session, user: User) -> Customer | None:
     known: dict[int, int] = db.info.get(_CUSTOMER_OF, {})
     if user.id in known:
-        return db.get(Customer, known[user.id])  # loaded in this session: no query
+        return db.get(Customer, known[user.id])  # by primary key: from the session if loaded
     return db.scalar(select(Customer).where(Customer.user_id == user.id))
 
 
 def remember_customers_of(db: Session, users: Iterable[User]) -> None:
-    """Loads the customer records of ``users`` in one query; for the rest of this session
-    :func:`customer_for_user` answers them from the session (a customer record keeps the user
-    it was created for). For code that serves many users in one session, such as the chat
-    sockets' group-commit writer."""
+    """Reads the customer-record ids of ``users`` in one query; for the rest of this session
+    :func:`customer_id_for_user` answers them without a query (a customer record keeps the
+    user it was created for). For code that serves many users in one session, such as the chat
+    sockets' batched reader."""
     ids = {u.id for u in users}
     if not ids:
         return
     known = db.info.setdefault(_CUSTOMER_OF, {})
-    loaded = db.scalars(select(Customer).where(Customer.user_id.in_(ids))).all()
-    for c in loaded:
-        if c.user_id is not None:
-            known[c.user_id] = c.id
-    # the session holds its objects weakly: keep these for as long as it lives
-    db.info.setdefault(_CUSTOMER_OF + "_rows", []).extend(loaded)
+    for user_id, customer_id in db.execute(
+        select(Customer.user_id, Customer.id).where(Customer.user_id.in_(ids))
+    ):
+        known[user_id] = customer_id
 
 
 #: built once: its compiled form is cached (an IN list is one expanding parameter)

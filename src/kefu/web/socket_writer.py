@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from kefu.core.actions import actions_only, batched, discard_kept_records
 from kefu.core.config import get_settings
@@ -114,13 +115,8 @@ class Writer:
         out: list[tuple[bool, Any]] = []
         s = self.database.sessions(bind=self._connection())
         try:
-            actions_only(s)  # the socket writes only through actions, like the HTTP routes
-            service.prepare_posts(
-                s,
-                user_ids=[u for _, u, _ in batch],
-                posts=[p for _, _, p in batch if p],
-                check_keys=False,  # a key used before fails its INSERT: the batch is redone
-            )
+            # a key used before fails its INSERT here: the batch is redone, with the keys read
+            _prepare(s, batch, check_keys=False)
             with batched(s):
                 for fn, user_id, _ in batch:
                     try:
@@ -151,10 +147,7 @@ class Writer:
         s = self.database.sessions(bind=self._connection())
         try:
             with s.begin():
-                actions_only(s)
-                service.prepare_posts(
-                    s, user_ids=[u for _, u, _ in batch], posts=[p for _, _, p in batch if p]
-                )
+                _prepare(s, batch, check_keys=True)
                 for fn, user_id, _ in batch:
                     try:
                         with s.begin_nested():
@@ -174,6 +167,18 @@ class Writer:
         if conn is None or conn.closed or conn.invalidated:
             conn = self.conn = self.database.engine.connect()
         return conn
+
+
+def _prepare(s: Session, batch: list[tuple[Any, int, Post | None]], *, check_keys: bool) -> None:
+    """A batch's session: written only through actions (like the HTTP routes), with what its
+    posts read loaded up front (kefu.desk.messages.prepare_posts)."""
+    actions_only(s)
+    service.prepare_posts(
+        s,
+        user_ids=[u for _, u, _ in batch],
+        posts=[p for _, _, p in batch if p],
+        check_keys=check_keys,
+    )
 
 
 class _Redo(Exception):
